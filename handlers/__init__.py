@@ -1,0 +1,30 @@
+"""Use cases. ``build_dispatcher`` declares the routers and the middlewares, in order."""
+
+from __future__ import annotations
+
+import time
+
+from handlers.routing import Context, Dispatcher, Router
+
+
+def build_dispatcher(metrics=None, extra_routers: list[Router] | None = None) -> Dispatcher:
+    from handlers import basic, kf
+
+    async def timing(event, ctx: Context, nxt):
+        """Handler latency per event type, for /metrics."""
+        started = time.perf_counter()
+        outcome = "error"
+        try:
+            handled = await nxt()
+            outcome = "handled" if handled else "unhandled"
+            return handled
+        finally:
+            if metrics is not None:
+                metrics.handler_latency.labels(event.type, outcome).observe(
+                    time.perf_counter() - started)
+
+    # Errors are recorded by the worker around feed(); dedupe happened at the inbox's unique key;
+    # the database session is opened per event by the worker, so feed stays HTTP- and DB-agnostic.
+    middlewares = [timing]
+    routers = [*(extra_routers or []), kf.router, basic.router]
+    return Dispatcher(routers, middlewares)

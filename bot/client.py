@@ -1,0 +1,288 @@
+"""Async WeCom API client on aiohttp. It owns its transport.
+
+* ``gettoken`` → access_token cached per app, refreshed before expiry, single-flight (a refresh
+  storm gets the corp blocked), dropped and retried once on 40014 / 42001 [doc 91039].
+* Bounded retries with backoff on -1 (busy), 45009 (rate limited), 45033 (too many concurrent
+  calls), HTTP 5xx and timeouts; every other errcode raises at once [doc 90313 全局错误码].
+* Exceptions are typed from ``errcode``, never from ``errmsg``.
+* wechatpy's HTTP client is blocking ``requests`` and is never used here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import aiohttp
+
+from scheduler.clock import Clock, SystemClock
+
+log = logging.getLogger("bot.client")
+
+
+# -- exceptions ----------------------------------------------------------------------------
+
+
+class WeComError(Exception):
+    """A WeCom API call failed. ``retryable`` says whether trying later may succeed."""
+
+    retryable = False
+
+    def __init__(self, errcode: int | None, errmsg: str = "", api: str = "") -> None:
+        super().__init__(f"{api}: errcode={errcode} {errmsg}".strip())
+        self.errcode, self.errmsg, self.api = errcode, errmsg, api
+
+
+class WeComBusy(WeComError):  # -1
+    retryable = True
+
+
+class WeComRateLimited(WeComError):  # 45009
+    retryable = True
+
+
+class WeComTooManyConcurrent(WeComError):  # 45033
+    retryable = True
+
+
+class WeComTransportError(WeComError):  # timeouts, connection errors, HTTP 5xx
+    retryable = True
+
+
+class WeComTokenError(WeComError):  # 40014, 42001, 40001 after the one retry
+    retryable = True
+
+
+class WeComPermissionError(WeComError):  # 48002, 60011: a person must grant it
+    pass
+
+
+class WeComInvalidRecipients(WeComError):  # 81013: every recipient invalid
+    pass
+
+
+class WeComResponseCodeError(WeComError):  # a card's response_code is spent or expired
+    pass
+
+
+_BY_CODE: dict[int, type[WeComError]] = {
+    -1: WeComBusy, 45009: WeComRateLimited, 45033: WeComTooManyConcurrent,
+    40014: WeComTokenError, 42001: WeComTokenError, 40001: WeComTokenError,
+    48002: WeComPermissionError, 60011: WeComPermissionError, 81013: WeComInvalidRecipients,
+    # update_template_card: response_code invalid / used / expired (sandbox and real API)
+    40191: WeComResponseCodeError, 40190: WeComResponseCodeError,
+}
+TOKEN_CODES = {40014, 42001, 40001}
+
+
+def error_for(errcode: int, errmsg: str, api: str) -> WeComError:
+    return _BY_CODE.get(errcode, WeComError)(errcode, errmsg, api)
+
+
+# -- client --------------------------------------------------------------------------------
+
+
+@dataclass
+class AppCredentials:
+    corp_id: str
+    secret: str
+
+    def __repr__(self) -> str:
+        return f"AppCredentials(corp_id={self.corp_id!r}, secret=***)"
+
+
+class WeComClient:
+    def __init__(self, base_url: str, apps: dict[str, AppCredentials], *,
+                 session: aiohttp.ClientSession | None = None, clock: Clock | None = None,
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+                 max_retries: int = 3, backoff_base: float = 0.5,
+                 timeout: float = 10.0, refresh_margin: float = 300.0,
+                 on_call: Callable[[str, int | None], None] | None = None) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.apps = apps
+        self._session = session
+        self._own_session = session is None
+        self.clock = clock or SystemClock()
+        self._sleep = sleep
+        self.max_retries = max_retries
+        self.backoff_base = backoff_base
+        self.timeout = aiohttp.ClientTimeout(total=timeout)
+        self.refresh_margin = refresh_margin
+        self._tokens: dict[str, tuple[str, Any]] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._on_call = on_call
+        self.token_fetches = 0  # observable in tests: single-flight means one per expiry
+
+    async def __aenter__(self) -> "WeComClient":
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession()
+            self._own_session = True
+        return self._session
+
+    async def close(self) -> None:
+        if self._own_session and self._session and not self._session.closed:
+            await self._session.close()
+
+    # -- tokens -----------------------------------------------------------------------------
+
+    async def token(self, app: str = "app") -> str:
+        cached = self._tokens.get(app)
+        if cached and cached[1] > self.clock.now():
+            return cached[0]
+        lock = self._locks.setdefault(app, asyncio.Lock())
+        async with lock:  # single flight: whoever waited finds the fresh token
+            cached = self._tokens.get(app)
+            if cached and cached[1] > self.clock.now():
+                return cached[0]
+            creds = self.apps[app]
+            data = await self._request("GET", f"{self.base_url}/cgi-bin/gettoken", "gettoken",
+                                       params={"corpid": creds.corp_id,
+                                               "corpsecret": creds.secret})
+            self.token_fetches += 1
+            ttl = max(float(data.get("expires_in", 7200)) - self.refresh_margin, 30.0)
+            self._tokens[app] = (data["access_token"],
+                                 self.clock.now() + timedelta(seconds=ttl))
+            return data["access_token"]
+
+    def drop_token(self, app: str = "app") -> None:
+        self._tokens.pop(app, None)
+
+    # -- the one request path ---------------------------------------------------------------
+
+    async def _request(self, method: str, url: str, api: str, *,
+                       params: dict[str, Any] | None = None,
+                       json: dict[str, Any] | None = None) -> dict[str, Any]:
+        """One logical call with bounded retries on system failures. Returns the JSON body."""
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                async with self.session.request(method, url, params=params, json=json,
+                                                timeout=self.timeout) as resp:
+                    if resp.status >= 500:
+                        raise WeComTransportError(None, f"HTTP {resp.status}", api)
+                    if resp.status != 200:
+                        raise WeComError(None, f"HTTP {resp.status}", api)
+                    data = await resp.json(content_type=None)
+            except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+                err: WeComError = WeComTransportError(None, type(exc).__name__, api)
+            except WeComError as exc:
+                err = exc
+            else:
+                if not isinstance(data, dict):
+                    raise WeComError(None, "response is not a JSON object", api)
+                code = int(data.get("errcode", 0) or 0)
+                if self._on_call:
+                    self._on_call(api, code)
+                if code == 0:
+                    return data
+                err = error_for(code, str(data.get("errmsg", "")), api)
+                if isinstance(err, WeComTokenError):
+                    raise err  # the caller refreshes the token and retries once
+            if not err.retryable or attempt > self.max_retries:
+                raise err
+            delay = self.backoff_base * (2 ** (attempt - 1))
+            log.info("retrying %s after %s (attempt %d of %d, %.1fs)", api, err, attempt,
+                     self.max_retries + 1, delay)
+            await self._sleep(delay)
+
+    async def call(self, path: str, payload: dict[str, Any] | None = None, *, app: str = "app",
+                   method: str = "POST", params: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Call ``/cgi-bin/<path>`` with the app's token; refresh and retry once on 40014/42001."""
+        api = path.strip("/")
+        for refreshed in (False, True):
+            token = await self.token(app)
+            try:
+                return await self._request(
+                    method, f"{self.base_url}/cgi-bin/{api}", api,
+                    params={**(params or {}), "access_token": token},
+                    json=payload if method == "POST" else None)
+            except WeComTokenError:
+                self.drop_token(app)
+                if refreshed:
+                    raise
+                log.info("access token rejected by %s; refreshing once", api)
+        raise AssertionError("unreachable")
+
+    # -- messages ---------------------------------------------------------------------------
+
+    async def send_message(self, payload: dict[str, Any], app: str = "app") -> dict[str, Any]:
+        """``message/send`` with a ready payload (text, markdown, template_card …) [doc 90236].
+
+        For a template card the result holds the ``response_code`` for one later update.
+        """
+        return await self.call("message/send", payload, app=app)
+
+    async def send_text(self, touser: str, agent_id: int, content: str) -> dict[str, Any]:
+        return await self.send_message(
+            {"touser": touser, "msgtype": "text", "agentid": agent_id, "text": {"content": content}})
+
+    async def send_markdown(self, touser: str, agent_id: int, content: str) -> dict[str, Any]:
+        return await self.send_message({"touser": touser, "msgtype": "markdown",
+                                        "agentid": agent_id, "markdown": {"content": content}})
+
+    async def send_template_card(self, touser: str, agent_id: int,
+                                 card: dict[str, Any]) -> dict[str, Any]:
+        return await self.send_message({"touser": touser, "msgtype": "template_card",
+                                        "agentid": agent_id, "template_card": card})
+
+    async def update_template_card(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """``message/update_template_card``: each response_code works once, for 72 h [doc 94888]."""
+        return await self.call("message/update_template_card", payload)
+
+    async def appchat_create(self, name: str, owner: str, userlist: list[str],
+                             chatid: str | None = None) -> str:
+        body: dict[str, Any] = {"name": name, "owner": owner, "userlist": userlist}
+        if chatid:
+            body["chatid"] = chatid
+        return (await self.call("appchat/create", body))["chatid"]
+
+    async def appchat_send(self, payload: dict[str, Any]) -> dict[str, Any]:
+        return await self.call("appchat/send", payload)
+
+    async def kf_sync_msg(self, token: str, open_kfid: str, cursor: str | None = None,
+                          limit: int = 1000) -> dict[str, Any]:
+        body: dict[str, Any] = {"token": token, "open_kfid": open_kfid, "limit": limit}
+        if cursor:
+            body["cursor"] = cursor
+        return await self.call("kf/sync_msg", body)
+
+    async def kf_send_msg(self, payload: dict[str, Any]) -> dict[str, Any]:
+        return await self.call("kf/send_msg", payload)
+
+    async def externalcontact_get(self, external_userid: str) -> dict[str, Any]:
+        return await self.call("externalcontact/get", method="GET",
+                               params={"external_userid": external_userid})
+
+    async def webhook_send(self, key: str, payload: dict[str, Any]) -> dict[str, Any]:
+        """Group-robot webhook (消息推送), 20 messages a minute per robot [doc 99110]."""
+        return await self._request("POST", f"{self.base_url}/cgi-bin/webhook/send", "webhook",
+                                   params={"key": key}, json=payload)
+
+    async def response_url_reply(self, url: str, payload: dict[str, Any]) -> dict[str, Any]:
+        """AI-bot reply through the message's ``response_url``: once, within 1 h [doc 101138]."""
+        return await self._request("POST", url, "response_url", json=payload)
+
+    # -- the outbox's entry ------------------------------------------------------------------
+
+    async def perform(self, api: str, payload: dict[str, Any]) -> dict[str, Any]:
+        """Run one outbox row: ``api`` names the call, ``payload`` its body."""
+        if api == "response_url":
+            return await self.response_url_reply(payload["url"], payload["body"])
+        if api == "webhook":
+            return await self.webhook_send(payload["key"], payload["body"])
+        if api in ("message/send", "message/update_template_card", "appchat/send",
+                   "kf/send_msg"):
+            return await self.call(api, payload)
+        raise ValueError(f"unknown outbox api {api!r}")

@@ -1,0 +1,127 @@
+"""The outbox sender: paced, retried, durable.
+
+Pacing is derived from the outbox itself (how many messages to this recipient WeCom accepted in
+each window), so it survives restarts and needs no in-memory bucket. A message that would go over
+a window waits until the window has room, because WeCom drops excess messages silently.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import timedelta
+
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from bot.client import WeComClient, WeComError
+from bot.logs import event_id_var
+from bot.metrics import Metrics
+from bot.outbox import PACING
+from models.queues import (backoff, outbox_defer, outbox_due, outbox_mark_sent,
+                           outbox_record_failure, outbox_sent_since)
+from models.tables import OutboxMessage
+from scheduler.clock import Clock
+
+log = logging.getLogger("bot.sender")
+
+
+class OutboxSender:
+    def __init__(self, sessionmaker: async_sessionmaker, client: WeComClient, clock: Clock,
+                 metrics: Metrics, *, max_attempts: int = 8, batch: int = 50,
+                 poll_seconds: float = 1.0) -> None:
+        self.sm = sessionmaker
+        self.client = client
+        self.clock = clock
+        self.metrics = metrics
+        self.max_attempts = max_attempts
+        self.batch = batch
+        self.poll_seconds = poll_seconds
+        self._wake = asyncio.Event()
+        self._stopping = False
+        self._task: asyncio.Task[None] | None = None
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def run_once(self) -> int:
+        """Send every due head message once; returns how many calls were made."""
+        now = self.clock.now()
+        async with self.sm() as session:
+            rows = await outbox_due(session, now, self.batch)
+        results = await asyncio.gather(*(self._send(r) for r in rows))
+        return sum(results)
+
+    async def _paced_until(self, row: OutboxMessage):
+        now = self.clock.now()
+        async with self.sm() as session:
+            for window, limit in PACING.get(row.api, ()):
+                count, oldest = await outbox_sent_since(
+                    session, row.pace_key, now - timedelta(seconds=window))
+                if count >= limit and oldest is not None:
+                    return oldest + timedelta(seconds=window)
+        return None
+
+    async def _send(self, row: OutboxMessage) -> int:
+        token = event_id_var.set(f"out{row.id}")
+        try:
+            until = await self._paced_until(row)
+            if until is not None:
+                self.metrics.outbox_deferred.labels(row.api).inc()
+                async with self.sm() as session, session.begin():
+                    await outbox_defer(session, row.id, until)
+                return 0
+            try:
+                result = await self.client.perform(row.api, row.payload)
+            except WeComError as exc:
+                await self._failed(row, exc)
+                return 1
+            except Exception as exc:  # a bug or a bad payload: park it, keep the sender alive
+                log.exception("outbox message %s could not be sent", row.id)
+                await self._failed(row, WeComError(None, type(exc).__name__, row.api))
+                return 1
+            async with self.sm() as session, session.begin():
+                await outbox_mark_sent(session, row.id, self.clock.now(), result)
+            self.metrics.outbox_sent.labels(row.api).inc()
+            return 1
+        finally:
+            event_id_var.reset(token)
+
+    async def _failed(self, row: OutboxMessage, exc: WeComError) -> None:
+        attempts = row.attempts + 1
+        now = self.clock.now()
+        retry = exc.retryable and attempts < self.max_attempts
+        retry_at = now + backoff(attempts) if retry else None
+        if retry:
+            self.metrics.outbox_retries.labels(row.api, str(exc.errcode)).inc()
+            log.warning("send %s to %s failed (%s); retry %d at %s", row.api, row.pace_key,
+                        exc, attempts, retry_at.isoformat())
+        else:
+            log.error("send %s to %s parked after %d attempt(s): %s — needs a person",
+                      row.api, row.pace_key, attempts, exc)
+        async with self.sm() as session, session.begin():
+            await outbox_record_failure(session, row.id, str(exc), now, retry_at)
+
+    # -- loop -------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="outbox-sender")
+
+    async def stop(self) -> None:
+        self._stopping = True
+        self._wake.set()
+        if self._task:
+            await self._task
+
+    async def _run(self) -> None:
+        while not self._stopping:
+            self._wake.clear()
+            try:
+                sent = await self.run_once()
+            except Exception:
+                log.exception("outbox sweep failed; will try again")
+                sent = 0
+            if sent == 0 and not self._stopping:
+                try:
+                    await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
+                except asyncio.TimeoutError:
+                    pass

@@ -1,0 +1,212 @@
+"""The HTTP edge: callback routes, health and metrics.
+
+A callback only verifies, decrypts, parses, stores (group commit) and acks with an empty 200
+[doc 90238: WeCom waits 5 s, then retries]. Anything that is not a genuine WeCom payload gets a
+4xx, one log line, and nothing stored. Handling happens later, in the worker.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import unquote
+
+from aiohttp import web
+
+from bot.crypto import CryptoError, ReceiveIdError, SignatureError, WeComCrypto
+from bot.events import Event, PayloadError, event_from_aibot_json, event_from_app_xml, parse_xml
+from bot.inbox import InboxWriter
+from bot.metrics import CONTENT_TYPE_LATEST, Metrics
+from scheduler.clock import Clock
+
+log = logging.getLogger("bot.server")
+
+MAX_BODY = 1024 * 1024  # 1 MiB: nothing WeCom sends comes close
+
+
+class Reject(Exception):
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status, self.reason = status, reason
+
+
+def raw_query(request: web.Request) -> dict[str, str]:
+    """Query parameters percent-decoded exactly once, ``+`` kept as ``+`` [doc 91144].
+
+    (Form decoding would turn the ``+`` of a base64 ``echostr`` into a space.)
+    """
+    out: dict[str, str] = {}
+    for part in request.rel_url.raw_query_string.split("&"):
+        if part:
+            k, _, v = part.partition("=")
+            out.setdefault(unquote(k), unquote(v))
+    return out
+
+
+@dataclass
+class Channel:
+    """One callback endpoint: its crypto and how its plaintext becomes an Event."""
+
+    name: str  # app | aibot
+    crypto: WeComCrypto
+    extract_encrypt: Callable[[bytes], str]
+    parse: Callable[[str], Event]
+
+
+def _encrypt_from_xml(body: bytes) -> str:
+    outer = parse_xml(body)
+    enc = outer.get("Encrypt")
+    if not isinstance(enc, str) or not enc:
+        raise PayloadError("no Encrypt element")
+    return enc
+
+
+def _encrypt_from_json(body: bytes) -> str:
+    try:
+        outer = json.loads(body)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise PayloadError("body is not JSON") from None
+    enc = outer.get("encrypt") if isinstance(outer, dict) else None
+    if not isinstance(enc, str) or not enc:
+        raise PayloadError("no encrypt field")
+    return enc
+
+
+def app_channel(crypto: WeComCrypto) -> Channel:
+    return Channel("app", crypto, _encrypt_from_xml, event_from_app_xml)
+
+
+def aibot_channel(crypto: WeComCrypto) -> Channel:
+    return Channel("aibot", crypto, _encrypt_from_json, event_from_aibot_json)
+
+
+class CallbackServer:
+    def __init__(self, *, channels: dict[str, Channel], writer: InboxWriter, metrics: Metrics,
+                 clock: Clock, max_skew_seconds: int = 0,
+                 health: Callable[[], Any] | None = None,
+                 refresh_gauges: Callable[[], Any] | None = None) -> None:
+        self.channels = channels
+        self.writer = writer
+        self.metrics = metrics
+        self.clock = clock
+        self.max_skew = max_skew_seconds
+        self.health = health
+        self.refresh_gauges = refresh_gauges
+        self.accepting = True
+
+    def make_app(self) -> web.Application:
+        app = web.Application(client_max_size=MAX_BODY)
+        for path, name in (("/wecom/callback", "app"), ("/wecom/aibot", "aibot")):
+            app.router.add_get(path, self._verify_url_handler(name))
+            app.router.add_post(path, self._callback_handler(name))
+        app.router.add_get("/healthz", self.healthz)
+        app.router.add_get("/metrics", self.metrics_route)
+        return app
+
+    # -- shared checks ----------------------------------------------------------------------
+
+    def _channel(self, name: str) -> Channel:
+        ch = self.channels.get(name)
+        if ch is None:
+            raise Reject(404, f"{name} callback is not configured")
+        return ch
+
+    def _params(self, request: web.Request) -> tuple[str, str, str, dict[str, str]]:
+        q = raw_query(request)
+        sig, ts, nonce = q.get("msg_signature", ""), q.get("timestamp", ""), q.get("nonce", "")
+        if not (sig and ts and nonce):
+            raise Reject(400, "missing msg_signature, timestamp or nonce")
+        if self.max_skew:
+            try:
+                skew = abs(self.clock.now().timestamp() - int(ts))
+            except ValueError:
+                raise Reject(400, "timestamp is not an integer") from None
+            if skew > self.max_skew:
+                raise Reject(403, f"timestamp outside the {self.max_skew}s window")
+        return sig, ts, nonce, q
+
+    def _reject(self, channel: str, request: web.Request, exc: Exception) -> web.Response:
+        if isinstance(exc, Reject):
+            status, reason = exc.status, exc.reason
+        elif isinstance(exc, (SignatureError, ReceiveIdError)):
+            status, reason = 403, exc.reason
+        elif isinstance(exc, CryptoError):
+            status, reason = 400, exc.reason
+        elif isinstance(exc, web.HTTPRequestEntityTooLarge):
+            status, reason = 413, "body over 1 MiB"
+        else:  # PayloadError
+            status, reason = 400, str(exc)
+        self.metrics.callbacks.labels(channel, f"rejected_{status}").inc()
+        log.warning("callback rejected: channel=%s status=%d reason=%s remote=%s",
+                    channel, status, reason, request.remote)
+        return web.Response(status=status, text=reason)
+
+    # -- routes -----------------------------------------------------------------------------
+
+    def _verify_url_handler(self, name: str):
+        async def handler(request: web.Request) -> web.StreamResponse:
+            try:
+                ch = self._channel(name)
+                sig, ts, nonce, q = self._params(request)
+                echostr = q.get("echostr", "")
+                if not echostr:
+                    raise Reject(400, "missing echostr")
+                plain = ch.crypto.verify_and_decrypt(sig, ts, nonce, echostr)
+            except (Reject, CryptoError) as exc:
+                return self._reject(name, request, exc)
+            self.metrics.callbacks.labels(name, "url_verified").inc()
+            # The bare plaintext: no quotes, BOM or newline [doc 90238].
+            return web.Response(body=plain.message, content_type="text/plain")
+
+        return handler
+
+    def _callback_handler(self, name: str):
+        async def handler(request: web.Request) -> web.StreamResponse:
+            started = time.perf_counter()
+            if not self.accepting:
+                return web.Response(status=503, text="shutting down")
+            try:
+                ch = self._channel(name)
+                sig, ts, nonce, _ = self._params(request)
+                body = await request.read()
+                encrypt = ch.extract_encrypt(body)
+                plain = ch.crypto.verify_and_decrypt(sig, ts, nonce, encrypt)
+                event = ch.parse(plain.text)
+            except (Reject, CryptoError, PayloadError, web.HTTPRequestEntityTooLarge) as exc:
+                return self._reject(name, request, exc)
+            except UnicodeDecodeError:
+                return self._reject(name, request, PayloadError("plaintext is not UTF-8"))
+            try:
+                fresh = await self.writer.store(event)
+            except Exception:
+                # Not stored, so not acked: WeCom retries.
+                self.metrics.callbacks.labels(name, "store_failed").inc()
+                return web.Response(status=503, text="try again")
+            self.metrics.callbacks.labels(name, "stored" if fresh else "duplicate").inc()
+            self.metrics.acks.labels(name).inc()
+            self.metrics.ack_latency.labels(name).observe(time.perf_counter() - started)
+            return web.Response(status=200)  # empty body: ack with no passive reply
+
+        return handler
+
+    async def healthz(self, request: web.Request) -> web.Response:
+        try:
+            info = await self.health() if self.health else {}
+        except Exception as exc:
+            return web.json_response({"status": "unhealthy", "error": type(exc).__name__},
+                                     status=503)
+        return web.json_response({"status": "ok", **info})
+
+    async def metrics_route(self, request: web.Request) -> web.Response:
+        if self.refresh_gauges:
+            try:
+                await self.refresh_gauges()
+            except Exception:
+                log.warning("could not read queue depths for /metrics")
+        resp = web.Response(body=self.metrics.render())
+        resp.headers["Content-Type"] = CONTENT_TYPE_LATEST
+        return resp

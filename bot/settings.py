@@ -1,0 +1,123 @@
+"""Settings from the environment or a ``.env`` file (pydantic-settings).
+
+With no WeCom credentials at all the bot runs against the local WeCom sandbox; a partial set is
+an error that names the missing variable. Secrets are ``SecretStr`` and never printed.
+"""
+
+from __future__ import annotations
+
+import secrets
+import string
+from typing import Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from bot.crypto import aes_key_from_encoding_key
+
+REAL_API_BASE = "https://qyapi.weixin.qq.com"
+
+_APP_VARS = ("WECOM_CORP_ID", "WECOM_AGENT_ID", "WECOM_SECRET", "WECOM_TOKEN", "WECOM_AES_KEY")
+
+
+class SettingsError(Exception):
+    """One line naming the variable, for the operator."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", case_sensitive=False, extra="ignore"
+    )
+
+    # Self-built app (自建应用) callback and API credentials.
+    WECOM_CORP_ID: str = ""
+    WECOM_AGENT_ID: int | None = None
+    WECOM_SECRET: SecretStr = SecretStr("")
+    WECOM_TOKEN: SecretStr = SecretStr("")
+    WECOM_AES_KEY: SecretStr = SecretStr("")
+    # AI bot (智能机器人) callback credentials; receiveid is "" [doc 101033].
+    AIBOT_TOKEN: SecretStr = SecretStr("")
+    AIBOT_AES_KEY: SecretStr = SecretStr("")
+
+    WECOM_API_BASE: str = REAL_API_BASE
+    DATABASE_URL: str = "sqlite:///data/bot.db"
+    HOST: str = "127.0.0.1"
+    PORT: int = Field(default=8080, ge=1, le=65535)
+    SANDBOX_PORT: int = Field(default=8081, ge=1, le=65535)
+
+    # Reject callbacks whose timestamp is further than this from now (seconds); 0 turns it off.
+    CALLBACK_MAX_SKEW_SECONDS: int = Field(default=0, ge=0)
+    # Handler failures before an inbox event is parked for a person.
+    WORKER_MAX_ATTEMPTS: int = Field(default=5, ge=1)
+    WORKER_CONCURRENCY: int = Field(default=8, ge=1)
+    # Send failures before an outbox message is parked.
+    SENDER_MAX_ATTEMPTS: int = Field(default=8, ge=1)
+    LOG_LEVEL: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    LOG_FORMAT: Literal["json", "text"] = "json"
+
+    @field_validator("WECOM_AES_KEY", "AIBOT_AES_KEY")
+    @classmethod
+    def _aes_key(cls, v: SecretStr) -> SecretStr:
+        raw = v.get_secret_value()
+        if raw:
+            aes_key_from_encoding_key(raw)  # raises ValueError naming the problem
+        return v
+
+    @field_validator("WECOM_API_BASE")
+    @classmethod
+    def _base(cls, v: str) -> str:
+        if not v.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return v.rstrip("/")
+
+    @model_validator(mode="after")
+    def _complete(self) -> "Settings":
+        present = {name: bool(self._raw(name)) for name in _APP_VARS}
+        if any(present.values()) and not all(present.values()):
+            missing = next(n for n, ok in present.items() if not ok)
+            raise ValueError(f"{missing} is required when any of {', '.join(_APP_VARS)} is set")
+        if bool(self._raw("AIBOT_TOKEN")) != bool(self._raw("AIBOT_AES_KEY")):
+            missing = "AIBOT_AES_KEY" if self._raw("AIBOT_TOKEN") else "AIBOT_TOKEN"
+            raise ValueError(f"{missing} is required when the other AI-bot setting is set")
+        return self
+
+    def _raw(self, name: str) -> str:
+        v = getattr(self, name)
+        if isinstance(v, SecretStr):
+            return v.get_secret_value()
+        return "" if v is None else str(v)
+
+    @property
+    def sandbox_mode(self) -> bool:
+        """No WeCom credentials configured: run against the local sandbox."""
+        return not self.WECOM_CORP_ID
+
+    def with_sandbox_credentials(self) -> "Settings":
+        """Fresh random credentials shared by the bot and the sandbox for one run."""
+        alphabet = string.ascii_letters + string.digits
+        key = lambda n: "".join(secrets.choice(alphabet) for _ in range(n))  # noqa: E731
+        return self.model_copy(
+            update={
+                "WECOM_CORP_ID": "wwsandbox0000000001",
+                "WECOM_AGENT_ID": 1000002,
+                "WECOM_SECRET": SecretStr(key(43)),
+                "WECOM_TOKEN": SecretStr(key(16)),
+                "WECOM_AES_KEY": SecretStr(key(43)),
+                "AIBOT_TOKEN": SecretStr(key(16)),
+                "AIBOT_AES_KEY": SecretStr(key(43)),
+                "WECOM_API_BASE": f"http://{self.HOST}:{self.SANDBOX_PORT}",
+            }
+        )
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Load settings; raise ``SettingsError`` with one line naming the variable."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = ".".join(str(p) for p in err.get("loc", ()) if p != "__root__")
+        msg = err.get("msg", "invalid").removeprefix("Value error, ")
+        if loc:
+            raise SettingsError(f"configuration error: {loc.upper()} {msg}") from None
+        raise SettingsError(f"configuration error: {msg}") from None

@@ -1,0 +1,146 @@
+"""The inbox worker: events leave the inbox in arrival order per conversation.
+
+Each event runs in one database transaction: the handler's changes, the outbox rows of its
+replies and the event's ``done`` mark commit together, or not at all. A failing handler's error
+is recorded on the event and retried with backoff; after ``max_attempts`` the event is parked
+for a person and the conversation moves on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from bot.events import Event
+from bot.logs import event_id_var
+from bot.metrics import Metrics
+from bot.outbox import reply_rows
+from handlers.routing import Context, Dispatcher
+from models.queues import (backoff, inbox_due_heads, inbox_mark_done, inbox_record_failure,
+                           outbox_add)
+from models.tables import InboxEvent
+from scheduler.clock import Clock
+
+log = logging.getLogger("bot.worker")
+
+
+def event_from_row(row: InboxEvent) -> Event:
+    return Event(row.channel, row.kind, row.type, row.sender, row.conversation_key,
+                 row.dedupe_key, row.payload, row.id)
+
+
+class InboxWorker:
+    def __init__(self, sessionmaker: async_sessionmaker, dispatcher: Dispatcher, clock: Clock,
+                 metrics: Metrics, *, services: dict[str, Any] | None = None,
+                 agent_id: int | None = None, max_attempts: int = 5, concurrency: int = 8,
+                 poll_seconds: float = 1.0, on_outbox: Callable[[], None] | None = None) -> None:
+        self.sm = sessionmaker
+        self.dispatcher = dispatcher
+        self.clock = clock
+        self.metrics = metrics
+        self.services = {"sessionmaker": sessionmaker, **(services or {})}
+        self.agent_id = agent_id
+        self.max_attempts = max_attempts
+        self.concurrency = concurrency
+        self.poll_seconds = poll_seconds
+        self.on_outbox = on_outbox
+        self._wake = asyncio.Event()
+        self._stopping = False
+        self._task: asyncio.Task[None] | None = None
+        self.processed = 0
+
+    def wake(self, *_: object) -> None:
+        self._wake.set()
+
+    async def run_once(self) -> int:
+        """Process the due head of every conversation once. Returns events attempted."""
+        async with self.sm() as session:
+            heads = await inbox_due_heads(session, self.clock.now(), self.concurrency * 4)
+        sem = asyncio.Semaphore(self.concurrency)
+
+        async def one(row: InboxEvent) -> None:
+            async with sem:
+                if not self._stopping:
+                    await self.process(row)
+
+        await asyncio.gather(*(one(r) for r in heads))
+        return len(heads)
+
+    async def drain(self, max_rounds: int = 1000) -> int:
+        """Run until nothing is due (tests and shutdown). Returns events attempted."""
+        total = 0
+        for _ in range(max_rounds):
+            n = await self.run_once()
+            total += n
+            if n == 0:
+                break
+        return total
+
+    async def process(self, row: InboxEvent) -> None:
+        event = event_from_row(row)
+        token = event_id_var.set(f"in{row.id}")
+        try:
+            try:
+                async with self.sm() as session, session.begin():
+                    ctx = Context(event, session, self.clock, self.services)
+                    await self.dispatcher.feed(event, ctx)
+                    out = reply_rows(event, ctx.outgoing, agent_id=self.agent_id,
+                                     now=self.clock.now())
+                    await outbox_add(session, out)
+                    await inbox_mark_done(session, row.id, self.clock.now())
+            except Exception as exc:
+                await self._failed(row, exc)
+                return
+            self.processed += 1
+            if out and self.on_outbox:
+                self.on_outbox()
+        finally:
+            event_id_var.reset(token)
+
+    async def _failed(self, row: InboxEvent, exc: Exception) -> None:
+        attempts = row.attempts + 1
+        now = self.clock.now()
+        retry_at = now + backoff(attempts) if attempts < self.max_attempts else None
+        error = f"{type(exc).__name__}: {exc}"
+        self.metrics.handler_failures.labels(row.type).inc()
+        if retry_at is None:
+            log.error("event %s (%s/%s) parked after %d failures: %s — needs a person",
+                      row.id, row.channel, row.type, attempts, error, exc_info=exc)
+        else:
+            log.warning("event %s (%s/%s) failed (attempt %d), retry at %s: %s", row.id,
+                        row.channel, row.type, attempts, retry_at.isoformat(), error)
+        try:
+            async with self.sm() as session, session.begin():
+                await inbox_record_failure(session, row.id, error, now, retry_at)
+        except Exception:
+            log.exception("could not record the failure of event %s; it stays pending", row.id)
+
+    # -- loop -------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="inbox-worker")
+
+    async def stop(self) -> None:
+        """Finish the events in hand; what is not started stays in the inbox."""
+        self._stopping = True
+        self._wake.set()
+        if self._task:
+            await self._task
+
+    async def _run(self) -> None:
+        while not self._stopping:
+            self._wake.clear()
+            try:
+                n = await self.run_once()
+            except Exception:
+                log.exception("inbox sweep failed; will try again")
+                n = 0
+            if n == 0 and not self._stopping:
+                try:
+                    await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
+                except asyncio.TimeoutError:
+                    pass

@@ -1,0 +1,154 @@
+"""Routers, filters, middlewares and the one dispatch entry, ``Dispatcher.feed(event, ctx)``.
+
+Modelled on aiogram's routers and Slack Bolt's listeners: a handler is a small async function
+registered with a decorator; its filters decide whether it runs and may hand it values::
+
+    router = Router("intake")
+
+    @router.message(msgtype="text")
+    async def on_text(ctx: Context) -> None: ...
+
+    @router.card(prefix="dispatch:")          # the button key after the prefix → ``key``
+    async def on_dispatch(ctx: Context, key: str) -> None: ...
+
+The first matching handler in router order runs. Middlewares wrap every dispatch, in the order
+declared in ``handlers.build_dispatcher``.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.events import Event
+from bot.outbox import Outgoing
+from scheduler.clock import Clock
+
+log = logging.getLogger("handlers")
+
+HandlerFunc = Callable[..., Awaitable[None]]
+Filter = Callable[[Event], "bool | dict[str, Any] | None"]
+
+
+@dataclass
+class Context:
+    """Everything a handler may use. ``session`` is the event's one database transaction."""
+
+    event: Event
+    session: Any  # AsyncSession
+    clock: Clock
+    services: dict[str, Any] = field(default_factory=dict)  # e.g. "client", "settings"
+    outgoing: list[Outgoing] = field(default_factory=list)
+
+    def reply(self, text: str, *, markdown: bool = False) -> None:
+        """Answer the conversation the event came from (channel-appropriate, via the outbox)."""
+        self.outgoing.append(Outgoing(text=text, markdown=markdown))
+
+    def send_to(self, user: str, text: str = "", *, card: dict[str, Any] | None = None) -> None:
+        """Send to an app member (technician, manager …) rather than back into the chat."""
+        self.outgoing.append(Outgoing(text=text, card=card, to_user=user))
+
+
+@dataclass
+class Handler:
+    func: HandlerFunc
+    filters: list[Filter]
+    name: str
+
+    def match(self, event: Event) -> dict[str, Any] | None:
+        kwargs: dict[str, Any] = {}
+        for f in self.filters:
+            got = f(event)
+            if not got:
+                return None
+            if isinstance(got, dict):
+                kwargs.update(got)
+        return kwargs
+
+
+class Router:
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.handlers: list[Handler] = []
+
+    def _register(self, filters: list[Filter]) -> Callable[[HandlerFunc], HandlerFunc]:
+        def deco(func: HandlerFunc) -> HandlerFunc:
+            self.handlers.append(Handler(func, filters, f"{self.name}.{func.__name__}"))
+            return func
+
+        return deco
+
+    def message(self, *, msgtype: str | tuple[str, ...] | None = None,
+                channel: str | tuple[str, ...] | None = None,
+                when: Filter | None = None) -> Callable[[HandlerFunc], HandlerFunc]:
+        filters: list[Filter] = [lambda e: e.kind == "message"]
+        if msgtype:
+            types = (msgtype,) if isinstance(msgtype, str) else msgtype
+            filters.append(lambda e: e.type in types)
+        if channel:
+            chans = (channel,) if isinstance(channel, str) else channel
+            filters.append(lambda e: e.channel in chans)
+        if when:
+            filters.append(when)
+        return self._register(filters)
+
+    def event(self, name: str | tuple[str, ...], *,
+              channel: str | tuple[str, ...] | None = None) -> Callable[[HandlerFunc], HandlerFunc]:
+        names = (name,) if isinstance(name, str) else name
+        filters: list[Filter] = [lambda e: e.kind == "event" and e.type in names]
+        if channel:
+            chans = (channel,) if isinstance(channel, str) else channel
+            filters.append(lambda e: e.channel in chans)
+        return self._register(filters)
+
+    def card(self, *, prefix: str) -> Callable[[HandlerFunc], HandlerFunc]:
+        """A card click whose button key starts with ``prefix``; the rest arrives as ``key``."""
+
+        def f(e: Event) -> dict[str, Any] | None:
+            card = e.card
+            if e.type != "template_card_event" or not card:
+                return None
+            k = card.get("event_key", "")
+            return {"key": k[len(prefix):]} if k.startswith(prefix) else None
+
+        return self._register([f])
+
+
+Middleware = Callable[[Event, Context, Callable[[], Awaitable[bool]]], Awaitable[bool]]
+
+
+class Dispatcher:
+    """The one entry point. Knows nothing of HTTP, WeCom crypto or the inbox table."""
+
+    def __init__(self, routers: list[Router], middlewares: list[Middleware] | None = None) -> None:
+        self.routers = routers
+        self.middlewares = middlewares or []
+
+    def resolve(self, event: Event) -> tuple[Handler, dict[str, Any]] | None:
+        for router in self.routers:
+            for h in router.handlers:
+                kwargs = h.match(event)
+                if kwargs is not None:
+                    return h, kwargs
+        return None
+
+    async def feed(self, event: Event, ctx: Context) -> bool:
+        """Run ``event`` through the middlewares and its handler. True if a handler ran."""
+
+        async def call_handler() -> bool:
+            found = self.resolve(event)
+            if found is None:
+                log.debug("no handler for %s/%s/%s", event.channel, event.kind, event.type)
+                return False
+            handler, kwargs = found
+            params = inspect.signature(handler.func).parameters
+            await handler.func(ctx, **{k: v for k, v in kwargs.items() if k in params})
+            return True
+
+        chain: Callable[[], Awaitable[bool]] = call_handler
+        for mw in reversed(self.middlewares):
+            chain = (lambda m, nxt: (lambda: m(event, ctx, nxt)))(mw, chain)
+        return await chain()

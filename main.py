@@ -1,0 +1,183 @@
+"""The one place that wires settings, database, client, dispatcher, workers and servers.
+
+    python main.py serve          # the bot (and the local WeCom sandbox without credentials)
+    python main.py migrate        # apply database migrations and exit
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from typing import Any
+
+from aiohttp import web
+
+from bot.client import AppCredentials, WeComClient
+from bot.crypto import WeComCrypto
+from bot.inbox import InboxWriter
+from bot.logs import setup_logging
+from bot.metrics import Metrics
+from bot.sender import OutboxSender
+from bot.server import CallbackServer, aibot_channel, app_channel
+from bot.settings import Settings, SettingsError, load_settings
+from bot.worker import InboxWorker
+from handlers import build_dispatcher
+from models.db import make_engine, make_sessionmaker, migrate
+from models.queues import inbox_counts, outbox_counts
+from scheduler.clock import Clock, SystemClock
+
+log = logging.getLogger("main")
+
+
+class BotRuntime:
+    """Starts and stops the bot's parts in order. Used by ``serve``, the tests and the benches."""
+
+    def __init__(self, settings: Settings, *, clock: Clock | None = None,
+                 run_worker: bool = True, run_sender: bool = True,
+                 client_kwargs: dict[str, Any] | None = None) -> None:
+        self.settings = settings
+        self.clock = clock or SystemClock()
+        self.run_worker = run_worker
+        self.run_sender = run_sender
+        self.client_kwargs = client_kwargs or {}
+        self.metrics = Metrics()
+        self.url = ""
+
+    async def start(self) -> None:
+        s = self.settings
+        await asyncio.to_thread(migrate, s.DATABASE_URL)
+        self.engine = make_engine(s.DATABASE_URL)
+        self.sm = make_sessionmaker(self.engine)
+        self.client = WeComClient(
+            s.WECOM_API_BASE,
+            {"app": AppCredentials(s.WECOM_CORP_ID, s.WECOM_SECRET.get_secret_value())},
+            clock=self.clock, on_call=lambda api, code: self.metrics.api_calls.labels(
+                api, str(code)).inc(), **self.client_kwargs)
+        self.sender = OutboxSender(self.sm, self.client, self.clock, self.metrics,
+                                   max_attempts=s.SENDER_MAX_ATTEMPTS)
+        self.dispatcher = build_dispatcher(self.metrics)
+        self.worker = InboxWorker(
+            self.sm, self.dispatcher, self.clock, self.metrics,
+            services={"client": self.client, "settings": s}, agent_id=s.WECOM_AGENT_ID,
+            max_attempts=s.WORKER_MAX_ATTEMPTS, concurrency=s.WORKER_CONCURRENCY,
+            on_outbox=self.sender.wake)
+        self.writer = InboxWriter(self.sm, self.clock, on_stored=self.worker.wake)
+        channels = {}
+        if s.WECOM_TOKEN.get_secret_value():
+            channels["app"] = app_channel(WeComCrypto(
+                s.WECOM_TOKEN.get_secret_value(), s.WECOM_AES_KEY.get_secret_value(),
+                s.WECOM_CORP_ID))
+        if s.AIBOT_TOKEN.get_secret_value():
+            channels["aibot"] = aibot_channel(WeComCrypto(
+                s.AIBOT_TOKEN.get_secret_value(), s.AIBOT_AES_KEY.get_secret_value(), ""))
+        self.server = CallbackServer(channels=channels, writer=self.writer, metrics=self.metrics,
+                                     clock=self.clock,
+                                     max_skew_seconds=s.CALLBACK_MAX_SKEW_SECONDS,
+                                     health=self.health, refresh_gauges=self.refresh_gauges)
+        await self.writer.start()
+        if self.run_worker:
+            await self.worker.start()
+        if self.run_sender:
+            await self.sender.start()
+        self.runner = web.AppRunner(self.server.make_app(), access_log=None,
+                                    shutdown_timeout=10)
+        await self.runner.setup()
+        site = web.TCPSite(self.runner, s.HOST, s.PORT)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.url = f"http://{s.HOST}:{port}"
+        log.info("bot listening on %s (callbacks: %s)", self.url,
+                 ", ".join(f"/wecom/{'callback' if c == 'app' else c}" for c in channels) or "none")
+
+    async def stop(self) -> None:
+        """Stop accepting, let in-flight callbacks finish storing, finish handlers, close."""
+        self.server.accepting = False
+        await self.runner.cleanup()
+        await self.writer.stop()
+        await self.worker.stop()
+        await self.sender.stop()
+        await self.client.close()
+        await self.engine.dispose()
+        log.info("bot stopped cleanly")
+
+    async def health(self) -> dict[str, Any]:
+        async with self.sm() as session:
+            inbox = await inbox_counts(session)
+            outbox = await outbox_counts(session)
+        return {"inbox": inbox, "outbox": outbox, "processed": self.worker.processed,
+                "worker": self.run_worker, "sender": self.run_sender}
+
+    async def refresh_gauges(self) -> None:
+        async with self.sm() as session:
+            for status, n in (await inbox_counts(session)).items():
+                self.metrics.inbox_depth.labels(status).set(n)
+            for status, n in (await outbox_counts(session)).items():
+                self.metrics.outbox_depth.labels(status).set(n)
+
+
+async def serve(settings: Settings, with_sandbox: bool) -> None:
+    sandbox = None
+    bot = BotRuntime(settings)
+    await bot.start()
+    if with_sandbox:
+        from bot.sandbox.server import Sandbox
+
+        s = settings
+        sandbox = Sandbox(corp_id=s.WECOM_CORP_ID, agent_id=s.WECOM_AGENT_ID or 0,
+                          secret=s.WECOM_SECRET.get_secret_value(),
+                          app_token=s.WECOM_TOKEN.get_secret_value(),
+                          app_aes_key=s.WECOM_AES_KEY.get_secret_value(),
+                          aibot_token=s.AIBOT_TOKEN.get_secret_value(),
+                          aibot_aes_key=s.AIBOT_AES_KEY.get_secret_value(), bot_url=bot.url)
+        url = await sandbox.start(s.HOST, s.SANDBOX_PORT)
+        print(f"\n  No WeCom credentials configured: running against the local WeCom sandbox.\n"
+              f"  Open {url}/ to chat with the bot as a customer, store employee,\n"
+              f"  technician or manager.\n", flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    log.info("shutting down")
+    await bot.stop()
+    if sandbox:
+        await sandbox.stop()
+
+
+def _settings_or_exit() -> Settings:
+    try:
+        return load_settings()
+    except SettingsError as exc:
+        print(str(exc), file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="main.py", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command")
+    sub.add_parser("serve", help="run the bot (default)")
+    sub.add_parser("migrate", help="apply database migrations and exit")
+    args = parser.parse_args(argv)
+    command = args.command or "serve"
+
+    settings = _settings_or_exit()
+    with_sandbox = settings.sandbox_mode
+    if with_sandbox:  # before logging is set up, so the generated secrets are redacted too
+        settings = settings.with_sandbox_credentials()
+    secrets = [settings.WECOM_SECRET, settings.WECOM_TOKEN, settings.WECOM_AES_KEY,
+               settings.AIBOT_TOKEN, settings.AIBOT_AES_KEY]
+    setup_logging(settings.LOG_LEVEL, settings.LOG_FORMAT,
+                  [s.get_secret_value() for s in secrets])
+    if command == "migrate":
+        migrate(settings.DATABASE_URL)
+        return 0
+    asyncio.run(serve(settings, with_sandbox))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

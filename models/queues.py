@@ -1,0 +1,176 @@
+"""Small query functions over the inbox and outbox tables (no WeCom, no HTTP)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from models.tables import DONE, PARKED, PENDING, SENT, InboxEvent, KeyValue, OutboxMessage
+
+
+def _insert_ignore(session: AsyncSession, table, key: str):
+    """``INSERT … ON CONFLICT (key) DO NOTHING`` for the session's dialect."""
+    dialect = session.bind.dialect.name if session.bind else "sqlite"
+    ins = pg_insert if dialect == "postgresql" else sqlite_insert
+    return ins(table).on_conflict_do_nothing(index_elements=[key])
+
+
+# -- inbox ---------------------------------------------------------------------------------
+
+
+async def inbox_insert(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> set[str]:
+    """Insert inbox rows, skipping dedupe keys already stored. Returns the keys that were new."""
+    if not rows:
+        return set()
+    stmt = _insert_ignore(session, InboxEvent.__table__, "dedupe_key").returning(
+        InboxEvent.__table__.c.dedupe_key)
+    result = await session.execute(stmt, list(rows))
+    return set(result.scalars())
+
+
+async def inbox_due_heads(session: AsyncSession, now: datetime, limit: int) -> list[InboxEvent]:
+    """The oldest pending event of each conversation, if it is due, in arrival order.
+
+    A conversation's later events wait behind its head, so events leave the inbox in arrival
+    order per conversation; parked events are no longer pending and so never block.
+    """
+    head = (
+        select(InboxEvent.conversation_key, func.min(InboxEvent.id).label("head_id"))
+        .where(InboxEvent.status == PENDING)
+        .group_by(InboxEvent.conversation_key)
+        .subquery()
+    )
+    stmt = (
+        select(InboxEvent)
+        .join(head, InboxEvent.id == head.c.head_id)
+        .where(InboxEvent.next_attempt_at <= now)
+        .order_by(InboxEvent.id)
+        .limit(limit)
+    )
+    return list((await session.execute(stmt)).scalars())
+
+
+async def inbox_mark_done(session: AsyncSession, event_id: int, now: datetime) -> None:
+    await session.execute(
+        update(InboxEvent).where(InboxEvent.id == event_id)
+        .values(status=DONE, processed_at=now, last_error=None)
+    )
+
+
+async def inbox_record_failure(session: AsyncSession, event_id: int, error: str, now: datetime,
+                               retry_at: datetime | None) -> None:
+    """Count a failed attempt; ``retry_at=None`` parks the event for a person."""
+    values: dict[str, Any] = {"attempts": InboxEvent.attempts + 1, "last_error": error[:4000]}
+    if retry_at is None:
+        values |= {"status": PARKED, "processed_at": now}
+    else:
+        values |= {"next_attempt_at": retry_at}
+    await session.execute(update(InboxEvent).where(InboxEvent.id == event_id).values(**values))
+
+
+async def inbox_counts(session: AsyncSession) -> dict[str, int]:
+    rows = await session.execute(
+        select(InboxEvent.status, func.count()).group_by(InboxEvent.status))
+    return {status: n for status, n in rows.all()}
+
+
+async def inbox_retry_parked(session: AsyncSession, event_id: int, now: datetime) -> bool:
+    """Operator action: put a parked event back in the queue."""
+    res = await session.execute(
+        update(InboxEvent).where(and_(InboxEvent.id == event_id, InboxEvent.status == PARKED))
+        .values(status=PENDING, attempts=0, next_attempt_at=now, processed_at=None))
+    return bool(res.rowcount)
+
+
+# -- outbox --------------------------------------------------------------------------------
+
+
+async def outbox_add(session: AsyncSession, rows: Iterable[dict[str, Any]]) -> int:
+    rows = list(rows)
+    if not rows:
+        return 0
+    stmt = _insert_ignore(session, OutboxMessage.__table__, "idempotency_key")
+    result = await session.execute(stmt, rows)
+    return max(result.rowcount or 0, 0)
+
+
+async def outbox_due(session: AsyncSession, now: datetime, limit: int) -> list[OutboxMessage]:
+    """The oldest due pending message of each recipient, in creation order."""
+    head = (
+        select(OutboxMessage.pace_key, func.min(OutboxMessage.id).label("head_id"))
+        .where(OutboxMessage.status == PENDING)
+        .group_by(OutboxMessage.pace_key)
+        .subquery()
+    )
+    stmt = (
+        select(OutboxMessage)
+        .join(head, OutboxMessage.id == head.c.head_id)
+        .where(OutboxMessage.next_attempt_at <= now)
+        .order_by(OutboxMessage.id)
+        .limit(limit)
+    )
+    return list((await session.execute(stmt)).scalars())
+
+
+async def outbox_sent_since(session: AsyncSession, pace_key: str, since: datetime) -> tuple[int, datetime | None]:
+    """How many messages to ``pace_key`` WeCom accepted since ``since``, and the oldest of them."""
+    row = (await session.execute(
+        select(func.count(), func.min(OutboxMessage.sent_at)).where(
+            OutboxMessage.pace_key == pace_key, OutboxMessage.status == SENT,
+            OutboxMessage.sent_at > since))).one()
+    return int(row[0]), row[1]
+
+
+async def outbox_mark_sent(session: AsyncSession, msg_id: int, now: datetime,
+                           result: dict[str, Any]) -> None:
+    await session.execute(update(OutboxMessage).where(OutboxMessage.id == msg_id).values(
+        status=SENT, sent_at=now, result=result, last_error=None,
+        attempts=OutboxMessage.attempts + 1))
+
+
+async def outbox_defer(session: AsyncSession, msg_id: int, until: datetime) -> None:
+    """Not a failure: the recipient's rate window is full."""
+    await session.execute(update(OutboxMessage).where(OutboxMessage.id == msg_id)
+                          .values(next_attempt_at=until))
+
+
+async def outbox_record_failure(session: AsyncSession, msg_id: int, error: str, now: datetime,
+                                retry_at: datetime | None) -> None:
+    values: dict[str, Any] = {"attempts": OutboxMessage.attempts + 1, "last_error": error[:4000]}
+    values |= {"status": PARKED} if retry_at is None else {"next_attempt_at": retry_at}
+    await session.execute(update(OutboxMessage).where(OutboxMessage.id == msg_id).values(**values))
+
+
+async def outbox_counts(session: AsyncSession) -> dict[str, int]:
+    rows = await session.execute(
+        select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status))
+    return {status: n for status, n in rows.all()}
+
+
+# -- key/value cursors ---------------------------------------------------------------------
+
+
+async def kv_get(session: AsyncSession, key: str) -> str | None:
+    row = await session.get(KeyValue, key)
+    return row.value if row else None
+
+
+async def kv_set(session: AsyncSession, key: str, value: str) -> None:
+    row = await session.get(KeyValue, key)
+    if row:
+        row.value = value
+    else:
+        session.add(KeyValue(key=key, value=value))
+
+
+def backoff(attempt: int, base: float = 2.0, cap: float = 600.0) -> timedelta:
+    """Exponential backoff after the ``attempt``-th failure: 2 s, 4 s, 8 s … capped."""
+    return timedelta(seconds=min(cap, base * (2 ** max(attempt - 1, 0))))
+
+
