@@ -42,8 +42,8 @@ class Settings(BaseSettings):
     WECOM_API_BASE: str = REAL_API_BASE
     DATABASE_URL: str = "sqlite:///data/bot.db"
     HOST: str = "127.0.0.1"
-    PORT: int = Field(default=8080, ge=1, le=65535)
-    SANDBOX_PORT: int = Field(default=8081, ge=1, le=65535)
+    PORT: int = Field(default=8080, ge=0, le=65535)  # 0: any free port
+    SANDBOX_PORT: int = Field(default=8081, ge=0, le=65535)
 
     # Reject callbacks whose timestamp is further than this from now (seconds); 0 turns it off.
     CALLBACK_MAX_SKEW_SECONDS: int = Field(default=0, ge=0)

@@ -10,8 +10,7 @@ from pathlib import Path
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
-from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -74,6 +73,8 @@ def make_engine(url: str, **kw) -> AsyncEngine:
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Plain SQLAlchemy async sessions (SQLModel tables work with them; SQLModel's own
+    AsyncSession warns on ``execute``, which bulk inserts need)."""
     return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
 
 

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import and_, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.tables import DONE, PARKED, PENDING, SENT, InboxEvent, KeyValue, OutboxMessage
 
