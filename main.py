@@ -120,7 +120,7 @@ class BotRuntime:
 
 async def serve(settings: Settings, with_sandbox: bool) -> None:
     sandbox = None
-    bot = BotRuntime(settings)
+    bot = BotRuntime(settings, run_worker=settings.RUN_WORKER)
     await bot.start()
     if with_sandbox:
         from bot.sandbox.server import Sandbox

@@ -47,6 +47,8 @@ class Settings(BaseSettings):
 
     # Reject callbacks whose timestamp is further than this from now (seconds); 0 turns it off.
     CALLBACK_MAX_SKEW_SECONDS: int = Field(default=0, ge=0)
+    # false: ingest-only (verify, store, ack); handlers then run in another process or later.
+    RUN_WORKER: bool = True
     # Handler failures before an inbox event is parked for a person.
     WORKER_MAX_ATTEMPTS: int = Field(default=5, ge=1)
     WORKER_CONCURRENCY: int = Field(default=8, ge=1)

@@ -166,7 +166,7 @@ class Stack:
     def __init__(self, bot, sandbox, clock) -> None:
         self.bot, self.sandbox, self.clock = bot, sandbox, clock
 
-    async def settle(self, rounds: int = 20) -> None:
+    async def settle(self, rounds: int = 5000) -> None:
         """Handle everything in the inbox and send everything due in the outbox."""
         for _ in range(rounds):
             handled = await self.bot.worker.drain()

@@ -1,0 +1,91 @@
+"""The outbox sender: pacing inside WeCom's silent-drop limits, retries, parking."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.events import Event
+from bot.outbox import Outgoing, reply_rows
+from models.queues import outbox_add
+
+
+async def enqueue(stack, user: str, n: int, start: int = 0) -> None:
+    ev = Event("app", "message", "text", user, f"app:{user}", f"k-{user}", {}, id=999)
+    rows = reply_rows(ev, [Outgoing(text=f"m{i}") for i in range(start, start + n)], agent_id=218,
+                      now=stack.clock.now())
+    for i, r in enumerate(rows):
+        r["idempotency_key"] = f"test:{user}:{start + i}"
+    async with stack.bot.sm() as s, s.begin():
+        await outbox_add(s, rows)
+
+
+async def test_control_unpaced_sends_are_silently_dropped_by_wecom(stack):
+    """Why pacing matters: straight through the client, WeCom drops the 31st message."""
+    for i in range(35):
+        await stack.bot.client.send_text("lishifu", 218, f"m{i}")
+    assert len(stack.sandbox.delivered("app:lishifu")) == 30
+    assert len(stack.sandbox.state.dropped) == 5
+
+
+async def test_sender_paces_so_nothing_is_dropped(stack):
+    await enqueue(stack, "lishifu", 35)
+    await enqueue(stack, "wangjingli", 3)
+    await stack.settle()
+    assert len(stack.sandbox.delivered("app:lishifu")) == 30  # the minute's allowance
+    assert len(stack.sandbox.delivered("app:wangjingli")) == 3  # others are not held up
+    assert stack.sandbox.state.dropped == []
+    held = [o for o in await stack.outbox() if o.status == "pending"]
+    assert len(held) == 5
+    assert held[0].next_attempt_at > stack.clock.now()  # the head waits for the window; the rest queue behind it
+    stack.clock.advance(seconds=61)
+    await stack.settle()
+    got = [ln.content for ln in stack.sandbox.delivered("app:lishifu")]
+    assert got == [f"m{i}" for i in range(35)]  # all delivered, in order
+    assert stack.sandbox.state.dropped == []
+
+
+async def test_hourly_limit_is_honoured(stack):
+    for minute in range(34):
+        await enqueue(stack, "lishifu", 30, start=minute * 30)
+        await stack.settle()
+        stack.clock.advance(seconds=60)
+    # 34 minutes × 30 = 1,020 queued; WeCom accepts 1,000 an hour: 20 wait for the hour.
+    assert len(stack.sandbox.delivered("app:lishifu")) == 1000
+    assert stack.sandbox.state.dropped == []
+
+
+async def test_system_failure_is_retried_later_then_sent(stack):
+    stack.sandbox.fail("message/send", errcode=-1, times=4)  # beats the client's own 3 retries
+    await enqueue(stack, "lishifu", 1)
+    await stack.settle()
+    [row] = await stack.outbox()
+    assert row.status == "pending" and row.attempts == 1 and "errcode=-1" in row.last_error
+    stack.clock.advance(seconds=3)
+    await stack.settle()
+    [row] = await stack.outbox()
+    assert row.status == "sent" and row.result["errcode"] == 0
+    assert [ln.content for ln in stack.sandbox.delivered("app:lishifu")] == ["m0"]
+
+
+async def test_non_retryable_failure_is_parked_for_a_person(stack, caplog):
+    stack.sandbox.fail("message/send", errcode=81013)
+    await enqueue(stack, "ghost", 1)
+    with caplog.at_level("ERROR", logger="bot.sender"):
+        await stack.settle()
+    [row] = await stack.outbox()
+    assert row.status == "parked" and "81013" in row.last_error
+    assert any("needs a person" in r.getMessage() for r in caplog.records)
+
+
+async def test_aibot_replies_merge_into_the_single_response_url_call():
+    ev = Event("aibot", "message", "text", "u", "aibot:g:c", "k",
+               {"response_url": "http://sandbox/aibot/response/1"}, id=5)
+    rows = reply_rows(ev, [Outgoing(text="一"), Outgoing(text="二")], agent_id=1, now=None)
+    assert len(rows) == 1
+    assert rows[0]["payload"]["body"]["markdown"]["content"] == "一\n\n二"
+
+
+async def test_idempotency_key_prevents_double_enqueue(stack):
+    await enqueue(stack, "lishifu", 2)
+    await enqueue(stack, "lishifu", 2)
+    assert len(await stack.outbox()) == 2
