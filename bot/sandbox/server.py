@@ -189,20 +189,29 @@ class Sandbox:
     def delivered(self, conversation: str) -> list[ChatLine]:
         return [ln for ln in self.state.lines if ln.conversation == conversation and ln.sender == "bot"]
 
-    async def wait_for_lines(self, conversation: str, n: int, timeout: float = 10.0) -> list[ChatLine]:
-        """Wait (event-driven, no polling) until the bot has said ``n`` things in a conversation."""
+    async def wait_until(self, predicate, timeout: float = 10.0, what: str = "condition") -> None:
+        """Wait until ``predicate()``: woken by every call and message the sandbox sees, and
+        re-checked at least every 50 ms for conditions that live outside the sandbox."""
         deadline = time.monotonic() + timeout
-        while len(self.delivered(conversation)) < n:
+        while not predicate():
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise TimeoutError(f"bot said {len(self.delivered(conversation))} of {n} "
-                                   f"expected lines in {conversation}")
+                raise TimeoutError(f"sandbox: timed out waiting for {what}")
             self._changed.clear()
             try:
-                await asyncio.wait_for(self._changed.wait(), remaining)
+                await asyncio.wait_for(self._changed.wait(), min(remaining, 0.05))
             except asyncio.TimeoutError:
                 pass
+
+    async def wait_for_lines(self, conversation: str, n: int, timeout: float = 10.0) -> list[ChatLine]:
+        """Wait until the bot has said ``n`` things in a conversation."""
+        await self.wait_until(lambda: len(self.delivered(conversation)) >= n, timeout,
+                              f"{n} bot lines in {conversation}")
         return self.delivered(conversation)
+
+    async def wait_for_calls(self, api: str, n: int, timeout: float = 10.0) -> list[dict[str, Any]]:
+        await self.wait_until(lambda: len(self.calls(api)) >= n, timeout, f"{n} {api} calls")
+        return self.calls(api)
 
     # -- bookkeeping ------------------------------------------------------------------------
 
