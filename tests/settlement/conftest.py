@@ -6,8 +6,6 @@ import textwrap
 from decimal import Decimal
 from typing import Any
 
-import pytest
-
 from settlement.books import Book, parse_book
 from settlement.ticket import Ticket
 
@@ -37,8 +35,3 @@ def make_ticket(**kw: Any) -> Ticket:
 def amounts(statement: Any) -> dict[str, Decimal]:
     """rule key -> amount for a statement's lines."""
     return {ln.key: ln.amount for ln in statement.lines}
-
-
-@pytest.fixture
-def D():  # noqa: N802 - short alias for Decimal in tests
-    return Decimal

@@ -152,3 +152,24 @@ def test_effective_dated_selection_uses_completion_time():
     assert (st.book_version, st.gross) == (2, 120)
     with pytest.raises(QuoteError, match="no price book"):
         select_book(books, datetime(2025, 12, 31, tzinfo=CST))
+
+
+def test_example_book_switch_and_line_by_line_diff():
+    from settlement.quote import diff_statements, quote
+
+    books = load_books(ROOT / "config" / "pricebooks")
+    v2 = next(b for b in books if b.version == 2)
+    t = make_ticket(service="空调安装", region="310115", quantities={"hours": 2},
+                    completed_at="2026-11-14T14:00:00+08:00")
+    old = quote_ticket(t, books)  # completed before 2026-11-15 -> priced by v1
+    assert old.book_version == 1
+    new = quote(t, v2)  # recompute under the new book
+    rows = {r.key: (r.old, r.new, r.delta) for r in diff_statements(old, new)}
+    D = __import__("decimal").Decimal
+    # v1: base 220 + labor 2 h × 90 = 180 + 城区溢价 20% × 220 = 44 -> 444.00 (net 444/1.06 = 418.87)
+    # v2: base 240 + 180 + 20% × 240 = 48                         -> 468.00 (net 468/1.06 = 441.51)
+    assert rows["base"] == (D("220.00"), D("240.00"), D("20.00"))
+    assert rows["labor"][2] == 0
+    assert rows["urban"] == (D("44.00"), D("48.00"), D("4.00"))
+    assert rows["gross"] == (D("444.00"), D("468.00"), D("24.00"))
+    assert rows["net"] == (D("418.87"), D("441.51"), D("22.64"))

@@ -180,3 +180,14 @@ def test_correction_references_old_record():
     assert correct(old, fixed, book).id == new.id  # correction re-run is idempotent too
     rows = {r.key: r for r in diff_statements(old, new)}
     assert rows["labor"].delta == D("90.00") and rows["gross"].delta == D("90.00")
+
+
+def test_jpy_book_rounds_to_whole_yen():
+    book = make_book("""
+        tax: {rate: 0.10, inclusive: false}
+        services: [{id: r, service: svc, region: CN, charges: [{id: w, model: per_unit, quantity: h, rate: "1234.5"}]}]
+    """, head="book_id: jp\nversion: 1\ncurrency: JPY\neffective_from: 2026-01-01\n")
+    st = quote(make_ticket(quantities={"h": 1}), book)
+    # 1 × 1234.5 -> 1235 (half-up to 1 yen); tax 10% = 123.5 -> 124; gross 1359
+    assert (st.lines[0].amount, st.tax, st.gross) == (D("1235"), D("124"), D("1359"))
+    assert st.to_dict()["totals"]["gross"] == "1359"

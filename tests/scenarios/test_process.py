@@ -1,0 +1,173 @@
+"""The bot as a real process: SIGKILL after acks loses nothing; the newcomer's sandbox run;
+configuration errors; no secret in the logs."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import sys
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from bot.sandbox.server import Sandbox
+from tests.conftest import (ROOT, TEST_AES_KEY, TEST_CORP_ID, TEST_SECRET, TEST_TOKEN)
+
+MAIN = str(ROOT / "main.py")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("WECOM_", "AIBOT_", "DATABASE_", "PORT", "HOST", "SANDBOX_"))}
+    env.update(extra)
+    return env
+
+
+async def wait_healthy(url: str, proc, timeout: float = 30.0) -> None:
+    """Wait for the process to answer /healthz (it is starting: migrations, sockets)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    async with aiohttp.ClientSession() as http:
+        while loop.time() < deadline:
+            if proc.returncode is not None:
+                raise AssertionError(f"bot exited early with {proc.returncode}")
+            try:
+                async with http.get(f"{url}/healthz") as r:
+                    if r.status == 200:
+                        return
+            except aiohttp.ClientError:
+                pass
+            await asyncio.sleep(0.05)  # polling a starting process, not waiting for time to pass
+    raise AssertionError("bot did not become healthy")
+
+
+async def start_bot(db_url: str, sandbox_url: str, port: int, cwd: Path, **env):
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, MAIN, "serve", cwd=cwd, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=clean_env(WECOM_CORP_ID=TEST_CORP_ID, WECOM_AGENT_ID="218", WECOM_SECRET=TEST_SECRET,
+                      WECOM_TOKEN=TEST_TOKEN, WECOM_AES_KEY=TEST_AES_KEY,
+                      WECOM_API_BASE=sandbox_url, DATABASE_URL=db_url, PORT=str(port), **env))
+    await wait_healthy(f"http://127.0.0.1:{port}", proc)
+    return proc
+
+
+async def test_sigkill_right_after_acks_loses_nothing(db_url, tmp_path):
+    sandbox = Sandbox(corp_id=TEST_CORP_ID, agent_id=218, secret=TEST_SECRET,
+                      app_token=TEST_TOKEN, app_aes_key=TEST_AES_KEY)
+    sb_url = await sandbox.start()
+    port = free_port()
+    sandbox.bot_url = f"http://127.0.0.1:{port}"
+    try:
+        # First life: ingest only, so every acked message is certainly unprocessed at the kill.
+        proc = await start_bot(db_url, sb_url, port, tmp_path, RUN_WORKER="false")
+        texts = [f"第{i}号门店的咖啡机坏了" for i in range(25)]
+        recs = await asyncio.gather(*(sandbox.member_says(f"user{i % 5}", t)
+                                      for i, t in enumerate(texts)))
+        assert all(r["acked"] for r in recs)
+        proc.send_signal(signal.SIGKILL)
+        await proc.wait()
+        assert proc.returncode == -signal.SIGKILL
+
+        from sqlalchemy import create_engine, text
+
+        from models.db import sync_url
+
+        eng = create_engine(sync_url(db_url))
+        with eng.connect() as c:
+            stored = dict(c.execute(text("SELECT status, count(*) FROM inbox GROUP BY status")).all())
+        eng.dispose()
+        assert stored == {"pending": 25}  # everything acked is on disk
+
+        # Second life: the worker finds all of it and answers each message once.
+        proc = await start_bot(db_url, sb_url, port, tmp_path)
+        for i in range(5):
+            await sandbox.wait_for_lines(f"app:user{i}", 5, timeout=30)
+        answered = [ln.content for i in range(5) for ln in sandbox.delivered(f"app:user{i}")]
+        assert sorted(answered) == sorted(f"收到：{t}\n我们已记录您的消息，工单助理正在处理。"
+                                          for t in texts)
+        proc.send_signal(signal.SIGTERM)
+        _, err = await asyncio.wait_for(proc.communicate(), 30)
+        assert proc.returncode == 0
+        log = err.decode()
+        assert "bot stopped cleanly" in log
+        for secret in (TEST_SECRET, TEST_AES_KEY, TEST_TOKEN):
+            assert secret not in log
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+        await sandbox.stop()
+
+
+async def test_newcomer_runs_serve_without_credentials_and_chats_in_the_sandbox(tmp_path):
+    port, sb_port = free_port(), free_port()
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, MAIN, "serve", cwd=tmp_path, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=clean_env(PORT=str(port), SANDBOX_PORT=str(sb_port)))
+    try:
+        line = ""
+        while "Open http" not in line:
+            line = (await asyncio.wait_for(proc.stdout.readline(), 30)).decode()
+            assert line or proc.returncode is None, "serve exited before printing the page URL"
+        page = f"http://127.0.0.1:{sb_port}"
+        assert f"Open {page}/" in line
+        async with aiohttp.ClientSession() as http:
+            async with http.get(page + "/") as r:
+                assert r.status == 200 and "企业微信沙箱" in await r.text()
+            async with http.post(page + "/sandbox/api/say",
+                                 json={"persona": "kf_chen", "text": "洗衣机不转了"}) as r:
+                assert (await r.json())["acked"] is True
+            for _ in range(200):
+                async with http.get(page + "/sandbox/api/lines?persona=kf_chen") as r:
+                    lines = (await r.json())["lines"]
+                if any(ln["sender"] == "bot" for ln in lines):
+                    break
+                await asyncio.sleep(0.05)  # the page polls the same way
+            bot_lines = [ln["content"] for ln in lines if ln["sender"] == "bot"]
+            assert bot_lines and "洗衣机不转了" in bot_lines[0]
+        assert (tmp_path / "data" / "bot.db").exists()  # the embedded default database
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(proc.communicate(), 30)
+    assert proc.returncode == 0
+
+
+@pytest.mark.parametrize("env,expected", [
+    ({"PORT": "eighty"}, "configuration error: PORT"),
+    ({"WECOM_CORP_ID": "ww1"}, "configuration error: WECOM_AGENT_ID is required"),
+    ({"WECOM_CORP_ID": "ww1", "WECOM_AGENT_ID": "1", "WECOM_SECRET": "s", "WECOM_TOKEN": "t",
+      "WECOM_AES_KEY": "too-short"}, "configuration error: WECOM_AES_KEY must be 43 characters"),
+    ({"AIBOT_TOKEN": "t"}, "configuration error: AIBOT_AES_KEY is required"),
+    ({"WECOM_API_BASE": "qyapi.weixin.qq.com"}, "configuration error: WECOM_API_BASE must start"),
+])
+async def test_bad_configuration_stops_at_start_with_one_line(tmp_path, env, expected):
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, MAIN, "serve", cwd=tmp_path, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE, env=clean_env(**env))
+    out, err = await asyncio.wait_for(proc.communicate(), 30)
+    assert proc.returncode == 2
+    lines = err.decode().strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(expected), lines
+    for value in env.values():
+        if len(value) > 3 and value not in ("eighty", "qyapi.weixin.qq.com"):
+            assert value not in lines[0]
+
+
+async def test_dotenv_file_is_read(tmp_path):
+    (tmp_path / ".env").write_text("PORT=not-a-port\n")
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, MAIN, "serve", cwd=tmp_path, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE, env=clean_env())
+    _, err = await asyncio.wait_for(proc.communicate(), 30)
+    assert proc.returncode == 2 and b"PORT" in err
