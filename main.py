@@ -2,6 +2,7 @@
 
     python main.py serve          # the bot (and the local WeCom sandbox without credentials)
     python main.py migrate        # apply database migrations and exit
+    python main.py settle …       # the settlement engine (quote, period, validate, guard)
 """
 
 from __future__ import annotations
@@ -161,8 +162,13 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command")
     sub.add_parser("serve", help="run the bot (default)")
     sub.add_parser("migrate", help="apply database migrations and exit")
+    from settlement import cli as settle_cli
+
+    settle_cli.add_parser(sub)
     args = parser.parse_args(argv)
     command = args.command or "serve"
+    if command == "settle":  # no settings needed: pure computation over files
+        return settle_cli.run(args)
 
     settings = _settings_or_exit()
     with_sandbox = settings.sandbox_mode

@@ -1,13 +1,14 @@
 """Book loading: validation errors name file:line: field, precedence, zones, effective dates."""
 
 from datetime import datetime, timedelta, timezone
+from decimal import Decimal as D
 from pathlib import Path
 
 import pytest
 
 from settlement.books import BookError, parse_book
 from settlement.loader import load_book, load_books
-from settlement.quote import QuoteError, quote_ticket, select_book
+from settlement.quote import QuoteError, diff_statements, quote, quote_ticket, select_book
 from settlement.regions import point_in_polygon, region_chain
 
 from .conftest import make_book, make_ticket
@@ -155,8 +156,6 @@ def test_effective_dated_selection_uses_completion_time():
 
 
 def test_example_book_switch_and_line_by_line_diff():
-    from settlement.quote import diff_statements, quote
-
     books = load_books(ROOT / "config" / "pricebooks")
     v2 = next(b for b in books if b.version == 2)
     t = make_ticket(service="空调安装", region="310115", quantities={"hours": 2},
@@ -165,7 +164,6 @@ def test_example_book_switch_and_line_by_line_diff():
     assert old.book_version == 1
     new = quote(t, v2)  # recompute under the new book
     rows = {r.key: (r.old, r.new, r.delta) for r in diff_statements(old, new)}
-    D = __import__("decimal").Decimal
     # v1: base 220 + labor 2 h × 90 = 180 + 城区溢价 20% × 220 = 44 -> 444.00 (net 444/1.06 = 418.87)
     # v2: base 240 + 180 + 20% × 240 = 48                         -> 468.00 (net 468/1.06 = 441.51)
     assert rows["base"] == (D("220.00"), D("240.00"), D("20.00"))

@@ -94,3 +94,19 @@ def test_cli_reports_book_errors(tmp_path, capsys):
     bad.write_text("book_id: x\nversion: 0\neffective_from: 2026-01-01\nservices: []\n", encoding="utf-8")
     assert cli.main(["settle", "validate", "--book", str(bad)]) == 2
     assert f"{bad}:2: version: must be >= 1" in capsys.readouterr().err
+
+
+def test_main_py_settle_quote_contract(tmp_path):
+    """The documented contract: ``python main.py settle quote --book FILE --ticket FILE.json``."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    t = tmp_path / "t.json"
+    t.write_text(json.dumps(tickets()[0], ensure_ascii=False), encoding="utf-8")
+    proc = subprocess.run([sys.executable, str(root / "main.py"), "settle", "quote", "--book",
+                           str(BOOKS), "--ticket", str(t)], capture_output=True, text=True,
+                          cwd=tmp_path, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["totals"]["gross"] == "444.00"

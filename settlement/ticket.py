@@ -1,0 +1,118 @@
+"""The ticket record the engine prices (plain data, JSON-friendly)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Mapping
+
+from .money import to_decimal
+
+
+_CANON = json.JSONEncoder(sort_keys=True, ensure_ascii=False, default=str, separators=(",", ":"))
+
+
+class TicketError(ValueError):
+    """A ticket record is malformed."""
+
+
+@dataclass(frozen=True, slots=True)
+class Part:
+    """A spare part used on the job, billed at cost plus the book's markup."""
+
+    sku: str
+    name: str
+    cost: Decimal
+    qty: Decimal = Decimal(1)
+
+
+@dataclass(frozen=True, slots=True)
+class Ticket:
+    """A completed work order as seen by the pricing engine.
+
+    See docs/settlement.md ("Ticket JSON") for the JSON form accepted by
+    :meth:`from_dict`.
+    """
+
+    id: str
+    service: str
+    region: str
+    completed_at: datetime
+    quantities: Mapping[str, Decimal] = field(default_factory=dict)
+    location: tuple[float, float] | None = None
+    started_at: datetime | None = None
+    floor: int = 0
+    customer_tags: frozenset[str] = frozenset()
+    parts: tuple[Part, ...] = ()
+    provider: str = ""
+    technician: str = ""
+    address: str = ""
+    sla_breached: bool = False
+    satisfaction: int | None = None
+    book_id: str = ""
+    canonical: str = field(default="", compare=False, repr=False)
+
+    @staticmethod
+    def from_dict(data: Mapping[str, Any]) -> "Ticket":
+        """Build a ticket from its JSON form, validating field types."""
+        try:
+            completed = _parse_dt(data["completed_at"], "completed_at")
+            started = _parse_dt(data["started_at"], "started_at") if data.get("started_at") else None
+            loc = data.get("location")
+            location = (float(loc[0]), float(loc[1])) if loc else None
+            quantities = {str(k): to_decimal(v) for k, v in (data.get("quantities") or {}).items()}
+            parts = tuple(
+                Part(
+                    sku=str(p.get("sku", "")),
+                    name=str(p.get("name", p.get("sku", ""))),
+                    cost=to_decimal(p["cost"]),
+                    qty=to_decimal(p.get("qty", 1)),
+                )
+                for p in (data.get("parts") or ())
+            )
+            sat = data.get("satisfaction")
+            return Ticket(
+                id=str(data["id"]),
+                service=str(data["service"]),
+                region=str(data["region"]),
+                completed_at=completed,
+                quantities=quantities,
+                location=location,
+                started_at=started,
+                floor=int(data.get("floor") or 0),
+                customer_tags=frozenset(str(t) for t in (data.get("customer_tags") or ())),
+                parts=parts,
+                provider=str(data.get("provider", "")),
+                technician=str(data.get("technician", "")),
+                address=str(data.get("address", "")),
+                sla_breached=bool(data.get("sla_breached", False)),
+                satisfaction=int(sat) if sat is not None else None,
+                book_id=str(data.get("book_id", "")),
+                canonical=_CANON.encode(data),
+            )
+        except KeyError as exc:
+            raise TicketError(f"ticket is missing field {exc.args[0]!r}") from None
+        except (TypeError, ValueError, IndexError) as exc:
+            raise TicketError(f"ticket {data.get('id', '?')}: {exc}") from None
+
+    def fingerprint(self) -> str:
+        """Canonical text of the inputs (used for deterministic statement ids)."""
+        if self.canonical:
+            return self.canonical
+        return repr(
+            (self.id, self.service, self.region, self.completed_at.isoformat(), sorted(self.quantities.items()),
+             self.location, self.started_at, self.floor, sorted(self.customer_tags), self.parts,
+             self.provider, self.technician, self.address, self.sla_breached, self.satisfaction)
+        )
+
+
+def _parse_dt(value: Any, name: str) -> datetime:
+    if isinstance(value, datetime):
+        dt = value
+    else:
+        dt = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    if dt.tzinfo is None:
+        raise ValueError(f"{name} must carry a timezone offset, got {value!r}")
+    return dt
