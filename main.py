@@ -26,7 +26,7 @@ from bot.server import CallbackServer, aibot_channel, app_channel
 from bot.settings import Settings, SettingsError, load_settings
 from bot.worker import InboxWorker
 from handlers import build_dispatcher
-from models.db import make_engine, make_sessionmaker, migrate
+from models.db import WriteGate, make_engine, make_sessionmaker, migrate
 from models.queues import inbox_counts, outbox_counts
 from scheduler.clock import Clock, SystemClock
 
@@ -52,20 +52,24 @@ class BotRuntime:
         await asyncio.to_thread(migrate, s.DATABASE_URL)
         self.engine = make_engine(s.DATABASE_URL)
         self.sm = make_sessionmaker(self.engine)
+        gate = WriteGate.for_url(s.DATABASE_URL)  # one SQLite writer at a time, ingest first
         self.client = WeComClient(
             s.WECOM_API_BASE,
             {"app": AppCredentials(s.WECOM_CORP_ID, s.WECOM_SECRET.get_secret_value())},
             clock=self.clock, on_call=lambda api, code: self.metrics.api_calls.labels(
                 api, str(code)).inc(), **self.client_kwargs)
         self.sender = OutboxSender(self.sm, self.client, self.clock, self.metrics,
-                                   max_attempts=s.SENDER_MAX_ATTEMPTS)
+                                   max_attempts=s.SENDER_MAX_ATTEMPTS, gate=gate)
         self.dispatcher = build_dispatcher(self.metrics)
         self.worker = InboxWorker(
             self.sm, self.dispatcher, self.clock, self.metrics,
             services={"client": self.client, "settings": s}, agent_id=s.WECOM_AGENT_ID,
             max_attempts=s.WORKER_MAX_ATTEMPTS, concurrency=s.WORKER_CONCURRENCY,
-            on_outbox=self.sender.wake)
-        self.writer = InboxWriter(self.sm, self.clock, on_stored=self.worker.wake)
+            on_outbox=self.sender.wake, gate=gate)
+        # The inbox writer has its own engine: its commits are fsynced before the ack.
+        self.ingest_engine = make_engine(s.DATABASE_URL, durable=True, pool_size=1)
+        self.writer = InboxWriter(make_sessionmaker(self.ingest_engine), self.clock,
+                                  on_stored=self.worker.wake, gate=gate)
         channels = {}
         if s.WECOM_TOKEN.get_secret_value():
             channels["app"] = app_channel(WeComCrypto(
@@ -102,6 +106,7 @@ class BotRuntime:
         await self.sender.stop()
         await self.client.close()
         await self.engine.dispose()
+        await self.ingest_engine.dispose()
         log.info("bot stopped cleanly")
 
     async def health(self) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from bot.events import Event
+from models.db import WriteGate, write_session
 from models.queues import inbox_insert
 from scheduler.clock import Clock
 
@@ -33,8 +34,10 @@ def inbox_row(event: Event, now) -> dict[str, Any]:
 
 class InboxWriter:
     def __init__(self, sessionmaker: async_sessionmaker, clock: Clock, *, max_batch: int = 500,
-                 on_stored: Callable[[int], None] | None = None) -> None:
+                 on_stored: Callable[[int], None] | None = None,
+                 gate: WriteGate | None = None) -> None:
         self._sessionmaker = sessionmaker
+        self._gate = gate
         self._clock = clock
         self._max_batch = max_batch
         self._on_stored = on_stored
@@ -77,7 +80,7 @@ class InboxWriter:
         for event, _ in items:
             rows.setdefault(event.dedupe_key, inbox_row(event, now))
         try:
-            async with self._sessionmaker() as session, session.begin():
+            async with write_session(self._sessionmaker, self._gate, high=True) as session:
                 new = await inbox_insert(session, list(rows.values()))
         except Exception as exc:  # the callbacks answer 503 and WeCom retries
             log.error("inbox write failed; %d callbacks will be retried by WeCom: %s",

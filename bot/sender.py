@@ -17,6 +17,7 @@ from bot.client import WeComClient, WeComError
 from bot.logs import event_id_var
 from bot.metrics import Metrics
 from bot.outbox import PACING
+from models.db import WriteGate, write_session
 from models.queues import (backoff, outbox_defer, outbox_due, outbox_mark_sent,
                            outbox_record_failure, outbox_sent_since)
 from models.tables import OutboxMessage
@@ -28,8 +29,9 @@ log = logging.getLogger("bot.sender")
 class OutboxSender:
     def __init__(self, sessionmaker: async_sessionmaker, client: WeComClient, clock: Clock,
                  metrics: Metrics, *, max_attempts: int = 8, batch: int = 50,
-                 poll_seconds: float = 1.0) -> None:
+                 poll_seconds: float = 1.0, gate: WriteGate | None = None) -> None:
         self.sm = sessionmaker
+        self.gate = gate
         self.client = client
         self.clock = clock
         self.metrics = metrics
@@ -67,7 +69,7 @@ class OutboxSender:
             until = await self._paced_until(row)
             if until is not None:
                 self.metrics.outbox_deferred.labels(row.api).inc()
-                async with self.sm() as session, session.begin():
+                async with write_session(self.sm, self.gate) as session:
                     await outbox_defer(session, row.id, until)
                 return 0
             try:
@@ -79,7 +81,7 @@ class OutboxSender:
                 log.exception("outbox message %s could not be sent", row.id)
                 await self._failed(row, WeComError(None, type(exc).__name__, row.api))
                 return 1
-            async with self.sm() as session, session.begin():
+            async with write_session(self.sm, self.gate) as session:
                 await outbox_mark_sent(session, row.id, self.clock.now(), result)
             self.metrics.outbox_sent.labels(row.api).inc()
             return 1
@@ -98,7 +100,7 @@ class OutboxSender:
         else:
             log.error("send %s to %s parked after %d attempt(s): %s — needs a person",
                       row.api, row.pace_key, attempts, exc)
-        async with self.sm() as session, session.begin():
+        async with write_session(self.sm, self.gate) as session:
             await outbox_record_failure(session, row.id, str(exc), now, retry_at)
 
     # -- loop -------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from bot.logs import event_id_var
 from bot.metrics import Metrics
 from bot.outbox import reply_rows
 from handlers.routing import Context, Dispatcher
+from models.db import WriteGate, write_session
 from models.queues import (backoff, inbox_due_heads, inbox_mark_done, inbox_record_failure,
                            outbox_add)
 from models.tables import InboxEvent
@@ -37,8 +38,10 @@ class InboxWorker:
     def __init__(self, sessionmaker: async_sessionmaker, dispatcher: Dispatcher, clock: Clock,
                  metrics: Metrics, *, services: dict[str, Any] | None = None,
                  agent_id: int | None = None, max_attempts: int = 5, concurrency: int = 8,
-                 poll_seconds: float = 1.0, on_outbox: Callable[[], None] | None = None) -> None:
+                 poll_seconds: float = 1.0, on_outbox: Callable[[], None] | None = None,
+                 gate: WriteGate | None = None) -> None:
         self.sm = sessionmaker
+        self.gate = gate
         self.dispatcher = dispatcher
         self.clock = clock
         self.metrics = metrics
@@ -85,9 +88,11 @@ class InboxWorker:
         token = event_id_var.set(f"in{row.id}")
         try:
             try:
-                async with self.sm() as session, session.begin():
+                # Network reads a handler needs happen first, outside the write transaction.
+                prepared = await self.dispatcher.prepare(event, self.services)
+                async with write_session(self.sm, self.gate) as session:
                     ctx = Context(event, session, self.clock, self.services)
-                    await self.dispatcher.feed(event, ctx)
+                    await self.dispatcher.feed(event, ctx, prepared)
                     out = reply_rows(event, ctx.outgoing, agent_id=self.agent_id,
                                      now=self.clock.now())
                     await outbox_add(session, out)
@@ -114,7 +119,7 @@ class InboxWorker:
             log.warning("event %s (%s/%s) failed (attempt %d), retry at %s: %s", row.id,
                         row.channel, row.type, attempts, retry_at.isoformat(), error)
         try:
-            async with self.sm() as session, session.begin():
+            async with write_session(self.sm, self.gate) as session:
                 await inbox_record_failure(session, row.id, error, now, retry_at)
         except Exception:
             log.exception("could not record the failure of event %s; it stays pending", row.id)

@@ -7,7 +7,9 @@ twice or skipped across restarts (events of one open_kfid are handled one at a t
 
 from __future__ import annotations
 
-from bot.events import event_from_kf_message
+from typing import Any
+
+from bot.events import Event, event_from_kf_message
 from bot.inbox import inbox_row
 from handlers.routing import Context, Router
 from models.queues import inbox_insert, kv_get, kv_set
@@ -17,26 +19,32 @@ router = Router("kf")
 CUSTOMER_MESSAGE_ORIGIN = 3  # origin 3: sent by the WeChat customer (4: system, 5: our agent)
 
 
-@router.event("kf_msg_or_event", channel="app")
-async def on_kf_event(ctx: Context) -> None:
-    client = ctx.services["client"]
-    kf = ctx.event.payload.get("kf") or {}
+def _cursor_key(open_kfid: str) -> str:
+    return f"kf_cursor:{open_kfid}"
+
+
+async def pull(event: Event, services: dict[str, Any]) -> dict[str, Any]:
+    """Network step, outside the event's transaction: page through kf/sync_msg."""
+    client = services["client"]
+    kf = event.payload.get("kf") or {}
     open_kfid, token = kf.get("open_kfid", ""), kf.get("token", "")
-    key = f"kf_cursor:{open_kfid}"
-    # Read the cursor in its own short transaction: the network pulls below must not run
-    # while the event's transaction holds the database (SQLite has one writer).
-    async with ctx.services["sessionmaker"]() as s:
-        cursor = await kv_get(s, key)
-    rows = []
-    now = ctx.clock.now()
+    async with services["sessionmaker"]() as s:
+        cursor = await kv_get(s, _cursor_key(open_kfid))
+    messages = []
     while True:
         page = await client.kf_sync_msg(token, open_kfid, cursor)
-        for msg in page.get("msg_list", []):
-            if msg.get("origin") == CUSTOMER_MESSAGE_ORIGIN:
-                rows.append(inbox_row(event_from_kf_message(msg), now))
+        messages += [m for m in page.get("msg_list", [])
+                     if m.get("origin") == CUSTOMER_MESSAGE_ORIGIN]
         cursor = page.get("next_cursor") or cursor
         if not page.get("has_more"):
             break
-    await inbox_insert(ctx.session, rows)
+    return {"open_kfid": open_kfid, "messages": messages, "cursor": cursor}
+
+
+@router.event("kf_msg_or_event", channel="app", prepare=pull)
+async def on_kf_event(ctx: Context, open_kfid: str, messages: list[dict[str, Any]],
+                      cursor: str | None) -> None:
+    now = ctx.clock.now()
+    await inbox_insert(ctx.session, [inbox_row(event_from_kf_message(m), now) for m in messages])
     if cursor:
-        await kv_set(ctx.session, key, cursor)
+        await kv_set(ctx.session, _cursor_key(open_kfid), cursor)

@@ -52,11 +52,15 @@ class Context:
         self.outgoing.append(Outgoing(text=text, card=card, to_user=user))
 
 
+Prepare = Callable[[Event, dict[str, Any]], Awaitable[dict[str, Any]]]
+
+
 @dataclass
 class Handler:
     func: HandlerFunc
     filters: list[Filter]
     name: str
+    prepare: Prepare | None = None  # network reads, run before the event's transaction opens
 
     def match(self, event: Event) -> dict[str, Any] | None:
         kwargs: dict[str, Any] = {}
@@ -74,9 +78,10 @@ class Router:
         self.name = name
         self.handlers: list[Handler] = []
 
-    def _register(self, filters: list[Filter]) -> Callable[[HandlerFunc], HandlerFunc]:
+    def _register(self, filters: list[Filter],
+                  prepare: Prepare | None = None) -> Callable[[HandlerFunc], HandlerFunc]:
         def deco(func: HandlerFunc) -> HandlerFunc:
-            self.handlers.append(Handler(func, filters, f"{self.name}.{func.__name__}"))
+            self.handlers.append(Handler(func, filters, f"{self.name}.{func.__name__}", prepare))
             return func
 
         return deco
@@ -95,14 +100,15 @@ class Router:
             filters.append(when)
         return self._register(filters)
 
-    def event(self, name: str | tuple[str, ...], *,
-              channel: str | tuple[str, ...] | None = None) -> Callable[[HandlerFunc], HandlerFunc]:
+    def event(self, name: str | tuple[str, ...], *, channel: str | tuple[str, ...] | None = None,
+              prepare: Prepare | None = None) -> Callable[[HandlerFunc], HandlerFunc]:
+        """``prepare(event, services)`` may do network reads; its dict arrives as arguments."""
         names = (name,) if isinstance(name, str) else name
         filters: list[Filter] = [lambda e: e.kind == "event" and e.type in names]
         if channel:
             chans = (channel,) if isinstance(channel, str) else channel
             filters.append(lambda e: e.channel in chans)
-        return self._register(filters)
+        return self._register(filters, prepare)
 
     def card(self, *, prefix: str) -> Callable[[HandlerFunc], HandlerFunc]:
         """A card click whose button key starts with ``prefix``; the rest arrives as ``key``."""
@@ -135,7 +141,15 @@ class Dispatcher:
                     return h, kwargs
         return None
 
-    async def feed(self, event: Event, ctx: Context) -> bool:
+    async def prepare(self, event: Event, services: dict[str, Any]) -> dict[str, Any]:
+        """Run the matching handler's ``prepare`` step, if it has one (no database held)."""
+        found = self.resolve(event)
+        if found is None or found[0].prepare is None:
+            return {}
+        return await found[0].prepare(event, services)
+
+    async def feed(self, event: Event, ctx: Context,
+                   prepared: dict[str, Any] | None = None) -> bool:
         """Run ``event`` through the middlewares and its handler. True if a handler ran."""
 
         async def call_handler() -> bool:
@@ -144,6 +158,7 @@ class Dispatcher:
                 log.debug("no handler for %s/%s/%s", event.channel, event.kind, event.type)
                 return False
             handler, kwargs = found
+            kwargs = {**kwargs, **(prepared or {})}
             params = inspect.signature(handler.func).parameters
             await handler.func(ctx, **{k: v for k, v in kwargs.items() if k in params})
             return True

@@ -6,6 +6,10 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections import deque
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from sqlalchemy import event
@@ -39,8 +43,15 @@ def _ensure_sqlite_dir(url: str) -> None:
         Path(u.database).parent.mkdir(parents=True, exist_ok=True)
 
 
-def _sqlite_setup(sync_engine) -> None:
-    """WAL, full fsync on commit, and BEGIN IMMEDIATE so writers queue instead of failing.
+def _sqlite_setup(sync_engine, synchronous: str) -> None:
+    """WAL and the given fsync level. Writers in this process are serialised by ``WriteGate``,
+    so SQLite's own busy handler (which sleeps in steps of up to 100 ms) is not what orders them.
+
+    ``synchronous`` is per connection. The inbox writer uses FULL: its commit is fsynced before
+    a callback is acked, and since the WAL is one sequential file that fsync also covers every
+    earlier commit of the other connections. Those use NORMAL (in WAL mode: durable across a
+    process crash, fsynced at checkpoints), so handler transactions do not each pay an fsync
+    while holding SQLite's one write lock.
 
     pysqlite's own transaction handling is turned off so SQLAlchemy's BEGIN is the only one
     (the recipe from SQLAlchemy's SQLite dialect documentation).
@@ -51,24 +62,27 @@ def _sqlite_setup(sync_engine) -> None:
         dbapi_conn.isolation_level = None
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA journal_mode=WAL")
-        cur.execute("PRAGMA synchronous=FULL")
+        cur.execute(f"PRAGMA synchronous={synchronous}")
         cur.execute("PRAGMA busy_timeout=30000")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.close()
 
     @event.listens_for(sync_engine, "begin")
     def _begin(conn):  # pragma: no cover
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        conn.exec_driver_sql("BEGIN")
 
 
-def make_engine(url: str, **kw) -> AsyncEngine:
+def make_engine(url: str, *, durable: bool = False, **kw) -> AsyncEngine:
+    """``durable=True``: every commit is fsynced before it returns (the inbox writer's engine)."""
     _ensure_sqlite_dir(url)
     aurl = async_url(url)
     if aurl.startswith("sqlite"):
         engine = create_async_engine(aurl, connect_args={"timeout": 30}, **kw)
-        _sqlite_setup(engine.sync_engine)
+        _sqlite_setup(engine.sync_engine, "FULL" if durable else "NORMAL")
     else:
-        engine = create_async_engine(aurl, pool_size=10, max_overflow=10, pool_pre_ping=True, **kw)
+        # PostgreSQL fsyncs every commit (synchronous_commit=on, the server default).
+        opts = {"pool_size": 10, "max_overflow": 10, "pool_pre_ping": True} | kw
+        engine = create_async_engine(aurl, **opts)
     return engine
 
 
@@ -88,3 +102,67 @@ def migrate(url: str, revision: str = "head") -> None:
     cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.attributes["url"] = sync_url(url)
     command.upgrade(cfg, revision)
+
+
+class WriteGate:
+    """SQLite has one writer. In this process, write transactions take turns here, in FIFO
+    order with ingest first (``high=True``), instead of racing for SQLite's lock and sleeping
+    in its busy handler — that race once cost acks 470 ms at p99 (bench/ingest.py --worker).
+    On PostgreSQL the gate is open: rows lock, not the database.
+    """
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self._held = False
+        self._high: deque[asyncio.Future[None]] = deque()
+        self._low: deque[asyncio.Future[None]] = deque()
+
+    @classmethod
+    def for_url(cls, url: str) -> "WriteGate":
+        return cls(make_url(url).get_backend_name() == "sqlite")
+
+    @asynccontextmanager
+    async def hold(self, high: bool = False) -> AsyncIterator[None]:
+        if not self.enabled:
+            yield
+            return
+        if self._held or self._high or (not high and self._low):
+            fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            queue = self._high if high else self._low
+            queue.append(fut)
+            try:
+                await fut  # ownership is handed over by _release
+            except asyncio.CancelledError:
+                if fut in queue:
+                    queue.remove(fut)
+                elif fut.done() and not fut.cancelled():
+                    self._release()  # handed to us just as we were cancelled: pass it on
+                raise
+        else:
+            self._held = True
+        try:
+            yield
+        finally:
+            self._release()
+
+    def _release(self) -> None:
+        for queue in (self._high, self._low):
+            while queue:
+                fut = queue.popleft()
+                if not fut.done():
+                    fut.set_result(None)  # the gate stays held, now by the waiter
+                    return
+        self._held = False
+
+
+@asynccontextmanager
+async def write_session(sm: async_sessionmaker[AsyncSession], gate: WriteGate | None,
+                        high: bool = False) -> AsyncIterator[AsyncSession]:
+    """A write transaction, through the gate: commits on success, rolls back on error."""
+    async with (gate.hold(high) if gate else _open()), sm() as session, session.begin():
+        yield session
+
+
+@asynccontextmanager
+async def _open() -> AsyncIterator[None]:
+    yield

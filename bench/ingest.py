@@ -1,0 +1,241 @@
+"""Ingest benchmark: encrypted callbacks against the running bot vs a bare aiohttp handler.
+
+    .venv/bin/python bench/ingest.py [--requests 5000] [--rate 500] [--seconds 10]
+                                     [--concurrency 64] [--db sqlite|postgresql] [--worker]
+
+Both servers run as separate processes on loopback; this process generates the load. For each
+it prints throughput (closed loop, ``--concurrency`` in flight) and ack latency p50/p99 at a
+fixed arrival rate (open loop, ``--rate`` per second), then the ratios. Afterwards it counts the
+bot's inbox rows: every acked callback must be stored.
+
+By default the bot runs ingest-only (RUN_WORKER=false), which measures the ack path alone;
+``--worker`` also runs the handlers and the outbox sender against a sandbox in this process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import socket
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import aiohttp
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bot.crypto import WeComCrypto  # noqa: E402
+
+TOKEN = "QDG6eK"
+AES_KEY = "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C"
+CORP_ID = "wwbench000000001"
+SECRET = "bench-secret-0123456789abcdef0123456789abcd"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def bare_server(port: int) -> None:
+    """The baseline: an aiohttp handler that only returns 200."""
+    from aiohttp import web
+
+    async def ok(request: web.Request) -> web.Response:
+        await request.read()
+        return web.Response(status=200)
+
+    app = web.Application()
+    app.router.add_post("/wecom/callback", ok)
+    app.router.add_get("/healthz", lambda r: ok(r))
+    web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None)
+
+
+def make_payloads(n: int, offset: int) -> list[tuple[str, bytes]]:
+    crypto = WeComCrypto(TOKEN, AES_KEY, CORP_ID)
+    out = []
+    for i in range(n):
+        msgid = 8_000_000_000_000_000_000 + offset + i
+        xml = (f"<xml><ToUserName><![CDATA[{CORP_ID}]]></ToUserName><FromUserName><![CDATA["
+               f"user{i % 200}]]></FromUserName><CreateTime>1795400000</CreateTime><MsgType>"
+               f"<![CDATA[text]]></MsgType><Content><![CDATA[3号店咖啡机坏了，今天能来修吗 "
+               f"13812345678 #{i}]]></Content><MsgId>{msgid}</MsgId><AgentID>1000002</AgentID></xml>")
+        ts, nonce = "1795400000", str(i)
+        enc, sig = crypto.seal(xml, ts, nonce)
+        body = (f"<xml><ToUserName><![CDATA[{CORP_ID}]]></ToUserName><Encrypt><![CDATA[{enc}]]>"
+                f"</Encrypt><AgentID><![CDATA[1000002]]></AgentID></xml>").encode()
+        out.append((f"/wecom/callback?msg_signature={sig}&timestamp={ts}&nonce={nonce}", body))
+    return out
+
+
+async def wait_up(url: str, proc: asyncio.subprocess.Process) -> None:
+    async with aiohttp.ClientSession() as http:
+        for _ in range(600):
+            if proc.returncode is not None:
+                raise SystemExit(f"server exited with {proc.returncode}")
+            try:
+                async with http.get(url + "/healthz") as r:
+                    if r.status == 200:
+                        return
+            except aiohttp.ClientError:
+                pass
+            await asyncio.sleep(0.05)
+    raise SystemExit("server did not start")
+
+
+async def closed_loop(url: str, payloads, concurrency: int) -> tuple[float, int]:
+    conn = aiohttp.TCPConnector(limit=concurrency)
+    ok = 0
+    it = iter(payloads)
+    async with aiohttp.ClientSession(connector=conn) as http:
+        async def worker():
+            nonlocal ok
+            for path, body in it:
+                async with http.post(url + path, data=body) as r:
+                    await r.read()
+                    ok += r.status == 200
+
+        t0 = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        return ok / (time.perf_counter() - t0), ok
+
+
+async def open_loop(url: str, payloads, rate: float) -> tuple[list[float], int, float]:
+    """Requests start on a fixed schedule whatever the server does; latency per request."""
+    conn = aiohttp.TCPConnector(limit=0)
+    lat: list[float] = []
+    ok = 0
+    async with aiohttp.ClientSession(connector=conn) as http:
+        async def one(path, body):
+            nonlocal ok
+            t = time.perf_counter()
+            async with http.post(url + path, data=body) as r:
+                await r.read()
+                ok += r.status == 200
+            lat.append(time.perf_counter() - t)
+
+        tasks = []
+        t0 = time.perf_counter()
+        for i, (path, body) in enumerate(payloads):
+            due = t0 + i / rate
+            delay = due - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(one(path, body)))
+        await asyncio.gather(*tasks)
+        achieved = len(payloads) / (time.perf_counter() - t0)
+    return lat, ok, achieved
+
+
+def pct(values: list[float], p: float) -> float:
+    return statistics.quantiles(values, n=100, method="inclusive")[int(p) - 1] * 1000
+
+
+async def count_inbox(db_url: str) -> int:
+    from sqlalchemy import text
+
+    from models.db import make_engine
+
+    eng = make_engine(db_url)
+    async with eng.connect() as c:
+        n = (await c.execute(text("SELECT count(*) FROM inbox"))).scalar_one()
+    await eng.dispose()
+    return int(n)
+
+
+async def measure(name: str, url: str, args, offset: int) -> dict:
+    warm = make_payloads(200, offset)
+    await closed_loop(url, warm, 16)
+    tput, ok1 = await closed_loop(url, make_payloads(args.requests, offset + 1_000_000),
+                                  args.concurrency)
+    lat, ok2, achieved = await open_loop(url, make_payloads(int(args.rate * args.seconds),
+                                                            offset + 2_000_000), args.rate)
+    r = {"name": name, "throughput": tput, "p50": pct(lat, 50), "p99": pct(lat, 99),
+         "achieved_rate": achieved}
+    r["acked"] = len(warm) + ok1 + ok2
+    print(f"{name:>12}: {tput:8.0f} callbacks/s (closed loop, {args.concurrency} in flight)   "
+          f"at {achieved:.0f}/s: p50 {r['p50']:.2f} ms  p99 {r['p99']:.2f} ms   "
+          f"acked {r['acked']}", flush=True)
+    return r
+
+
+async def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--requests", type=int, default=5000)
+    ap.add_argument("--rate", type=float, default=500)
+    ap.add_argument("--seconds", type=float, default=10)
+    ap.add_argument("--concurrency", type=int, default=64)
+    ap.add_argument("--db", choices=["sqlite", "postgresql"], default="sqlite")
+    ap.add_argument("--pg-url", default="postgresql://postgres@127.0.0.1:5432/test")
+    ap.add_argument("--worker", action="store_true")
+    ap.add_argument("--bare-server", type=int, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+
+    tmp = tempfile.mkdtemp(prefix="bench-ingest-")
+    if args.db == "sqlite":
+        db_url = f"sqlite:///{tmp}/bot.db"
+    else:
+        import psycopg
+
+        name = f"bench_{os.getpid()}"
+        with psycopg.connect(args.pg_url, autocommit=True) as c:
+            c.execute(f'DROP DATABASE IF EXISTS "{name}"')
+            c.execute(f'CREATE DATABASE "{name}"')
+        db_url = args.pg_url.rsplit("/", 1)[0] + "/" + name
+
+    sandbox = None
+    api_base = "http://127.0.0.1:9"  # unused in ingest-only mode
+    if args.worker:
+        from bot.sandbox.server import Sandbox
+
+        sandbox = Sandbox(corp_id=CORP_ID, agent_id=1000002, secret=SECRET, app_token=TOKEN,
+                          app_aes_key=AES_KEY)
+        api_base = await sandbox.start()
+
+    bare_port, bot_port = free_port(), free_port()
+    bare = await asyncio.create_subprocess_exec(sys.executable, __file__, "--bare-server",
+                                                str(bare_port))
+    env = {**os.environ, "WECOM_CORP_ID": CORP_ID, "WECOM_AGENT_ID": "1000002",
+           "WECOM_SECRET": SECRET, "WECOM_TOKEN": TOKEN, "WECOM_AES_KEY": AES_KEY,
+           "WECOM_API_BASE": api_base, "DATABASE_URL": db_url, "PORT": str(bot_port),
+           "RUN_WORKER": "true" if args.worker else "false", "LOG_LEVEL": "WARNING"}
+    bot = await asyncio.create_subprocess_exec(sys.executable, str(ROOT / "main.py"), "serve",
+                                               env=env, cwd=tmp)
+    try:
+        await wait_up(f"http://127.0.0.1:{bare_port}", bare)
+        await wait_up(f"http://127.0.0.1:{bot_port}", bot)
+        print(f"machine: {os.cpu_count()} cores; database: {args.db}; bot worker: "
+              f"{'on' if args.worker else 'off (ingest only)'}", flush=True)
+        b = await measure("bare aiohttp", f"http://127.0.0.1:{bare_port}", args, 0)
+        r = await measure("bot", f"http://127.0.0.1:{bot_port}", args, 10_000_000)
+        stored = await count_inbox(db_url)
+        print(f"\nthroughput ratio bot/bare: {r['throughput'] / b['throughput']:.2f} "
+              f"(target >= 0.33)")
+        print(f"p99 ack at {args.rate:.0f}/s: bot {r['p99']:.2f} ms vs bare {b['p99']:.2f} ms "
+              f"(target < 50 ms)")
+        print(f"durability: {r['acked']} acked, {stored} rows in the inbox "
+              f"({'every acked callback stored' if stored >= r['acked'] else 'MISSING ROWS'})")
+        if stored < r["acked"]:
+            raise SystemExit(1)
+    finally:
+        for p in (bot, bare):
+            if p.returncode is None:
+                p.send_signal(signal.SIGTERM)
+                await p.wait()
+        if sandbox:
+            await sandbox.stop()
+
+
+if __name__ == "__main__":
+    if "--bare-server" in sys.argv:
+        bare_server(int(sys.argv[sys.argv.index("--bare-server") + 1]))
+    else:
+        asyncio.run(main())
