@@ -3,6 +3,7 @@
     python main.py serve          # the bot (and the local WeCom sandbox without credentials)
     python main.py migrate        # apply database migrations and exit
     python main.py settle …       # the settlement engine (quote, period, validate, guard)
+    python main.py nlp [--now T]  # understand one message per stdin line, print JSON lines
 """
 
 from __future__ import annotations
@@ -161,12 +162,32 @@ def _settings_or_exit() -> Settings:
         raise SystemExit(2) from None
 
 
+def _nlp(now_text: str | None) -> int:
+    from datetime import datetime
+
+    from nlp.cli import run as nlp_run
+
+    now = None
+    if now_text:
+        try:
+            now = datetime.fromisoformat(now_text)
+        except ValueError:
+            print(f"--now: not an ISO 8601 time: {now_text!r}", file=sys.stderr)
+            return 2
+    sys.stdin.reconfigure(encoding="utf-8")  # type: ignore[union-attr]
+    sys.stdout.reconfigure(encoding="utf-8")  # type: ignore[union-attr]
+    nlp_run(sys.stdin, now, sys.stdout)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="main.py", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command")
     sub.add_parser("serve", help="run the bot (default)")
     sub.add_parser("migrate", help="apply database migrations and exit")
+    nlp_p = sub.add_parser("nlp", help="analyse messages from stdin, one JSON object per line")
+    nlp_p.add_argument("--now", help="ISO 8601 instant to resolve times against (default: now)")
     from settlement import cli as settle_cli
 
     settle_cli.add_parser(sub)
@@ -174,6 +195,8 @@ def main(argv: list[str] | None = None) -> int:
     command = args.command or "serve"
     if command == "settle":  # no settings needed: pure computation over files
         return settle_cli.run(args)
+    if command == "nlp":
+        return _nlp(args.now)
 
     settings = _settings_or_exit()
     with_sandbox = settings.sandbox_mode
