@@ -179,7 +179,8 @@ async def main() -> None:
     ap.add_argument("--bare-server", type=int, help=argparse.SUPPRESS)
     args = ap.parse_args()
 
-    tmp = tempfile.mkdtemp(prefix="bench-ingest-")
+    tmpdir = tempfile.TemporaryDirectory(prefix="bench-ingest-")
+    tmp = tmpdir.name
     if args.db == "sqlite":
         db_url = f"sqlite:///{tmp}/bot.db"
     else:
@@ -232,6 +233,12 @@ async def main() -> None:
                 await p.wait()
         if sandbox:
             await sandbox.stop()
+        tmpdir.cleanup()
+        if args.db == "postgresql":
+            import psycopg
+
+            with psycopg.connect(args.pg_url, autocommit=True) as c:
+                c.execute(f'DROP DATABASE IF EXISTS "bench_{os.getpid()}" WITH (FORCE)')
 
 
 if __name__ == "__main__":
