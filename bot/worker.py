@@ -1,7 +1,9 @@
 """The inbox worker: events leave the inbox in arrival order per conversation.
 
-Each event runs in one database transaction: the handler's changes, the outbox rows of its
-replies and the event's ``done`` mark commit together, or not at all. A failing handler's error
+Each event runs in one database transaction that first claims the event's row (on PostgreSQL
+``FOR UPDATE SKIP LOCKED``, so several bot processes can share one inbox): the handler's
+changes, the outbox rows of its replies and the event's ``done`` mark commit together, or not
+at all. A failing handler's error
 is recorded on the event and retried with backoff; after ``max_attempts`` the event is parked
 for a person and the conversation moves on.
 """
@@ -21,7 +23,7 @@ from bot.metrics import Metrics
 from bot.outbox import reply_rows
 from handlers.routing import Context, Dispatcher
 from models.db import WriteGate, write_session
-from models.queues import (backoff, inbox_due_heads, inbox_mark_done, inbox_record_failure,
+from models.queues import (backoff, inbox_claim, inbox_due_heads, inbox_mark_done, inbox_record_failure,
                            outbox_add)
 from models.tables import InboxEvent
 from scheduler.clock import Clock
@@ -91,6 +93,8 @@ class InboxWorker:
                 # Network reads a handler needs happen first, outside the write transaction.
                 prepared = await self.dispatcher.prepare(event, self.services)
                 async with write_session(self.sm, self.gate) as session:
+                    if await inbox_claim(session, row.id) is None:
+                        return  # another bot process is handling it, or already has
                     ctx = Context(event, session, self.clock, self.services)
                     await self.dispatcher.feed(event, ctx, prepared)
                     out = reply_rows(event, ctx.outgoing, agent_id=self.agent_id,

@@ -69,7 +69,10 @@ def _sqlite_setup(sync_engine, synchronous: str) -> None:
 
     @event.listens_for(sync_engine, "begin")
     def _begin(conn):  # pragma: no cover
-        conn.exec_driver_sql("BEGIN")
+        # Write transactions (write_session) take the write lock up front, so a read-then-write
+        # transaction never fails half-way with "database is locked"; reads stay deferred.
+        immediate = conn.get_execution_options().get("sqlite_immediate")
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 def make_engine(url: str, *, durable: bool = False, **kw) -> AsyncEngine:
@@ -160,6 +163,8 @@ async def write_session(sm: async_sessionmaker[AsyncSession], gate: WriteGate | 
                         high: bool = False) -> AsyncIterator[AsyncSession]:
     """A write transaction, through the gate: commits on success, rolls back on error."""
     async with (gate.hold(high) if gate else _open()), sm() as session, session.begin():
+        if session.bind is not None and session.bind.dialect.name == "sqlite":
+            await session.connection(execution_options={"sqlite_immediate": True})
         yield session
 
 

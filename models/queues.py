@@ -56,6 +56,17 @@ async def inbox_due_heads(session: AsyncSession, now: datetime, limit: int) -> l
     return list((await session.execute(stmt)).scalars())
 
 
+async def inbox_claim(session: AsyncSession, event_id: int) -> InboxEvent | None:
+    """Lock a still-pending event for this transaction, or None if another process has it
+    (PostgreSQL ``FOR UPDATE SKIP LOCKED``) or it is no longer pending. On SQLite the write
+    gate already makes this process the only writer; the status check still applies."""
+    stmt = (select(InboxEvent)
+            .where(InboxEvent.id == event_id, InboxEvent.status == PENDING)
+            .with_for_update(skip_locked=True)
+            .execution_options(populate_existing=True))
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
 async def inbox_mark_done(session: AsyncSession, event_id: int, now: datetime) -> None:
     await session.execute(
         update(InboxEvent).where(InboxEvent.id == event_id)

@@ -145,3 +145,20 @@ async def test_unhandled_event_is_done_not_retried(rig):
     await rig["worker"]().drain()
     inbox, outbox = await rows(rig)
     assert inbox[0].status == "done" and outbox == []
+
+
+async def test_two_workers_on_one_inbox_handle_each_event_once(rig):
+    """Two workers (as two bot processes would) racing over the same inbox: no event twice,
+    and each conversation still in order."""
+    import asyncio
+
+    await store(rig, *[text_event(c, i, f"{c}{i}") for i in range(6) for c in "abcd"])
+    w1, w2 = rig["worker"](concurrency=4), rig["worker"](concurrency=4)
+    for _ in range(10):
+        await asyncio.gather(w1.run_once(), w2.run_once())
+    seen = rig["seen"]
+    assert sorted(seen) == sorted(f"{c}{i}" for i in range(6) for c in "abcd")  # each once
+    for c in "abcd":
+        assert [t for t in seen if t[0] == c] == [f"{c}{i}" for i in range(6)]
+    inbox, outbox = await rows(rig)
+    assert all(r.status == "done" for r in inbox) and len(outbox) == 24
