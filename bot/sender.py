@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from bot.client import WeComClient, WeComError
 from bot.logs import event_id_var
+from bot.loop import WakeableLoop
 from bot.metrics import Metrics
 from bot.outbox import PACING
 from models.db import WriteGate, write_session
@@ -26,10 +27,13 @@ from scheduler.clock import Clock
 log = logging.getLogger("bot.sender")
 
 
-class OutboxSender:
+class OutboxSender(WakeableLoop):
+    name = "outbox-sender"
+
     def __init__(self, sessionmaker: async_sessionmaker, client: WeComClient, clock: Clock,
                  metrics: Metrics, *, max_attempts: int = 8, batch: int = 50,
                  poll_seconds: float = 1.0, gate: WriteGate | None = None) -> None:
+        super().__init__()
         self.sm = sessionmaker
         self.gate = gate
         self.client = client
@@ -38,12 +42,6 @@ class OutboxSender:
         self.max_attempts = max_attempts
         self.batch = batch
         self.poll_seconds = poll_seconds
-        self._wake = asyncio.Event()
-        self._stopping = False
-        self._task: asyncio.Task[None] | None = None
-
-    def wake(self) -> None:
-        self._wake.set()
 
     async def run_once(self) -> int:
         """Send every due head message once; returns how many calls were made."""
@@ -102,28 +100,3 @@ class OutboxSender:
                       row.api, row.pace_key, attempts, exc)
         async with write_session(self.sm, self.gate) as session:
             await outbox_record_failure(session, row.id, str(exc), now, retry_at)
-
-    # -- loop -------------------------------------------------------------------------------
-
-    async def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="outbox-sender")
-
-    async def stop(self) -> None:
-        self._stopping = True
-        self._wake.set()
-        if self._task:
-            await self._task
-
-    async def _run(self) -> None:
-        while not self._stopping:
-            self._wake.clear()
-            try:
-                sent = await self.run_once()
-            except Exception:
-                log.exception("outbox sweep failed; will try again")
-                sent = 0
-            if sent == 0 and not self._stopping:
-                try:
-                    await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
-                except asyncio.TimeoutError:
-                    pass

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from bot.events import Event
 from bot.logs import event_id_var
+from bot.loop import WakeableLoop
 from bot.metrics import Metrics
 from bot.outbox import reply_rows
 from handlers.routing import Context, Dispatcher
@@ -36,12 +37,15 @@ def event_from_row(row: InboxEvent) -> Event:
                  row.dedupe_key, row.payload, row.id)
 
 
-class InboxWorker:
+class InboxWorker(WakeableLoop):
+    name = "inbox-worker"
+
     def __init__(self, sessionmaker: async_sessionmaker, dispatcher: Dispatcher, clock: Clock,
                  metrics: Metrics, *, services: dict[str, Any] | None = None,
                  agent_id: int | None = None, max_attempts: int = 5, concurrency: int = 8,
                  poll_seconds: float = 1.0, on_outbox: Callable[[], None] | None = None,
                  gate: WriteGate | None = None) -> None:
+        super().__init__()
         self.sm = sessionmaker
         self.gate = gate
         self.dispatcher = dispatcher
@@ -53,13 +57,7 @@ class InboxWorker:
         self.concurrency = concurrency
         self.poll_seconds = poll_seconds
         self.on_outbox = on_outbox
-        self._wake = asyncio.Event()
-        self._stopping = False
-        self._task: asyncio.Task[None] | None = None
         self.processed = 0
-
-    def wake(self, *_: object) -> None:
-        self._wake.set()
 
     async def run_once(self) -> int:
         """Process the due head of every conversation once. Returns events attempted."""
@@ -127,29 +125,3 @@ class InboxWorker:
                 await inbox_record_failure(session, row.id, error, now, retry_at)
         except Exception:
             log.exception("could not record the failure of event %s; it stays pending", row.id)
-
-    # -- loop -------------------------------------------------------------------------------
-
-    async def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="inbox-worker")
-
-    async def stop(self) -> None:
-        """Finish the events in hand; what is not started stays in the inbox."""
-        self._stopping = True
-        self._wake.set()
-        if self._task:
-            await self._task
-
-    async def _run(self) -> None:
-        while not self._stopping:
-            self._wake.clear()
-            try:
-                n = await self.run_once()
-            except Exception:
-                log.exception("inbox sweep failed; will try again")
-                n = 0
-            if n == 0 and not self._stopping:
-                try:
-                    await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
-                except asyncio.TimeoutError:
-                    pass

@@ -34,25 +34,21 @@ async def inbox_insert(session: AsyncSession, rows: Sequence[dict[str, Any]]) ->
     return set(result.scalars())
 
 
-async def inbox_due_heads(session: AsyncSession, now: datetime, limit: int) -> list[InboxEvent]:
-    """The oldest pending event of each conversation, if it is due, in arrival order.
+def _due_heads(model, group_col, limit: int, now: datetime):
+    """The oldest pending row of each group (conversation / recipient), if due, oldest first.
 
-    A conversation's later events wait behind its head, so events leave the inbox in arrival
-    order per conversation; parked events are no longer pending and so never block.
+    Later rows of a group wait behind its head, which is what keeps order per group; rows that
+    are parked are no longer pending and so never block.
     """
-    head = (
-        select(InboxEvent.conversation_key, func.min(InboxEvent.id).label("head_id"))
-        .where(InboxEvent.status == PENDING)
-        .group_by(InboxEvent.conversation_key)
-        .subquery()
-    )
-    stmt = (
-        select(InboxEvent)
-        .join(head, InboxEvent.id == head.c.head_id)
-        .where(InboxEvent.next_attempt_at <= now)
-        .order_by(InboxEvent.id)
-        .limit(limit)
-    )
+    head = (select(group_col, func.min(model.id).label("head_id"))
+            .where(model.status == PENDING).group_by(group_col).subquery())
+    return (select(model).join(head, model.id == head.c.head_id)
+            .where(model.next_attempt_at <= now).order_by(model.id).limit(limit))
+
+
+async def inbox_due_heads(session: AsyncSession, now: datetime, limit: int) -> list[InboxEvent]:
+    """The due head event of each conversation: arrival order per conversation."""
+    stmt = _due_heads(InboxEvent, InboxEvent.conversation_key, limit, now)
     return list((await session.execute(stmt)).scalars())
 
 
@@ -112,20 +108,8 @@ async def outbox_add(session: AsyncSession, rows: Iterable[dict[str, Any]]) -> i
 
 
 async def outbox_due(session: AsyncSession, now: datetime, limit: int) -> list[OutboxMessage]:
-    """The oldest due pending message of each recipient, in creation order."""
-    head = (
-        select(OutboxMessage.pace_key, func.min(OutboxMessage.id).label("head_id"))
-        .where(OutboxMessage.status == PENDING)
-        .group_by(OutboxMessage.pace_key)
-        .subquery()
-    )
-    stmt = (
-        select(OutboxMessage)
-        .join(head, OutboxMessage.id == head.c.head_id)
-        .where(OutboxMessage.next_attempt_at <= now)
-        .order_by(OutboxMessage.id)
-        .limit(limit)
-    )
+    """The due head message of each recipient, in creation order."""
+    stmt = _due_heads(OutboxMessage, OutboxMessage.pace_key, limit, now)
     return list((await session.execute(stmt)).scalars())
 
 
