@@ -27,6 +27,7 @@ from bot.server import CallbackServer, aibot_channel, app_channel
 from bot.settings import Settings, SettingsError, load_settings
 from bot.worker import InboxWorker
 from handlers import build_dispatcher
+from handlers.intake_config import IntakeConfigError, load_intake_config
 from models.db import WriteGate, make_engine, make_sessionmaker, migrate
 from models.queues import inbox_counts, outbox_counts
 from scheduler.clock import Clock, SystemClock
@@ -39,7 +40,8 @@ class BotRuntime:
 
     def __init__(self, settings: Settings, *, clock: Clock | None = None,
                  run_worker: bool = True, run_sender: bool = True,
-                 client_kwargs: dict[str, Any] | None = None) -> None:
+                 client_kwargs: dict[str, Any] | None = None,
+                 analyzer: Any = None) -> None:
         self.settings = settings
         self.clock = clock or SystemClock()
         self.run_worker = run_worker
@@ -47,10 +49,18 @@ class BotRuntime:
         self.client_kwargs = client_kwargs or {}
         self.metrics = Metrics()
         self.url = ""
+        self.analyzer = analyzer  # tests may share one loaded analyzer between runtimes
 
     async def start(self) -> None:
         s = self.settings
         await asyncio.to_thread(migrate, s.DATABASE_URL)
+        # Dictionaries, jieba and the gazetteer load once, off the event loop; intake's rules
+        # are validated here so a bad config/intake.yaml stops the start with file:line.
+        if self.analyzer is None:
+            from nlp.analyzer import Analyzer
+
+            self.analyzer = await asyncio.to_thread(Analyzer.load)
+        intake_config = await asyncio.to_thread(load_intake_config)
         self.engine = make_engine(s.DATABASE_URL)
         self.sm = make_sessionmaker(self.engine)
         gate = WriteGate.for_url(s.DATABASE_URL)  # one SQLite writer at a time, ingest first
@@ -64,7 +74,8 @@ class BotRuntime:
         self.dispatcher = build_dispatcher(self.metrics)
         self.worker = InboxWorker(
             self.sm, self.dispatcher, self.clock, self.metrics,
-            services={"client": self.client, "settings": s}, agent_id=s.WECOM_AGENT_ID,
+            services={"client": self.client, "settings": s, "analyzer": self.analyzer,
+                      "intake_config": intake_config}, agent_id=s.WECOM_AGENT_ID,
             max_attempts=s.WORKER_MAX_ATTEMPTS, concurrency=s.WORKER_CONCURRENCY,
             on_outbox=self.sender.wake, gate=gate)
         # The inbox writer has its own engine: its commits are fsynced before the ack.
@@ -209,7 +220,11 @@ def main(argv: list[str] | None = None) -> int:
     if command == "migrate":
         migrate(settings.DATABASE_URL)
         return 0
-    asyncio.run(serve(settings, with_sandbox))
+    try:
+        asyncio.run(serve(settings, with_sandbox))
+    except IntakeConfigError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
     return 0
 
 

@@ -50,14 +50,17 @@ def reply_rows(event: Event, messages: list[Outgoing], *, agent_id: int | None,
                      "payload": payload, "created_at": now, "status": "pending", "attempts": 0,
                      "next_attempt_at": now})
 
-    if event.channel == "aibot" and all(m.to_user is None for m in messages):
+    if event.channel == "aibot":
+        # The chat's answers merge into the one response_url call; messages addressed to a
+        # member (a supervisor told of an urge …) go through the app like any other.
+        chat = [m for m in messages if m.to_user is None]
         url = event.payload.get("response_url", "")
-        if url:
-            content = "\n\n".join(m.text for m in messages if m.text)
+        if chat and url:
+            content = "\n\n".join(m.text for m in chat if m.text)
             body = {"msgtype": "markdown", "markdown": {"content": content}}
             row(0, "response_url", f"aibot:{event.conversation_key}", {"url": url, "body": body})
-        return rows
-    for n, m in enumerate(messages):
+        messages = [m for m in messages if m.to_user is not None]
+    for n, m in enumerate(messages, start=1 if event.channel == "aibot" else 0):
         if event.channel == "kf" and m.to_user is None:
             p = event.payload
             row(n, "kf/send_msg", f"kf:{p['open_kfid']}:{p['external_userid']}",

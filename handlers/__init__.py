@@ -8,7 +8,7 @@ from handlers.routing import Context, Dispatcher, Router
 
 
 def build_dispatcher(metrics=None, extra_routers: list[Router] | None = None) -> Dispatcher:
-    from handlers import basic, kf
+    from handlers import basic, intake, kf
 
     async def timing(event, ctx: Context, nxt):
         """Handler latency per event type, for /metrics."""
@@ -26,5 +26,5 @@ def build_dispatcher(metrics=None, extra_routers: list[Router] | None = None) ->
     # Errors are recorded by the worker around feed(); dedupe happened at the inbox's unique key;
     # the database session is opened per event by the worker, so feed stays HTTP- and DB-agnostic.
     middlewares = [timing]
-    routers = [*(extra_routers or []), kf.router, basic.router]
+    routers = [*(extra_routers or []), kf.router, intake.router, basic.router]
     return Dispatcher(routers, middlewares)

@@ -78,3 +78,9 @@ class KeyValue(SQLModel, table=True):
 
     key: str = Field(primary_key=True, max_length=200)
     value: str = Field(sa_column=Column(Text, nullable=False))
+
+
+# The ticket tables live in their own module; importing them here registers them on the same
+# metadata for Alembic and the migration check.
+import models.tickets  # noqa: E402,F401
+import models.timer  # noqa: E402,F401

@@ -191,6 +191,19 @@ class Stack:
             return list((await s.execute(select(OutboxMessage).order_by(OutboxMessage.id))).scalars())
 
 
+_ANALYZER = None
+
+
+def shared_analyzer():
+    """One loaded analyzer for the whole session (loading jieba takes most of a second)."""
+    global _ANALYZER
+    if _ANALYZER is None:
+        from nlp.analyzer import Analyzer
+
+        _ANALYZER = Analyzer.load()
+    return _ANALYZER
+
+
 async def start_stack(db_url: str, *, loops: bool = False, **settings_over) -> Stack:
     from datetime import UTC, datetime
 
@@ -205,7 +218,8 @@ async def start_stack(db_url: str, *, loops: bool = False, **settings_over) -> S
     base = await sandbox.start()
     settings = make_settings(db_url, WECOM_API_BASE=base, **settings_over)
     bot = BotRuntime(settings, clock=clock, run_worker=loops, run_sender=loops,
-                     client_kwargs={"sleep": no_sleep, "timeout": 2.0})
+                     client_kwargs={"sleep": no_sleep, "timeout": 2.0},
+                     analyzer=shared_analyzer())
     await bot.start()
     sandbox.bot_url = bot.url
     return Stack(bot, sandbox, clock)

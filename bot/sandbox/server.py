@@ -482,6 +482,16 @@ class Sandbox:
                                     f"<MsgId>{next(self._msgids)}</MsgId>")
         return await self.deliver("app", xml)
 
+    async def member_image(self, userid: str, pic_url: str,
+                           media_id: str = "MEDIA_SANDBOX") -> dict[str, Any]:
+        """A member sends a picture to the app."""
+        self._line(f"app:{userid}", userid, "image", pic_url)
+        xml = self._app_xml(userid, f"<MsgType><![CDATA[image]]></MsgType>"
+                                    f"<PicUrl><![CDATA[{escape(pic_url)}]]></PicUrl>"
+                                    f"<MediaId><![CDATA[{escape(media_id)}]]></MediaId>"
+                                    f"<MsgId>{next(self._msgids)}</MsgId>")
+        return await self.deliver("app", xml)
+
     async def member_event(self, userid: str, event: str, extra: str = "") -> dict[str, Any]:
         xml = self._app_xml(userid, f"<MsgType><![CDATA[event]]></MsgType>"
                                     f"<Event><![CDATA[{event}]]></Event>{extra}")

@@ -1,0 +1,180 @@
+"""Small query functions over tickets, customers and drafts (no WeCom, no chat text)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from models.queues import _insert_ignore
+from models.tickets import (IDENTITY_KINDS, Attachment, Customer, CustomerIdentity, Draft, Site,
+                            Staff, Ticket, TicketCounter, TicketCreate, TicketEvent, TicketMessage)
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+OPEN_STATUSES = ("new", "accepted", "dispatched", "in_progress", "pending_customer", "reopened")
+DONE_STATUSES = ("resolved", "closed")
+
+
+# -- numbering -------------------------------------------------------------------------------
+
+
+async def allocate_number(session: AsyncSession, now: datetime) -> str:
+    """The next ticket number of ``now``'s day in Asia/Shanghai, e.g. ``GD20261125-0007``.
+
+    The day's counter row is created if missing (``ON CONFLICT DO NOTHING``) and incremented
+    with one ``UPDATE … RETURNING`` in the caller's transaction: the row lock (PostgreSQL) or
+    the single writer (SQLite) serialises concurrent allocations, and a rolled-back
+    transaction gives its number back.
+    """
+    day = now.astimezone(SHANGHAI).strftime("%Y%m%d")
+    await session.execute(_insert_ignore(session, TicketCounter.__table__, "day"),
+                          [{"day": day, "last": 0}])
+    n = (await session.execute(
+        update(TicketCounter).where(TicketCounter.day == day)
+        .values(last=TicketCounter.last + 1).returning(TicketCounter.last))).scalar_one()
+    return f"GD{day}-{n:04d}"
+
+
+# -- customers -------------------------------------------------------------------------------
+
+
+async def _survivor(session: AsyncSession, customer: Customer) -> Customer:
+    while customer.merged_into_id is not None:
+        customer = await session.get(Customer, customer.merged_into_id)  # type: ignore[assignment]
+    return customer
+
+
+async def customer_for(session: AsyncSession, kind: str, value: str, now: datetime,
+                       name: str = "") -> Customer:
+    """The customer behind an identity, created on first contact."""
+    if kind not in IDENTITY_KINDS:
+        raise ValueError(f"unknown identity kind {kind!r}")
+    ident = (await session.execute(select(CustomerIdentity).where(
+        CustomerIdentity.kind == kind, CustomerIdentity.value == value))).scalar_one_or_none()
+    if ident is not None:
+        return await _survivor(session, await session.get(Customer, ident.customer_id))  # type: ignore[arg-type]
+    customer = Customer(name=name, created_at=now)
+    session.add(customer)
+    await session.flush()
+    session.add(CustomerIdentity(customer_id=customer.id, kind=kind, value=value, created_at=now))
+    await session.flush()
+    return customer
+
+
+async def add_phone(session: AsyncSession, customer: Customer, phone: str,
+                    now: datetime) -> Customer:
+    """Record ``phone`` for ``customer``. One person, one customer: if the phone already belongs
+    to another customer, ``customer`` is merged into that one (identities, drafts and tickets
+    move over) and the survivor is returned."""
+    ident = (await session.execute(select(CustomerIdentity).where(
+        CustomerIdentity.kind == "phone", CustomerIdentity.value == phone))).scalar_one_or_none()
+    if ident is None:
+        session.add(CustomerIdentity(customer_id=customer.id, kind="phone", value=phone,
+                                     created_at=now))
+        customer.phone = customer.phone or phone
+        await session.flush()
+        return customer
+    owner = await _survivor(session, await session.get(Customer, ident.customer_id))  # type: ignore[arg-type]
+    if owner.id == customer.id:
+        return customer
+    for table in (CustomerIdentity, Draft, Ticket):
+        await session.execute(update(table).where(table.customer_id == customer.id)
+                              .values(customer_id=owner.id)
+                              .execution_options(synchronize_session="fetch"))
+    customer.merged_into_id = owner.id
+    owner.phone = owner.phone or phone
+    owner.name = owner.name or customer.name
+    await session.flush()
+    return owner
+
+
+async def customer_phone(session: AsyncSession, customer_id: int) -> str | None:
+    return (await session.execute(select(CustomerIdentity.value).where(
+        CustomerIdentity.customer_id == customer_id, CustomerIdentity.kind == "phone")
+        .order_by(CustomerIdentity.id.desc()).limit(1))).scalar_one_or_none()
+
+
+async def site_named(session: AsyncSession, name: str, now: datetime) -> Site:
+    site = (await session.execute(select(Site).where(Site.name == name))).scalar_one_or_none()
+    if site is None:
+        site = Site(name=name, created_at=now)
+        session.add(site)
+        await session.flush()
+    return site
+
+
+async def staff_with_role(session: AsyncSession, role: str) -> list[Staff]:
+    rows = (await session.execute(select(Staff).order_by(Staff.id))).scalars()
+    return [s for s in rows if role in (s.roles or [])]
+
+
+# -- drafts ----------------------------------------------------------------------------------
+
+
+async def live_draft(session: AsyncSession, conversation_key: str, sender: str, now: datetime,
+                     window: timedelta) -> Draft | None:
+    """The person's draft in this conversation, if touched within ``window``; older ones expire."""
+    drafts = (await session.execute(select(Draft).where(
+        Draft.conversation_key == conversation_key, Draft.sender == sender,
+        Draft.status.in_(("collecting", "confirming"))).order_by(Draft.id.desc()))).scalars().all()
+    live = None
+    for d in drafts:
+        if live is None and now - d.updated_at <= window:
+            live = d
+        else:
+            d.status = "expired"
+    return live
+
+
+async def draft_messages_to_ticket(session: AsyncSession, draft_id: int, ticket_id: int) -> None:
+    for table in (TicketMessage, Attachment):
+        await session.execute(update(table).where(table.draft_id == draft_id)
+                              .values(ticket_id=ticket_id)
+                              .execution_options(synchronize_session=False))
+
+
+# -- tickets ---------------------------------------------------------------------------------
+
+
+async def create_ticket(session: AsyncSession, data: TicketCreate, *, actor: str,
+                        now: datetime) -> Ticket:
+    """A new ticket (status ``new``) with its number and its first audit event."""
+    ticket = Ticket.model_validate(data, update={
+        "number": await allocate_number(session, now), "status": "new", "created_at": now,
+        "updated_at": now})
+    session.add(ticket)
+    await session.flush()
+    session.add(TicketEvent(ticket_id=ticket.id, actor=actor, action="create", before=None,
+                            after=snapshot(ticket), at=now))
+    await session.flush()
+    return ticket
+
+
+def snapshot(ticket: Ticket) -> dict[str, object]:
+    """The audited fields of a ticket, JSON-ready."""
+    return {"status": ticket.status, "priority": ticket.priority, "category": ticket.category,
+            "assignee": ticket.assignee, "satisfaction": ticket.satisfaction,
+            "linked_ticket_id": ticket.linked_ticket_id, "version": ticket.version}
+
+
+async def ticket_by_number(session: AsyncSession, number: str) -> Ticket | None:
+    return (await session.execute(
+        select(Ticket).where(Ticket.number == number.upper()))).scalar_one_or_none()
+
+
+async def tickets_of(session: AsyncSession, customer_id: int, statuses: Sequence[str],
+                     *, since: datetime | None = None, store: str | None = None,
+                     limit: int = 20) -> list[Ticket]:
+    """The customer's tickets (or the store's, when ``store`` is given) in ``statuses``,
+    newest first."""
+    who = Ticket.customer_id == customer_id
+    if store:
+        who = or_(who, Ticket.store == store)
+    stmt = select(Ticket).where(who, Ticket.status.in_(tuple(statuses)))
+    if since is not None:
+        stmt = stmt.where(Ticket.updated_at >= since)
+    return list((await session.execute(
+        stmt.order_by(Ticket.id.desc()).limit(limit))).scalars())

@@ -1,0 +1,116 @@
+"""Ticket numbers, customer identities and merges, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from models.db import WriteGate, make_engine, make_sessionmaker, write_session
+from models.ticketing import add_phone, allocate_number, create_ticket, customer_for
+from models.tickets import (Customer, CustomerIdentity, Draft, Ticket, TicketCreate,
+                            TicketEvent)
+
+NOW = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
+
+
+@pytest.fixture
+async def db(db_url):
+    engine = make_engine(db_url)
+    yield make_sessionmaker(engine), WriteGate.for_url(db_url)
+    await engine.dispose()
+
+
+async def test_numbers_are_sequential_per_shanghai_day(db):
+    sm, gate = db
+    async with write_session(sm, gate) as s:
+        first = [await allocate_number(s, NOW) for _ in range(3)]
+        # 16:30 UTC is already the 26th in Shanghai: a new day starts at 0001.
+        next_day = await allocate_number(s, datetime(2026, 11, 25, 16, 30, tzinfo=UTC))
+        # 15:59 UTC is still the 25th.
+        same_day = await allocate_number(s, datetime(2026, 11, 25, 15, 59, tzinfo=UTC))
+    assert first == ["GD20261125-0001", "GD20261125-0002", "GD20261125-0003"]
+    assert next_day == "GD20261126-0001"
+    assert same_day == "GD20261125-0004"
+
+
+async def test_a_rolled_back_transaction_gives_its_number_back(db):
+    sm, gate = db
+    with pytest.raises(RuntimeError):
+        async with write_session(sm, gate) as s:
+            await allocate_number(s, NOW)
+            raise RuntimeError("handler failed")
+    async with write_session(sm, gate) as s:
+        assert await allocate_number(s, NOW) == "GD20261125-0001"
+
+
+async def test_concurrent_allocation_hands_out_each_number_once(db):
+    sm, gate = db
+
+    async def one() -> str:
+        async with write_session(sm, gate) as s:
+            number = await allocate_number(s, NOW)
+            await asyncio.sleep(0)  # let the others interleave inside their transactions
+            return number
+
+    numbers = await asyncio.gather(*(one() for _ in range(20)))
+    assert sorted(numbers) == [f"GD20261125-{i:04d}" for i in range(1, 21)]
+
+
+async def test_created_tickets_get_unique_numbers_and_an_audit_event(db):
+    sm, gate = db
+    async with write_session(sm, gate) as s:
+        c = await customer_for(s, "wecom_userid", "zhangsan", NOW)
+        t1 = await create_ticket(s, TicketCreate(customer_id=c.id, title="空调不制冷"),
+                                 actor="test", now=NOW)
+        t2 = await create_ticket(s, TicketCreate(customer_id=c.id, title="冰箱漏水"),
+                                 actor="test", now=NOW + timedelta(minutes=1))
+    async with sm() as s:
+        events = (await s.execute(select(TicketEvent).order_by(TicketEvent.id))).scalars().all()
+    assert (t1.number, t2.number) == ("GD20261125-0001", "GD20261125-0002")
+    assert t1.status == "new" and t1.version == 1
+    assert [(e.ticket_id, e.action, e.after["status"]) for e in events] == [
+        (t1.id, "create", "new"), (t2.id, "create", "new")]
+
+
+async def test_the_same_identity_is_the_same_customer(db):
+    sm, gate = db
+    async with write_session(sm, gate) as s:
+        a = await customer_for(s, "wecom_userid", "zhangsan", NOW)
+        b = await customer_for(s, "wecom_userid", "zhangsan", NOW)
+        c = await customer_for(s, "external_userid", "zhangsan", NOW)  # another kind: another id
+    assert a.id == b.id != c.id
+    with pytest.raises(ValueError):
+        async with write_session(sm, gate) as s:
+            await customer_for(s, "email", "x@example.com", NOW)
+
+
+async def test_a_phone_given_on_another_channel_merges_the_customers(db):
+    sm, gate = db
+    async with write_session(sm, gate) as s:
+        app = await customer_for(s, "wecom_userid", "zhangsan", NOW)
+        app = await add_phone(s, app, "13812345678", NOW)
+        ticket = await create_ticket(s, TicketCreate(customer_id=app.id), actor="t", now=NOW)
+    async with write_session(sm, gate) as s:
+        kf = await customer_for(s, "external_userid", "wmZHANG", NOW)
+        s.add(Draft(conversation_key="kf:x:wmZHANG", sender="wmZHANG", channel="kf",
+                    customer_id=kf.id, created_at=NOW, updated_at=NOW))
+        await s.flush()
+        survivor = await add_phone(s, kf, "13812345678", NOW)
+        assert survivor.id == app.id
+    async with write_session(sm, gate) as s:
+        # From now on the WeChat identity resolves to the one customer.
+        again = await customer_for(s, "external_userid", "wmZHANG", NOW)
+        idents = (await s.execute(select(CustomerIdentity.kind, CustomerIdentity.value).where(
+            CustomerIdentity.customer_id == app.id).order_by(CustomerIdentity.id))).all()
+        drafts = (await s.execute(select(Draft.customer_id))).scalars().all()
+        merged = await s.get(Customer, kf.id)
+        t = await s.get(Ticket, ticket.id)
+        n_customers = (await s.execute(select(func.count()).select_from(Customer).where(
+            Customer.merged_into_id.is_(None)))).scalar_one()
+    assert again.id == app.id and merged.merged_into_id == app.id
+    assert sorted(idents) == [("external_userid", "wmZHANG"), ("phone", "13812345678"),
+                              ("wecom_userid", "zhangsan")]
+    assert drafts == [app.id] and t.customer_id == app.id and n_customers == 1
