@@ -110,6 +110,16 @@ class Router:
             filters.append(lambda e: e.channel in chans)
         return self._register(filters, prepare)
 
+    def timer(self, kind: str) -> Callable[[HandlerFunc], HandlerFunc]:
+        """A durable timer of ``kind`` fired (see scheduler/timers.py); its payload is ``data``."""
+
+        def f(e: Event) -> dict[str, Any] | None:
+            if e.channel != "timer" or e.type != kind:
+                return None
+            return {"data": e.payload.get("data", {}), "timer_key": e.payload.get("timer_key")}
+
+        return self._register([f])
+
     def card(self, *, prefix: str) -> Callable[[HandlerFunc], HandlerFunc]:
         """A card click whose button key starts with ``prefix``; the rest arrives as ``key``."""
 

@@ -1,0 +1,136 @@
+"""Durable timers: the database is the source of truth, APScheduler only drives the sweep.
+
+* ``arm(session, key, due_at, kind, …)`` writes (or re-arms) a timer in the caller's transaction,
+  so a deadline exists exactly when the state change that set it committed. ``cancel`` is one
+  call too. Timers are addressed by ``key`` (e.g. ``offer:42``), not by id.
+* ``TimerSweep.sweep_once()`` claims due timers (``FOR UPDATE SKIP LOCKED`` on PostgreSQL; the
+  write gate makes the process the only writer on SQLite) and, in the same transaction, turns each
+  into an inbox event (channel ``timer``, type = the timer's kind). From there a firing is just
+  another event for the dispatcher: ordered per conversation, retried, parked if it keeps failing.
+* A late timer fires late, never not at all: the sweep takes everything due, however overdue.
+* The inbox dedupe key ``timer:<id>:<generation>`` makes a firing idempotent even if a claim
+  were repeated; ``fire_count`` and ``fired_by`` record who fired it, for audits and tests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.events import Event
+from bot.inbox import inbox_row
+from models.db import WriteGate, write_session
+from models.queues import inbox_insert
+from models.timer import Timer
+from scheduler.clock import Clock
+
+log = logging.getLogger("scheduler.timers")
+
+ARMED, FIRED, CANCELLED = "armed", "fired", "cancelled"
+
+
+async def arm(session: AsyncSession, key: str, due_at: datetime, kind: str, *,
+              payload: dict[str, Any] | None = None, conversation_key: str | None = None,
+              now: datetime) -> Timer:
+    """Arm ``key`` to fire at ``due_at`` (re-arming replaces the previous deadline)."""
+    timer = (await session.execute(
+        select(Timer).where(Timer.key == key).with_for_update())).scalar_one_or_none()
+    if timer is None:
+        timer = Timer(key=key, kind=kind, due_at=due_at, payload=payload or {},
+                      conversation_key=conversation_key or f"timer:{key}", status=ARMED,
+                      generation=1, created_at=now, updated_at=now)
+        session.add(timer)
+    else:
+        timer.kind, timer.due_at, timer.payload = kind, due_at, payload or {}
+        timer.conversation_key = conversation_key or timer.conversation_key
+        timer.status, timer.generation, timer.updated_at = ARMED, timer.generation + 1, now
+    await session.flush()
+    return timer
+
+
+async def cancel(session: AsyncSession, key: str, *, now: datetime) -> bool:
+    """Cancel an armed timer. True if one was armed."""
+    res = await session.execute(update(Timer).where(Timer.key == key, Timer.status == ARMED)
+                                .values(status=CANCELLED, updated_at=now))
+    return bool(res.rowcount)
+
+
+def timer_event(t: Timer) -> Event:
+    return Event("timer", "event", t.kind, "", t.conversation_key, f"timer:{t.id}:{t.generation}",
+                 {"timer_key": t.key, "due_at": t.due_at.isoformat(), "data": t.payload})
+
+
+class TimerSweep:
+    def __init__(self, sessionmaker: async_sessionmaker, clock: Clock, *,
+                 gate: WriteGate | None = None, batch: int = 200,
+                 on_fired: Any = None, name: str | None = None) -> None:
+        self.sm = sessionmaker
+        self.clock = clock
+        self.gate = gate
+        self.batch = batch
+        self.on_fired = on_fired
+        self.name = name or f"{socket.gethostname()}:{os.getpid()}"
+        self.fired = 0
+        self._scheduler = None
+        self._lock = asyncio.Lock()
+
+    async def sweep_once(self) -> int:
+        """Fire every due timer (in batches). Returns how many this process fired."""
+        total = 0
+        async with self._lock:  # one sweep at a time in this process
+            while True:
+                n = await self._sweep_batch()
+                total += n
+                if n < self.batch:
+                    break
+        if total and self.on_fired:
+            self.on_fired()
+        return total
+
+    async def _sweep_batch(self) -> int:
+        now = self.clock.now()
+        async with write_session(self.sm, self.gate) as session:
+            due = list((await session.execute(
+                select(Timer).where(Timer.status == ARMED, Timer.due_at <= now)
+                .order_by(Timer.due_at, Timer.id).limit(self.batch)
+                .with_for_update(skip_locked=True))).scalars())
+            if not due:
+                return 0
+            await inbox_insert(session, [inbox_row(timer_event(t), now) for t in due])
+            for t in due:
+                t.status, t.fired_at, t.fired_by = FIRED, now, self.name
+                t.fire_count += 1
+                t.updated_at = now
+                if (now - t.due_at).total_seconds() > 60:
+                    log.warning("timer %s fired %.0fs late", t.key, (now - t.due_at).total_seconds())
+        self.fired += len(due)
+        return len(due)
+
+    # -- APScheduler drives the sweep -------------------------------------------------------
+
+    def start(self, interval_seconds: float = 1.0) -> None:
+        from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+        self._scheduler = AsyncIOScheduler(timezone="UTC")
+        self._scheduler.add_job(self._tick, "interval", seconds=interval_seconds,
+                                id="timer-sweep", max_instances=1, coalesce=True,
+                                misfire_grace_time=None)
+        self._scheduler.start()
+
+    async def _tick(self) -> None:
+        try:
+            await self.sweep_once()
+        except Exception:
+            log.exception("timer sweep failed; the next tick tries again")
+
+    def stop(self) -> None:
+        if self._scheduler is not None:
+            self._scheduler.shutdown(wait=False)
+            self._scheduler = None
