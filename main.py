@@ -31,6 +31,7 @@ from handlers.intake_config import IntakeConfigError, load_intake_config
 from models.db import WriteGate, make_engine, make_sessionmaker, migrate
 from models.queues import inbox_counts, outbox_counts
 from scheduler.clock import Clock, SystemClock
+from scheduler.timers import TimerSweep
 
 log = logging.getLogger("main")
 
@@ -79,6 +80,8 @@ class BotRuntime:
             max_attempts=s.WORKER_MAX_ATTEMPTS, concurrency=s.WORKER_CONCURRENCY,
             on_outbox=self.sender.wake, gate=gate)
         # The inbox writer has its own engine: its commits are fsynced before the ack.
+        # Durable timers fire into the inbox; every process that handles events also sweeps.
+        self.timers = TimerSweep(self.sm, self.clock, gate=gate, on_fired=self.worker.wake)
         self.ingest_engine = make_engine(s.DATABASE_URL, durable=True, pool_size=1)
         self.writer = InboxWriter(make_sessionmaker(self.ingest_engine), self.clock,
                                   on_stored=self.worker.wake, gate=gate)
@@ -97,6 +100,7 @@ class BotRuntime:
         await self.writer.start()
         if self.run_worker:
             await self.worker.start()
+            self.timers.start(s.TIMER_SWEEP_SECONDS)
         if self.run_sender:
             await self.sender.start()
         self.runner = web.AppRunner(self.server.make_app(), access_log=None,
@@ -114,6 +118,7 @@ class BotRuntime:
         self.server.accepting = False
         await self.runner.cleanup()
         await self.writer.stop()
+        self.timers.stop()
         await self.worker.stop()
         await self.sender.stop()
         await self.client.close()

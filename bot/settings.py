@@ -52,6 +52,8 @@ class Settings(BaseSettings):
     # Handler failures before an inbox event is parked for a person.
     WORKER_MAX_ATTEMPTS: int = Field(default=5, ge=1)
     WORKER_CONCURRENCY: int = Field(default=8, ge=1)
+    # How often the durable-timer sweep looks for due timers (seconds).
+    TIMER_SWEEP_SECONDS: float = Field(default=1.0, gt=0)
     # Send failures before an outbox message is parked.
     SENDER_MAX_ATTEMPTS: int = Field(default=8, ge=1)
     LOG_LEVEL: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"

@@ -173,3 +173,57 @@ async def test_dotenv_file_is_read(tmp_path):
         stderr=asyncio.subprocess.PIPE, env=clean_env())
     _, err = await asyncio.wait_for(proc.communicate(), 30)
     assert proc.returncode == 2 and b"PORT" in err
+
+
+async def test_two_bot_processes_on_one_postgresql_fire_every_timer_exactly_once(
+        pg_database, tmp_path):
+    """Two real bot processes sweep the same timers table; each timer fires once."""
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import text
+
+    from models.db import make_engine, make_sessionmaker, write_session
+    from scheduler.timers import arm
+    from tests.conftest import _truncate_pg
+
+    _truncate_pg(pg_database)
+    sandbox = Sandbox(corp_id=TEST_CORP_ID, agent_id=218, secret=TEST_SECRET,
+                      app_token=TEST_TOKEN, app_aes_key=TEST_AES_KEY)
+    sb_url = await sandbox.start()
+    procs = []
+    engine = make_engine(pg_database)
+    try:
+        now = datetime.now(UTC)
+        async with write_session(make_sessionmaker(engine), None) as s:
+            for i in range(120):  # due over three seconds once both processes run
+                await arm(s, f"offer:{i}", now + timedelta(milliseconds=3000 + 25 * i),
+                          "offer_timeout", payload={"i": i}, now=now)
+        for _ in range(2):
+            procs.append(await start_bot(pg_database, sb_url, free_port(), tmp_path,
+                                         TIMER_SWEEP_SECONDS="0.1"))
+
+        async def fired() -> int:
+            async with engine.connect() as c:
+                return (await c.execute(text(
+                    "SELECT count(*) FROM timers WHERE status = 'fired'"))).scalar_one()
+
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 30
+        while await fired() < 120 and loop.time() < deadline:
+            await asyncio.sleep(0.1)  # watching two other processes work
+        async with engine.connect() as c:
+            counts = (await c.execute(text("SELECT fire_count FROM timers"))).scalars().all()
+            by = dict((await c.execute(text(
+                "SELECT fired_by, count(*) FROM timers GROUP BY fired_by"))).all())
+            events = (await c.execute(text(
+                "SELECT count(*) FROM inbox WHERE channel = 'timer'"))).scalar_one()
+        assert sorted(counts) == [1] * 120, by
+        assert events == 120
+        print("timers fired per process:", by)
+    finally:
+        for p in procs:
+            if p.returncode is None:
+                p.send_signal(signal.SIGTERM)
+                await asyncio.wait_for(p.communicate(), 30)
+        await engine.dispose()
+        await sandbox.stop()
