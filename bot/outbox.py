@@ -34,6 +34,7 @@ class Outgoing:
     markdown: bool = False
     card: dict[str, Any] | None = None
     to_user: str | None = None  # app member to address instead of the event's sender
+    card_update: str | None = None  # grey out the clicked card's buttons with this label
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -49,6 +50,17 @@ def reply_rows(event: Event, messages: list[Outgoing], *, agent_id: int | None,
         rows.append({"idempotency_key": f"{base}:{n}", "api": api, "pace_key": pace_key,
                      "payload": payload, "created_at": now, "status": "pending", "attempts": 0,
                      "next_attempt_at": now})
+
+    # A clicked card's buttons are replaced through the click's response_code, which works
+    # once and within 72 h [doc 94888]; only app clicks carry one (AI-bot clicks are answered
+    # in the reply itself).
+    code = (event.card or {}).get("response_code")
+    for m in messages:
+        if m.card_update is not None and event.channel == "app" and code:
+            row(len(messages) + 1, "message/update_template_card", f"card:{code}",
+                {"userids": [event.sender], "agentid": agent_id, "response_code": code,
+                 "button": {"replace_name": m.card_update}})
+    messages = [m for m in messages if m.card_update is None]
 
     if event.channel == "aibot":
         # The chat's answers merge into the one response_url call; messages addressed to a

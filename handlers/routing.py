@@ -47,6 +47,10 @@ class Context:
         """Answer the conversation the event came from (channel-appropriate, via the outbox)."""
         self.outgoing.append(Outgoing(text=text, markdown=markdown))
 
+    def update_card(self, label: str) -> None:
+        """Replace the clicked card's buttons with ``label`` (e.g. 已确认), for the clicker."""
+        self.outgoing.append(Outgoing(card_update=label))
+
     def send_to(self, user: str, text: str = "", *, card: dict[str, Any] | None = None) -> None:
         """Send to an app member (technician, manager …) rather than back into the chat."""
         self.outgoing.append(Outgoing(text=text, card=card, to_user=user))

@@ -36,6 +36,7 @@ CONFIRM_BY_CARD = "请点击卡片上的按钮确认；看不到卡片时，直�
 CARD_TITLE = "请确认{category}工单"
 CARD_DESC = "确认后我们会尽快安排处理"
 CARD_LABELS = {"confirm": "确认", "edit": "修改", "cancel": "取消"}
+CARD_DONE_LABELS = {"confirm": "已确认", "edit": "修改中", "cancel": "已取消"}
 CARD_SOURCE = "工单助手"
 EDIT_PROMPT = "好的，请直接发送要修改的内容（如新的地址、电话或时间），改完我会再请您确认。"
 DRAFT_CANCELLED = "好的，已取消，这次不创建工单。有需要随时找我。"

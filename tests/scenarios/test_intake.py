@@ -129,6 +129,10 @@ async def test_an_app_member_confirms_with_the_card(stack):
     [t] = await rows(stack, Ticket)
     assert f"已为您创建工单 {t.number}" in stack.sandbox.delivered("app:zhangsan")[-1].content
     assert t.device == "POS机" and t.store == "人民广场店"
+    # The clicked card now shows 已确认 instead of its buttons (the click's response_code, once).
+    assert stack.sandbox.state.cards[card_line.task_id]["replaced"] == "已确认"
+    [update] = stack.sandbox.calls("message/update_template_card")
+    assert update["errcode"] == 0 and update["body"]["userids"] == ["zhangsan"]
     # A second click on the same card creates nothing more.
     await stack.sandbox.click("zhangsan", card_line.task_id, keys[0])
     await stack.settle()
