@@ -1,0 +1,129 @@
+"""The decision record: JSON-serialisable, enough to answer "为什么派给他" later."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Callable, Mapping
+
+from .filters import FILTERS
+
+
+@dataclass(frozen=True)
+class Facts:
+    """Raw facts behind the score parts, as shown to a manager."""
+
+    distance_km: float
+    location_source: str            # "last_known" | "home"
+    location_age_h: float | None    # age of the last-known fix (None = never seen)
+    skill_level: int
+    load: int
+    capacity: int
+    response_median_s: float | None
+    rating: float | None
+    jobs_today: int
+    eta_min: int
+
+
+@dataclass(frozen=True)
+class Candidate:
+    tech_id: str
+    name: str
+    rank: int
+    total: float
+    parts: Mapping[str, float]          # normalised 0..1, 1 = best
+    contributions: Mapping[str, float]  # weight_p * part_p / sum(weights); adds up to total
+    facts: Facts
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "tech_id": self.tech_id, "name": self.name, "rank": self.rank, "total": self.total,
+            "parts": dict(self.parts), "contributions": dict(self.contributions),
+            "facts": asdict(self.facts),
+        }
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "Candidate":
+        return cls(d["tech_id"], d["name"], int(d["rank"]), float(d["total"]), dict(d["parts"]),
+                   dict(d["contributions"]), Facts(**d["facts"]))
+
+
+@dataclass(frozen=True)
+class Rejection:
+    tech_id: str
+    name: str
+    filter: str   # one of filters.FILTERS
+    detail: str   # Chinese, e.g. "空调技能2级，要求≥3级"
+
+    def to_dict(self) -> dict[str, str]:
+        return asdict(self)
+
+
+@dataclass
+class DispatchDecision:
+    """Ordered candidates (top k), every filtered-out technician with the filter, and context.
+
+    ``rejected`` may be materialised lazily (the index keeps arrays and builds the list only when
+    the record is read or serialised), so ranking stays fast with 10,000 technicians.
+    """
+
+    job: dict[str, Any]
+    decided_at: str
+    mode: str                        # "assign" | "grab"
+    engine: str                      # "loop" | "index"
+    category: str | None
+    skill_label: str
+    category_label: str
+    weights: dict[str, float]
+    normalisation: dict[str, float]
+    location_fresh_hours: float
+    pool_size: int
+    eligible_count: int
+    candidates: tuple[Candidate, ...]
+    rejected_counts: dict[str, int]
+    _rejected: tuple[Rejection, ...] | None = field(default=None, repr=False)
+    _rejected_source: Callable[[], tuple[Rejection, ...]] | None = field(default=None, repr=False,
+                                                                         compare=False)
+
+    @property
+    def chosen(self) -> Candidate | None:
+        return self.candidates[0] if self.candidates else None
+
+    @property
+    def rejected(self) -> tuple[Rejection, ...]:
+        if self._rejected is None:
+            self._rejected = self._rejected_source() if self._rejected_source else ()
+            self._rejected_source = None
+        return self._rejected
+
+    @property
+    def reason(self) -> str:
+        from .explain import reason_line
+        return reason_line(self.chosen, self.skill_label) if self.chosen else "无人可派"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "job": dict(self.job), "decided_at": self.decided_at, "mode": self.mode,
+            "engine": self.engine, "category": self.category, "skill_label": self.skill_label,
+            "category_label": self.category_label,
+            "weights": dict(self.weights), "normalisation": dict(self.normalisation),
+            "location_fresh_hours": self.location_fresh_hours,
+            "pool_size": self.pool_size, "eligible_count": self.eligible_count,
+            "chosen": self.chosen.tech_id if self.chosen else None,
+            "reason": self.reason,
+            "candidates": [c.to_dict() for c in self.candidates],
+            "rejected_counts": {f: self.rejected_counts.get(f, 0) for f in FILTERS},
+            "rejected": [r.to_dict() for r in self.rejected],
+        }
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "DispatchDecision":
+        return cls(
+            job=dict(d["job"]), decided_at=d["decided_at"], mode=d["mode"], engine=d["engine"],
+            category=d.get("category"), skill_label=d["skill_label"],
+            category_label=d.get("category_label") or d["job"].get("category") or "", weights=dict(d["weights"]),
+            normalisation=dict(d["normalisation"]), location_fresh_hours=float(d["location_fresh_hours"]),
+            pool_size=int(d["pool_size"]), eligible_count=int(d["eligible_count"]),
+            candidates=tuple(Candidate.from_dict(c) for c in d["candidates"]),
+            rejected_counts=dict(d["rejected_counts"]),
+            _rejected=tuple(Rejection(**r) for r in d.get("rejected", ())),
+        )
