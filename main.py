@@ -62,7 +62,7 @@ class BotRuntime:
 
             self.analyzer = await asyncio.to_thread(Analyzer.load)
         intake_config = await asyncio.to_thread(load_intake_config)
-        self.engine = make_engine(s.DATABASE_URL)
+        self.engine = make_engine(s.DATABASE_URL, busy_timeout_ms=s.SQLITE_BUSY_TIMEOUT_MS)
         self.sm = make_sessionmaker(self.engine)
         gate = WriteGate.for_url(s.DATABASE_URL)  # one SQLite writer at a time, ingest first
         self.client = WeComClient(
@@ -82,7 +82,8 @@ class BotRuntime:
         # The inbox writer has its own engine: its commits are fsynced before the ack.
         # Durable timers fire into the inbox; every process that handles events also sweeps.
         self.timers = TimerSweep(self.sm, self.clock, gate=gate, on_fired=self.worker.wake)
-        self.ingest_engine = make_engine(s.DATABASE_URL, durable=True, pool_size=1)
+        self.ingest_engine = make_engine(s.DATABASE_URL, durable=True, pool_size=1,
+                                         busy_timeout_ms=s.SQLITE_BUSY_TIMEOUT_MS)
         self.writer = InboxWriter(make_sessionmaker(self.ingest_engine), self.clock,
                                   on_stored=self.worker.wake, gate=gate)
         channels = {}

@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     PORT: int = Field(default=8080, ge=0, le=65535)  # 0: any free port
     SANDBOX_PORT: int = Field(default=8081, ge=0, le=65535)
 
+    # How long a SQLite write waits for a lock another process holds before failing. Below
+    # WeCom's 5 s: a callback that cannot store answers 503 in time and WeCom retries.
+    SQLITE_BUSY_TIMEOUT_MS: int = Field(default=3000, ge=0)
     # Reject callbacks whose timestamp is further than this from now (seconds); 0 turns it off.
     CALLBACK_MAX_SKEW_SECONDS: int = Field(default=0, ge=0)
     # false: ingest-only (verify, store, ack); handlers then run in another process or later.

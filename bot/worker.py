@@ -11,6 +11,7 @@ for a person and the conversation moves on.
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -58,11 +59,17 @@ class InboxWorker(WakeableLoop):
         self.poll_seconds = poll_seconds
         self.on_outbox = on_outbox
         self.processed = 0
+        # Events whose failure could not even be recorded (the database refused writes): held
+        # here for their backoff so a locked database does not turn into a hot retry loop.
+        self._held: dict[int, datetime] = {}
 
     async def run_once(self) -> int:
         """Process the due head of every conversation once. Returns events attempted."""
+        now = self.clock.now()
+        self._held = {i: t for i, t in self._held.items() if t > now}
         async with self.sm() as session:
-            heads = await inbox_due_heads(session, self.clock.now(), self.concurrency * 4)
+            heads = [r for r in await inbox_due_heads(session, now, self.concurrency * 4)
+                     if r.id not in self._held]
         sem = asyncio.Semaphore(self.concurrency)
 
         async def one(row: InboxEvent) -> None:
@@ -124,4 +131,6 @@ class InboxWorker(WakeableLoop):
             async with write_session(self.sm, self.gate) as session:
                 await inbox_record_failure(session, row.id, error, now, retry_at)
         except Exception:
-            log.exception("could not record the failure of event %s; it stays pending", row.id)
+            self._held[row.id] = now + backoff(attempts)
+            log.exception("could not record the failure of event %s; it stays pending and is "
+                          "held back until %s", row.id, self._held[row.id].isoformat())

@@ -43,7 +43,7 @@ def _ensure_sqlite_dir(url: str) -> None:
         Path(u.database).parent.mkdir(parents=True, exist_ok=True)
 
 
-def _sqlite_setup(sync_engine, synchronous: str) -> None:
+def _sqlite_setup(sync_engine, synchronous: str, busy_timeout_ms: int) -> None:
     """WAL and the given fsync level. Writers in this process are serialised by ``WriteGate``,
     so SQLite's own busy handler (which sleeps in steps of up to 100 ms) is not what orders them.
 
@@ -63,7 +63,7 @@ def _sqlite_setup(sync_engine, synchronous: str) -> None:
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute(f"PRAGMA synchronous={synchronous}")
-        cur.execute("PRAGMA busy_timeout=30000")
+        cur.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.close()
 
@@ -75,13 +75,14 @@ def _sqlite_setup(sync_engine, synchronous: str) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
-def make_engine(url: str, *, durable: bool = False, **kw) -> AsyncEngine:
+def make_engine(url: str, *, durable: bool = False, busy_timeout_ms: int = 3000,
+                **kw) -> AsyncEngine:
     """``durable=True``: every commit is fsynced before it returns (the inbox writer's engine)."""
     _ensure_sqlite_dir(url)
     aurl = async_url(url)
     if aurl.startswith("sqlite"):
-        engine = create_async_engine(aurl, connect_args={"timeout": 30}, **kw)
-        _sqlite_setup(engine.sync_engine, "FULL" if durable else "NORMAL")
+        engine = create_async_engine(aurl, connect_args={"timeout": busy_timeout_ms / 1000}, **kw)
+        _sqlite_setup(engine.sync_engine, "FULL" if durable else "NORMAL", busy_timeout_ms)
     else:
         # PostgreSQL fsyncs every commit (synchronous_commit=on, the server default).
         opts = {"pool_size": 10, "max_overflow": 10, "pool_pre_ping": True} | kw

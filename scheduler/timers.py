@@ -119,12 +119,13 @@ class TimerSweep:
         from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
         self._scheduler = AsyncIOScheduler(timezone="UTC")
-        self._scheduler.add_job(self._tick, "interval", seconds=interval_seconds,
+        self._scheduler.add_job(self.tick, "interval", seconds=interval_seconds,
                                 id="timer-sweep", max_instances=1, coalesce=True,
                                 misfire_grace_time=None)
         self._scheduler.start()
 
-    async def _tick(self) -> None:
+    async def tick(self) -> None:
+        """One sweep whose failure is logged, not raised: the next tick tries again."""
         try:
             await self.sweep_once()
         except Exception:

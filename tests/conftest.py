@@ -169,7 +169,7 @@ class Stack:
     async def settle(self, rounds: int = 5000) -> None:
         """Handle everything in the inbox and send everything due in the outbox."""
         for _ in range(rounds):
-            await self.bot.timers.sweep_once()
+            await self.bot.timers.tick()
             handled = await self.bot.worker.drain()
             sent = await self.bot.sender.run_once()
             if not handled and not sent:

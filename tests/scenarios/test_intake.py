@@ -285,3 +285,38 @@ async def test_bad_input_gets_a_polite_answer_and_nothing_breaks(stack):
     mixed = await kf(stack, "hello 空调坏了 please help")
     assert "收到您的报修" in mixed and texts.ASK["place"] in mixed
     assert {r.status for r in await stack.inbox()} == {"done"}
+
+
+async def test_a_message_while_the_database_is_locked_is_answered_once_it_is_free(sqlite_url):
+    """Another process holds SQLite's write lock. A message that arrives then is not acked
+    (503: WeCom retries it); one already acked waits in the inbox, its handler retried with
+    backoff; nothing crashes, and once the lock is gone each message is answered once."""
+    import sqlite3
+
+    from sqlalchemy.engine import make_url
+
+    from tests.conftest import start_stack
+
+    st = await start_stack(sqlite_url, SQLITE_BUSY_TIMEOUT_MS=50)
+    try:
+        rec = await st.sandbox.member_says("zhangsan", "人民广场店POS机死机了 13812345678")
+        assert rec["acked"]
+        other = sqlite3.connect(make_url(sqlite_url).database, isolation_level=None)
+        other.execute("BEGIN EXCLUSIVE")
+        late = await st.sandbox.member_says("lishifu", "咖啡机坏了")
+        assert late["acked"] is False and set(late["attempts"]) == {503}
+        await st.settle()  # the handler cannot write; nor can its failure be recorded
+        [row] = await st.inbox()
+        assert row.status == "pending" and row.attempts == 0  # untouched, still waiting
+        assert st.sandbox.delivered("app:zhangsan") == []
+        other.execute("ROLLBACK")
+        other.close()
+        await st.sandbox.member_says("lishifu", "咖啡机坏了")  # WeCom's next retry
+        st.clock.advance(seconds=3)
+        await st.settle()
+        assert len([ln for ln in st.sandbox.delivered("app:zhangsan") if ln.kind == "text"]) == 1
+        assert len([ln for ln in st.sandbox.delivered("app:lishifu") if ln.kind == "text"]) == 1
+        assert [r.status for r in await st.inbox()] == ["done", "done"]
+    finally:
+        await st.bot.stop()
+        await st.sandbox.stop()
