@@ -442,8 +442,10 @@ async def on_text(ctx: Context) -> None:
     analyzer, cfg = _config(ctx)
     text = basic._strip_mention(ctx.event.text or "")
     raw = (ctx.event.text or "").lstrip()
-    if analyzer is None or cfg is None or (
-            _is_group(ctx) and not raw.startswith("@") and not any(k in text for k in cfg.keywords)):
+    if cfg is not None and _is_group(ctx) and not raw.startswith("@") and not any(
+            k in text for k in cfg.keywords):
+        return  # group chatter not addressed to the bot: stay silent
+    if analyzer is None or cfg is None:
         await basic.on_text(ctx)
         return
     if not text and ctx.event.payload.get("images"):

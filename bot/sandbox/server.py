@@ -507,8 +507,10 @@ class Sandbox:
                  f"<ResponseCode><![CDATA[{code}]]></ResponseCode>")
         return await self.member_event(userid, "template_card_event", extra)
 
-    async def aibot_says(self, userid: str, text: str, chat_id: str = "") -> dict[str, Any]:
-        """A member writes to the AI bot: 1:1, or with ``chat_id`` an @-mention in a group."""
+    async def aibot_says(self, userid: str, text: str, chat_id: str = "",
+                         mention: bool = True) -> dict[str, Any]:
+        """A member writes to the AI bot: 1:1, or with ``chat_id`` an @-mention in a group
+        (``mention=False``: a group message the bot sees without being @-mentioned)."""
         conv = f"aibot:g:{chat_id}" if chat_id else f"aibot:u:{userid}"
         self._line(conv, userid, "text", text)
         rid = secrets.token_hex(8)
@@ -517,7 +519,7 @@ class Sandbox:
         msg = {"msgid": f"aibot{next(self._msgids)}", "aibotid": "aibSANDBOX",
                "chattype": "group" if chat_id else "single", "from": {"userid": userid},
                "response_url": f"{self.base_url}/aibot/response/{rid}", "msgtype": "text",
-               "text": {"content": f"@{BOT_NAME} {text}" if chat_id else text}}
+               "text": {"content": f"@{BOT_NAME} {text}" if chat_id and mention else text}}
         if chat_id:
             msg["chatid"] = chat_id
         return await self.deliver("aibot", json.dumps(msg, ensure_ascii=False))

@@ -320,3 +320,15 @@ async def test_a_message_while_the_database_is_locked_is_answered_once_it_is_fre
     finally:
         await st.bot.stop()
         await st.sandbox.stop()
+
+
+async def test_in_groups_only_mentions_and_keywords_are_taken_up(stack):
+    sb = stack.sandbox
+    await sb.aibot_says("zhangsan", "今天中午吃什么", chat_id="wrSTORE3group", mention=False)
+    await stack.settle()
+    assert sb.delivered("aibot:g:wrSTORE3group") == []  # chatter: the bot stays silent
+    await sb.aibot_says("zhangsan", "人民广场店冰箱坏了 13812345678", chat_id="wrSTORE3group",
+                        mention=False)
+    await stack.settle()
+    [line] = sb.delivered("aibot:g:wrSTORE3group")  # keyword 坏了: intake asks what is missing
+    assert "冰箱" in line.content and "138****5678" in line.content
