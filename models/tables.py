@@ -84,3 +84,4 @@ class KeyValue(SQLModel, table=True):
 # metadata for Alembic and the migration check.
 import models.tickets  # noqa: E402,F401
 import models.timer  # noqa: E402,F401
+import models.regions  # noqa: E402,F401

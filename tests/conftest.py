@@ -109,7 +109,7 @@ def _truncate_pg(url: str) -> None:
     with psycopg.connect(url, autocommit=True) as conn:
         tables = [r[0] for r in conn.execute(
             "SELECT tablename FROM pg_tables WHERE schemaname='public' "
-            "AND tablename <> 'alembic_version'")]
+            "AND tablename NOT IN ('alembic_version', 'region')")]  # keep reference data
         if tables:
             conn.execute("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) +
                          " RESTART IDENTITY CASCADE")
