@@ -15,18 +15,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import signal
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.ingest import AES_KEY, CORP_ID, SECRET, TOKEN, free_port, wait_up  # noqa: E402
+from bench.common import (AES_KEY, CORP_ID, SECRET, TOKEN, bench_database,  # noqa: E402
+                          bot_process)
 from bot.sandbox.server import Sandbox  # noqa: E402
 
 # Each employee reports a different address: the same store twice would (rightly) be linked
@@ -47,97 +45,74 @@ async def main() -> None:
     ap.add_argument("--pg-url", default="postgresql://postgres@127.0.0.1:5432/test")
     args = ap.parse_args()
 
-    tmpdir = tempfile.TemporaryDirectory(prefix="bench-e2e-")
-    if args.db == "sqlite":
-        db_url = f"sqlite:///{tmpdir.name}/bot.db"
-    else:
-        import psycopg
-
-        name = f"bench_e2e_{os.getpid()}"
-        with psycopg.connect(args.pg_url, autocommit=True) as c:
-            c.execute(f'CREATE DATABASE "{name}"')
-        db_url = args.pg_url.rsplit("/", 1)[0] + "/" + name
-
     sandbox = Sandbox(corp_id=CORP_ID, agent_id=1000002, secret=SECRET, app_token=TOKEN,
                       app_aes_key=AES_KEY)
     api_base = await sandbox.start()
-    port = free_port()
-    sandbox.bot_url = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "WECOM_CORP_ID": CORP_ID, "WECOM_AGENT_ID": "1000002",
-           "WECOM_SECRET": SECRET, "WECOM_TOKEN": TOKEN, "WECOM_AES_KEY": AES_KEY,
-           "WECOM_API_BASE": api_base, "DATABASE_URL": db_url, "PORT": str(port),
-           "LOG_LEVEL": "WARNING"}
-    bot = await asyncio.create_subprocess_exec(sys.executable, str(ROOT / "main.py"), "serve",
-                                               env=env, cwd=tmpdir.name)
     try:
-        await wait_up(sandbox.bot_url, bot)
-        report_lat: list[float] = []
-        confirm_lat: list[float] = []
-        ack_lat: list[float] = []
-
-        async def say(user: str, text: str, into: list[float], lines: int) -> str:
-            """Send, time the first reply line, wait for all ``lines`` of the answer."""
-            conv = f"app:{user}"
-            before = len(sandbox.delivered(conv))
-            t0 = time.time()
-            rec = await sandbox.member_says(user, text)
-            ack_lat.append(time.time() - t0)
-            assert rec["acked"], rec
-            await sandbox.wait_until(lambda: len(sandbox.delivered(conv)) >= before + lines, 30,
-                                     f"the reply to {user}")
-            reply = sandbox.delivered(conv)[before]
-            into.append(reply.ts - t0)
-            return reply.content
-
-        async def user_flow(i: int, start: float) -> str:
-            user = f"bench{i:04d}"
-            await asyncio.sleep(max(0.0, start + (2 * i) / args.rate - time.time()))
-            # The confirmation comes as a text line and a card (确认/修改/取消).
-            await say(user, REPORT.format(n=i + 1, phone=f"139{i:08d}"), report_lat, lines=2)
-            await asyncio.sleep(max(0.0, start + (2 * i + 1) / args.rate - time.time()))
-            return await say(user, "确认", confirm_lat, lines=1)
-
-        start = time.time()
-        replies = await asyncio.gather(*(user_flow(i, start) for i in range(args.users)))
-        elapsed = time.time() - start
-
-        from sqlalchemy import text
-
-        from models.db import make_engine
-
-        eng = make_engine(db_url)
-        async with eng.connect() as c:
-            tickets = (await c.execute(text("SELECT count(*) FROM ticket"))).scalar_one()
-        await eng.dispose()
-        created = sum("已为您创建工单 GD" in r for r in replies)
-        every = report_lat + confirm_lat
-        print(f"messages: {len(every)} from {args.users} users at {len(every) / elapsed:.1f}/s "
-              f"(target rate {args.rate}/s); database: {args.db}")
-        print(f"report  → confirmation question: p50 {pct(report_lat, 50):6.1f} ms  "
-              f"p99 {pct(report_lat, 99):6.1f} ms")
-        print(f"确认    → ticket committed, reply: p50 {pct(confirm_lat, 50):6.1f} ms  "
-              f"p99 {pct(confirm_lat, 99):6.1f} ms")
-        print(f"all messages                     : p50 {pct(every, 50):6.1f} ms  "
-              f"p99 {pct(every, 99):6.1f} ms   (target p99 < 300 ms)")
-        print(f"baseline, callback ack alone     : p50 {pct(ack_lat, 50):6.1f} ms  "
-              f"p99 {pct(ack_lat, 99):6.1f} ms   -> e2e/ack p99 ratio "
-              f"{pct(every, 99) / pct(ack_lat, 99):.1f}x")
-        print(f"tickets: {tickets} in the database, {created} numbers answered "
-              f"(of {args.users})")
-        if tickets != args.users or created != args.users:
-            raise SystemExit(1)
+        async with bench_database(args.db, args.pg_url) as (db_url, tmp), bot_process(
+                db_url, api_base, tmp) as bot_url:
+            sandbox.bot_url = bot_url
+            await run(args, sandbox, db_url)
     finally:
-        if bot.returncode is None:
-            bot.send_signal(signal.SIGTERM)
-            await bot.wait()
         await sandbox.stop()
-        tmpdir.cleanup()
-        if args.db == "postgresql":
-            import psycopg
 
-            with psycopg.connect(args.pg_url, autocommit=True) as c:
-                c.execute(f'DROP DATABASE IF EXISTS "bench_e2e_{os.getpid()}" WITH (FORCE)')
 
+async def run(args, sandbox: Sandbox, db_url: str) -> None:
+    report_lat: list[float] = []
+    confirm_lat: list[float] = []
+    ack_lat: list[float] = []
+
+    async def say(user: str, text: str, into: list[float], lines: int) -> str:
+        """Send, time the first reply line, wait for all ``lines`` of the answer."""
+        conv = f"app:{user}"
+        before = len(sandbox.delivered(conv))
+        t0 = time.time()
+        rec = await sandbox.member_says(user, text)
+        ack_lat.append(time.time() - t0)
+        assert rec["acked"], rec
+        await sandbox.wait_until(lambda: len(sandbox.delivered(conv)) >= before + lines, 30,
+                                 f"the reply to {user}")
+        reply = sandbox.delivered(conv)[before]
+        into.append(reply.ts - t0)
+        return reply.content
+
+    async def user_flow(i: int, start: float) -> str:
+        user = f"bench{i:04d}"
+        await asyncio.sleep(max(0.0, start + (2 * i) / args.rate - time.time()))
+        # The confirmation comes as a text line and a card (确认/修改/取消).
+        await say(user, REPORT.format(n=i + 1, phone=f"139{i:08d}"), report_lat, lines=2)
+        await asyncio.sleep(max(0.0, start + (2 * i + 1) / args.rate - time.time()))
+        return await say(user, "确认", confirm_lat, lines=1)
+
+    start = time.time()
+    replies = await asyncio.gather(*(user_flow(i, start) for i in range(args.users)))
+    elapsed = time.time() - start
+
+    from sqlalchemy import text
+
+    from models.db import make_engine
+
+    eng = make_engine(db_url)
+    async with eng.connect() as c:
+        tickets = (await c.execute(text("SELECT count(*) FROM ticket"))).scalar_one()
+    await eng.dispose()
+    created = sum("已为您创建工单 GD" in r for r in replies)
+    every = report_lat + confirm_lat
+    print(f"messages: {len(every)} from {args.users} users at {len(every) / elapsed:.1f}/s "
+          f"(target rate {args.rate}/s); database: {args.db}")
+    print(f"report  → confirmation question: p50 {pct(report_lat, 50):6.1f} ms  "
+          f"p99 {pct(report_lat, 99):6.1f} ms")
+    print(f"确认    → ticket committed, reply: p50 {pct(confirm_lat, 50):6.1f} ms  "
+          f"p99 {pct(confirm_lat, 99):6.1f} ms")
+    print(f"all messages                     : p50 {pct(every, 50):6.1f} ms  "
+          f"p99 {pct(every, 99):6.1f} ms   (target p99 < 300 ms)")
+    print(f"baseline, callback ack alone     : p50 {pct(ack_lat, 50):6.1f} ms  "
+          f"p99 {pct(ack_lat, 99):6.1f} ms   -> e2e/ack p99 ratio "
+          f"{pct(every, 99) / pct(ack_lat, 99):.1f}x")
+    print(f"tickets: {tickets} in the database, {created} numbers answered "
+          f"(of {args.users})")
+    if tickets != args.users or created != args.users:
+        raise SystemExit(1)
 
 if __name__ == "__main__":
     asyncio.run(main())

@@ -18,10 +18,8 @@ import argparse
 import asyncio
 import os
 import signal
-import socket
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -30,18 +28,9 @@ import aiohttp
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.common import (AES_KEY, CORP_ID, SECRET, TOKEN, bench_database,  # noqa: E402
+                          bot_process, free_port, wait_up)
 from bot.crypto import WeComCrypto  # noqa: E402
-
-TOKEN = "QDG6eK"
-AES_KEY = "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C"
-CORP_ID = "wwbench000000001"
-SECRET = "bench-secret-0123456789abcdef0123456789abcd"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def bare_server(port: int) -> None:
@@ -73,21 +62,6 @@ def make_payloads(n: int, offset: int) -> list[tuple[str, bytes]]:
                 f"</Encrypt><AgentID><![CDATA[1000002]]></AgentID></xml>").encode()
         out.append((f"/wecom/callback?msg_signature={sig}&timestamp={ts}&nonce={nonce}", body))
     return out
-
-
-async def wait_up(url: str, proc: asyncio.subprocess.Process) -> None:
-    async with aiohttp.ClientSession() as http:
-        for _ in range(600):
-            if proc.returncode is not None:
-                raise SystemExit(f"server exited with {proc.returncode}")
-            try:
-                async with http.get(url + "/healthz") as r:
-                    if r.status == 200:
-                        return
-            except aiohttp.ClientError:
-                pass
-            await asyncio.sleep(0.05)
-    raise SystemExit("server did not start")
 
 
 async def closed_loop(url: str, payloads, concurrency: int) -> tuple[float, int]:
@@ -179,19 +153,6 @@ async def main() -> None:
     ap.add_argument("--bare-server", type=int, help=argparse.SUPPRESS)
     args = ap.parse_args()
 
-    tmpdir = tempfile.TemporaryDirectory(prefix="bench-ingest-")
-    tmp = tmpdir.name
-    if args.db == "sqlite":
-        db_url = f"sqlite:///{tmp}/bot.db"
-    else:
-        import psycopg
-
-        name = f"bench_{os.getpid()}"
-        with psycopg.connect(args.pg_url, autocommit=True) as c:
-            c.execute(f'DROP DATABASE IF EXISTS "{name}"')
-            c.execute(f'CREATE DATABASE "{name}"')
-        db_url = args.pg_url.rsplit("/", 1)[0] + "/" + name
-
     sandbox = None
     api_base = "http://127.0.0.1:9"  # unused in ingest-only mode
     if args.worker:
@@ -200,45 +161,32 @@ async def main() -> None:
         sandbox = Sandbox(corp_id=CORP_ID, agent_id=1000002, secret=SECRET, app_token=TOKEN,
                           app_aes_key=AES_KEY)
         api_base = await sandbox.start()
-
-    bare_port, bot_port = free_port(), free_port()
+    bare_port = free_port()
     bare = await asyncio.create_subprocess_exec(sys.executable, __file__, "--bare-server",
                                                 str(bare_port))
-    env = {**os.environ, "WECOM_CORP_ID": CORP_ID, "WECOM_AGENT_ID": "1000002",
-           "WECOM_SECRET": SECRET, "WECOM_TOKEN": TOKEN, "WECOM_AES_KEY": AES_KEY,
-           "WECOM_API_BASE": api_base, "DATABASE_URL": db_url, "PORT": str(bot_port),
-           "RUN_WORKER": "true" if args.worker else "false", "LOG_LEVEL": "WARNING"}
-    bot = await asyncio.create_subprocess_exec(sys.executable, str(ROOT / "main.py"), "serve",
-                                               env=env, cwd=tmp)
     try:
-        await wait_up(f"http://127.0.0.1:{bare_port}", bare)
-        await wait_up(f"http://127.0.0.1:{bot_port}", bot)
-        print(f"machine: {os.cpu_count()} cores; database: {args.db}; bot worker: "
-              f"{'on' if args.worker else 'off (ingest only)'}", flush=True)
-        b = await measure("bare aiohttp", f"http://127.0.0.1:{bare_port}", args, 0)
-        r = await measure("bot", f"http://127.0.0.1:{bot_port}", args, 10_000_000)
-        stored = await count_inbox(db_url)
-        print(f"\nthroughput ratio bot/bare: {r['throughput'] / b['throughput']:.2f} "
-              f"(target >= 0.33)")
-        print(f"p99 ack at {args.rate:.0f}/s: bot {r['p99']:.2f} ms vs bare {b['p99']:.2f} ms "
-              f"(target < 50 ms)")
-        print(f"durability: {r['acked']} acked, {stored} rows in the inbox "
-              f"({'every acked callback stored' if stored >= r['acked'] else 'MISSING ROWS'})")
-        if stored < r["acked"]:
-            raise SystemExit(1)
+        async with bench_database(args.db, args.pg_url) as (db_url, tmp), bot_process(
+                db_url, api_base, tmp, RUN_WORKER="true" if args.worker else "false") as bot_url:
+            await wait_up(f"http://127.0.0.1:{bare_port}", bare)
+            print(f"machine: {os.cpu_count()} cores; database: {args.db}; bot worker: "
+                  f"{'on' if args.worker else 'off (ingest only)'}", flush=True)
+            b = await measure("bare aiohttp", f"http://127.0.0.1:{bare_port}", args, 0)
+            r = await measure("bot", bot_url, args, 10_000_000)
+            stored = await count_inbox(db_url)
+            print(f"\nthroughput ratio bot/bare: {r['throughput'] / b['throughput']:.2f} "
+                  f"(target >= 0.33)")
+            print(f"p99 ack at {args.rate:.0f}/s: bot {r['p99']:.2f} ms vs bare "
+                  f"{b['p99']:.2f} ms (target < 50 ms)")
+            print(f"durability: {r['acked']} acked, {stored} rows in the inbox "
+                  f"({'every acked callback stored' if stored >= r['acked'] else 'MISSING ROWS'})")
+            if stored < r["acked"]:
+                raise SystemExit(1)
     finally:
-        for p in (bot, bare):
-            if p.returncode is None:
-                p.send_signal(signal.SIGTERM)
-                await p.wait()
+        if bare.returncode is None:
+            bare.send_signal(signal.SIGTERM)
+            await bare.wait()
         if sandbox:
             await sandbox.stop()
-        tmpdir.cleanup()
-        if args.db == "postgresql":
-            import psycopg
-
-            with psycopg.connect(args.pg_url, autocommit=True) as c:
-                c.execute(f'DROP DATABASE IF EXISTS "bench_{os.getpid()}" WITH (FORCE)')
 
 
 if __name__ == "__main__":
