@@ -42,4 +42,4 @@ async def on_text(ctx: Context) -> None:
 
 @router.message(msgtype=("image", "voice", "video", "location", "link", "file"))
 async def on_media(ctx: Context) -> None:
-    ctx.reply(texts.NON_TEXT_RECEIVED.format(kind=texts.KIND_NAMES.get(ctx.event.type, "消息")))
+    ctx.reply(texts.NON_TEXT_RECEIVED.format(kind=texts.KIND_NAMES.get(ctx.event.type, texts.KIND_DEFAULT)))

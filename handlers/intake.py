@@ -80,7 +80,9 @@ def reply_word(text: str, cfg: IntakeConfig) -> str | None:
 
 def local_time(iso: str, precision: str | None) -> str:
     t = datetime.fromisoformat(iso).astimezone(SHANGHAI)
-    return f"{t.month}月{t.day}日" if precision == "date" else f"{t.month}月{t.day}日 {t:%H:%M}"
+    if precision == "date":
+        return texts.DATE.format(month=t.month, day=t.day)
+    return texts.DATE_TIME.format(month=t.month, day=t.day, hm=f"{t:%H:%M}")
 
 
 def _norm(text: str) -> str:
@@ -506,7 +508,7 @@ async def on_media(ctx: Context) -> None:
         return
     it = await _intake(ctx, cfg)
     ev = ctx.event
-    kind_name = texts.KIND_NAMES.get(ev.type, "消息")
+    kind_name = texts.KIND_NAMES.get(ev.type, texts.KIND_DEFAULT)
     if ev.type == "location":
         loc = ev.payload.get("location") or {}
         lat, lon = _float(loc.get("lat")), _float(loc.get("lon"))
