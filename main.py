@@ -2,6 +2,8 @@
 
     python main.py serve          # the bot (and the local WeCom sandbox without credentials)
     python main.py migrate        # apply database migrations and exit
+    python main.py parked         # what stopped retrying and needs a person
+    python main.py retry inbox|outbox ID   # send a parked row back to its queue
     python main.py settle …       # the settlement engine (quote, period, validate, guard)
     python main.py nlp [--now T]  # understand one message per stdin line, print JSON lines
 """
@@ -179,6 +181,31 @@ def _settings_or_exit() -> Settings:
         raise SystemExit(2) from None
 
 
+async def _operate(settings: Settings, args: argparse.Namespace) -> int:
+    """The operator's view of parked work (stopped retrying; it needs a person)."""
+    from models.db import write_session
+    from models.queues import list_parked, retry_parked
+
+    migrate(settings.DATABASE_URL)
+    engine = make_engine(settings.DATABASE_URL, busy_timeout_ms=settings.SQLITE_BUSY_TIMEOUT_MS)
+    sm = make_sessionmaker(engine)
+    try:
+        if args.command == "retry":
+            async with write_session(sm, None) as s:
+                ok = await retry_parked(s, args.queue, args.id, SystemClock().now())
+            print(f"{args.queue} {args.id}: " + ("queued again" if ok else "not parked"))
+            return 0 if ok else 1
+        async with sm() as s:
+            for queue in ("inbox", "outbox"):
+                for row in await list_parked(s, queue):
+                    what = row.type if queue == "inbox" else f"{row.api} → {row.pace_key}"
+                    print(f"{queue} {row.id}\t{what}\tattempts={row.attempts}\t"
+                          f"{(row.last_error or '').splitlines()[0][:200]}")
+        return 0
+    finally:
+        await engine.dispose()
+
+
 def _nlp(now_text: str | None) -> int:
     from datetime import datetime
 
@@ -203,6 +230,10 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command")
     sub.add_parser("serve", help="run the bot (default)")
     sub.add_parser("migrate", help="apply database migrations and exit")
+    sub.add_parser("parked", help="list inbox events and outbox messages parked for a person")
+    retry_p = sub.add_parser("retry", help="send a parked row back to its queue")
+    retry_p.add_argument("queue", choices=["inbox", "outbox"])
+    retry_p.add_argument("id", type=int)
     nlp_p = sub.add_parser("nlp", help="analyse messages from stdin, one JSON object per line")
     nlp_p.add_argument("--now", help="ISO 8601 instant to resolve times against (default: now)")
     from settlement import cli as settle_cli
@@ -226,6 +257,8 @@ def main(argv: list[str] | None = None) -> int:
     if command == "migrate":
         migrate(settings.DATABASE_URL)
         return 0
+    if command in ("parked", "retry"):
+        return asyncio.run(_operate(settings, args))
     try:
         asyncio.run(serve(settings, with_sandbox))
     except IntakeConfigError as exc:

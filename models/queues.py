@@ -87,14 +87,6 @@ async def inbox_counts(session: AsyncSession) -> dict[str, int]:
     return {status: n for status, n in rows.all()}
 
 
-async def inbox_retry_parked(session: AsyncSession, event_id: int, now: datetime) -> bool:
-    """Operator action: put a parked event back in the queue."""
-    res = await session.execute(
-        update(InboxEvent).where(and_(InboxEvent.id == event_id, InboxEvent.status == PARKED))
-        .values(status=PENDING, attempts=0, next_attempt_at=now, processed_at=None))
-    return bool(res.rowcount)
-
-
 # -- outbox --------------------------------------------------------------------------------
 
 
@@ -162,6 +154,29 @@ async def kv_set(session: AsyncSession, key: str, value: str) -> None:
         row.value = value
     else:
         session.add(KeyValue(key=key, value=value))
+
+
+# -- parked rows: what a person looks at and sends back ----------------------------------
+
+
+QUEUES = {"inbox": InboxEvent, "outbox": OutboxMessage}
+
+
+async def list_parked(session: AsyncSession, queue: str, limit: int = 100) -> list[Any]:
+    model = QUEUES[queue]
+    stmt = select(model).where(model.status == PARKED).order_by(model.id).limit(limit)
+    return list((await session.execute(stmt)).scalars())
+
+
+async def retry_parked(session: AsyncSession, queue: str, row_id: int, now: datetime) -> bool:
+    """Operator action: put a parked inbox event or outbox message back in its queue."""
+    model = QUEUES[queue]
+    values: dict[str, Any] = {"status": PENDING, "attempts": 0, "next_attempt_at": now}
+    if model is InboxEvent:
+        values["processed_at"] = None
+    res = await session.execute(update(model).where(
+        and_(model.id == row_id, model.status == PARKED)).values(**values))
+    return bool(res.rowcount)
 
 
 def backoff(attempt: int, base: float = 2.0, cap: float = 600.0) -> timedelta:

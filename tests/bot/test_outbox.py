@@ -89,3 +89,35 @@ async def test_idempotency_key_prevents_double_enqueue(stack):
     await enqueue(stack, "lishifu", 2)
     await enqueue(stack, "lishifu", 2)
     assert len(await stack.outbox()) == 2
+
+
+async def test_operator_lists_and_retries_parked_messages(stack, tmp_path):
+    """``python main.py parked`` shows what needs a person; ``retry outbox ID`` sends it again."""
+    import asyncio
+    import sys
+
+    from tests.conftest import ROOT, TEST_AES_KEY, TEST_CORP_ID, TEST_SECRET, TEST_TOKEN
+
+    stack.sandbox.fail("message/send", errcode=48002)  # no permission: parked at once
+    await enqueue(stack, "lishifu", 1)
+    await stack.settle()
+    [row] = await stack.outbox()
+    env = {"WECOM_CORP_ID": TEST_CORP_ID, "WECOM_AGENT_ID": "218", "WECOM_SECRET": TEST_SECRET,
+           "WECOM_TOKEN": TEST_TOKEN, "WECOM_AES_KEY": TEST_AES_KEY,
+           "DATABASE_URL": stack.bot.settings.DATABASE_URL, "PATH": "/usr/bin:/bin"}
+
+    async def main_py(*argv: str) -> tuple[int, str]:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, str(ROOT / "main.py"), *argv, cwd=tmp_path, env=env,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        out, _ = await asyncio.wait_for(proc.communicate(), 60)
+        return proc.returncode, out.decode()
+
+    code, out = await main_py("parked")
+    assert code == 0 and f"outbox {row.id}" in out and "48002" in out
+    assert await main_py("retry", "outbox", str(row.id)) == (0, f"outbox {row.id}: queued again\n")
+    assert (await main_py("retry", "outbox", str(row.id)))[0] == 1  # no longer parked
+    await stack.settle()  # the person granted the permission; WeCom accepts it now
+    [row] = await stack.outbox()
+    assert row.status == "sent"
+    assert [ln.content for ln in stack.sandbox.delivered("app:lishifu")] == ["m0"]

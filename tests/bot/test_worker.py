@@ -111,7 +111,7 @@ async def test_after_n_failures_the_event_is_parked_and_others_go_on(rig):
 
 
 async def test_parked_event_can_be_retried_by_an_operator(rig):
-    from models.queues import inbox_retry_parked
+    from models.queues import list_parked, retry_parked
 
     rig["failing"]["a0"] = 3
     await store(rig, text_event("a", 0, "a0"))
@@ -120,7 +120,9 @@ async def test_parked_event_can_be_retried_by_an_operator(rig):
         await w.drain()
         rig["clock"].advance(seconds=3600)
     async with rig["sm"]() as s, s.begin():
-        assert await inbox_retry_parked(s, 1, rig["clock"].now())
+        assert [r.id for r in await list_parked(s, "inbox")] == [1]
+        assert await retry_parked(s, "inbox", 1, rig["clock"].now())
+        assert await retry_parked(s, "inbox", 1, rig["clock"].now()) is False  # not parked now
     await w.drain()
     assert rig["seen"] == ["a0"]
 
