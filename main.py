@@ -192,7 +192,7 @@ async def _operate(settings: Settings, args: argparse.Namespace) -> int:
     try:
         if args.command == "retry":
             async with write_session(sm, None) as s:
-                ok = await retry_parked(s, args.queue, args.id, SystemClock().now())
+                ok = await retry_parked(s, args.queue, args.id)
             print(f"{args.queue} {args.id}: " + ("queued again" if ok else "not parked"))
             return 0 if ok else 1
         async with sm() as s:

@@ -168,10 +168,13 @@ async def list_parked(session: AsyncSession, queue: str, limit: int = 100) -> li
     return list((await session.execute(stmt)).scalars())
 
 
-async def retry_parked(session: AsyncSession, queue: str, row_id: int, now: datetime) -> bool:
-    """Operator action: put a parked inbox event or outbox message back in its queue."""
+async def retry_parked(session: AsyncSession, queue: str, row_id: int) -> bool:
+    """Operator action: put a parked inbox event or outbox message back in its queue, due at
+    once. Due since the row was first stored rather than since ``now``: the operator's clock
+    is not the bot's, and a bot whose clock lags would otherwise leave the row waiting."""
     model = QUEUES[queue]
-    values: dict[str, Any] = {"status": PENDING, "attempts": 0, "next_attempt_at": now}
+    first = InboxEvent.received_at if model is InboxEvent else OutboxMessage.created_at
+    values: dict[str, Any] = {"status": PENDING, "attempts": 0, "next_attempt_at": first}
     if model is InboxEvent:
         values["processed_at"] = None
     res = await session.execute(update(model).where(
