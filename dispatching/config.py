@@ -52,6 +52,7 @@ class Normalisation:
     response_unknown: float = 0.5     # no data in the last 3 days -> neutral
     rating_unknown: float = 0.5       # unrated -> neutral (as a 3.0 rating)
     fairness_jobs_cap: float = 6.0    # jobs today: 0 -> 1, >= cap -> 0, linear between
+    distance_unknown: float = 0.5     # job without coordinates -> distance not computable, neutral
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -62,7 +63,7 @@ class Normalisation:
             raise ValueError("distance_half_km must be > 0")
         if not 0 <= self.response_fast_s < self.response_slow_s:
             raise ValueError("need 0 <= response_fast_s < response_slow_s")
-        for name in ("response_unknown", "rating_unknown"):
+        for name in ("response_unknown", "rating_unknown", "distance_unknown"):
             if not 0 <= getattr(self, name) <= 1:
                 raise ValueError(f"{name} must be in 0..1")
         if self.fairness_jobs_cap <= 0:
@@ -195,6 +196,7 @@ _NORM_BOUNDS: dict[str, dict[str, Any]] = {
     "response_unknown": {"minimum": 0, "maximum": 1},
     "rating_unknown": {"minimum": 0, "maximum": 1},
     "fairness_jobs_cap": {"positive": True},
+    "distance_unknown": {"minimum": 0, "maximum": 1},
 }
 
 

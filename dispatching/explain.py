@@ -27,9 +27,14 @@ def _rating(r: float | None) -> str:
     return "暂无评分" if r is None else f"评分{r:.1f}"
 
 
+UNLOCATED_ZH = "地址未定位，距离不计（按中性分）"
+
+
 def describe_part(part: str, c: Candidate, skill_label: str) -> str:
     f = c.facts
     if part == "distance":
+        if f.distance_km is None:  # the job has no coordinates
+            return UNLOCATED_ZH
         where = "" if f.location_source == "last_known" else "（按常驻地）"
         return f"距离{_km(f.distance_km)}{where}"
     if part == "skill":
@@ -65,7 +70,7 @@ def compare_line(winner: Candidate, other: Candidate, skill_label: str) -> str:
     else:
         text += "：各项接近"
         if winner.total == other.total:
-            text += "，同分时按距离、再按工号排序"
+            text += "，同分时按工号排序" if winner.facts.distance_km is None else "，同分时按距离、再按工号排序"
     if better:
         p = better[0][1]
         text += f"；虽然{PART_ZH[p]}更好（{describe_part(p, other, skill_label)}）"
@@ -105,9 +110,13 @@ def explain(record: DispatchDecision | Mapping[str, Any]) -> str:
         lines.append(f"{head}：抢单模式，推送给{len(d.candidates)}位师傅（{names}），先接先得。")
     else:
         lines.append(f"{head}：派给{best.name}。")
+    eta = "" if best.facts.eta_min is None else f"，预计约{best.facts.eta_min}分钟到达"
     lines.append(f"原因：{reason_line(best, label)}；综合得分{best.total:.3f}（满分1），"
-                 f"在{d.eligible_count}位符合条件的师傅中排第1，预计约{best.facts.eta_min}分钟到达。")
-    if best.facts.location_source == "home":
+                 f"在{d.eligible_count}位符合条件的师傅中排第1{eta}。")
+    if best.facts.distance_km is None:
+        neutral = d.normalisation.get("distance_unknown", 0.5)
+        lines.append(f"工单地址未定位（无坐标），距离一项对所有师傅均按中性分{neutral:g}计，不估算到达时间。")
+    elif best.facts.location_source == "home":
         age = best.facts.location_age_h
         why = "无最近定位" if age is None else f"最近定位已是{age:.1f}小时前，超过{d.location_fresh_hours:g}小时"
         lines.append(f"距离按常驻地计算（{why}）。")

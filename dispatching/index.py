@@ -16,9 +16,9 @@ import numpy as np
 
 from .config import as_profile
 from .filters import FILTERS, skill_ok, under_capacity
-from .geo import haversine_km, is_fresh
+from .geo import is_fresh
 from .model import Job, Technician
-from .ranking import WeightsLike, build_decision, make_candidate, make_rejection, order_key
+from .ranking import WeightsLike, build_decision, job_distances, make_candidate, make_rejection, order_key
 from .record import DispatchDecision, Rejection
 from .regions import covering_codes
 from .scoring import score_parts, total_score
@@ -152,7 +152,7 @@ class TechnicianIndex:
         fresh = is_fresh(age_s, profile.location_fresh_hours)
         lat = np.where(fresh, self.last_lat[elig], self.home_lat[elig])
         lon = np.where(fresh, self.last_lon[elig], self.home_lon[elig])
-        dist = haversine_km(lat, lon, job.location.lat, job.location.lon)
+        dist = job_distances(job, lat, lon)
         levels = self.skill_levels[job.skill][elig].astype(np.float64) if len(elig) else np.zeros(0)
         parts = score_parts(dist, levels, self.load[elig], self.capacity[elig], self.response[elig],
                             self.rating[elig], self.jobs_today[elig], profile.norm)

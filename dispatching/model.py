@@ -87,14 +87,18 @@ class Technician:
 
 @dataclass(frozen=True)
 class Job:
-    """A work order to place.  ``at`` is when the work happens (None = now, i.e. urgent)."""
+    """A work order to place.  ``at`` is when the work happens (None = now, i.e. urgent).
+
+    ``location`` None = the address has no coordinates (not geocoded): distance is not
+    computable, scored ``normalisation.distance_unknown`` (neutral) for everyone, no ETA.
+    """
 
     id: str
     category: str
     skill: str
     min_level: int
     region: str
-    location: GeoPoint
+    location: GeoPoint | None = None
     at: datetime | None = None
 
     def __post_init__(self) -> None:

@@ -3,15 +3,18 @@ shares with it: location choice, candidate building, ordering, the decision reco
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
 from typing import TYPE_CHECKING, Callable, Iterable, Sequence
+
+import numpy as np
 
 from .config import DispatchConfig, Profile, Weights, as_profile
 from .filters import FILTERS, first_failing, rejection_detail
 from .geo import eta_minutes, haversine_km, is_fresh
 from .model import Job, Technician
 from .record import Candidate, DispatchDecision, Facts, Rejection
-from .scoring import contributions, nan_if_none, score_parts, total_score
+from .scoring import F, contributions, nan_if_none, score_parts, total_score
 from .shifts import local
 
 if TYPE_CHECKING:
@@ -28,8 +31,18 @@ def location_age_s(tech: Technician, now: datetime) -> float:
 
 
 def order_key(total: float, distance_km: float, tech_id: str) -> tuple[float, float, str]:
-    """Best first: higher total, then nearer, then technician id (deterministic ties)."""
-    return (-total, distance_km, tech_id)
+    """Best first: higher total, then nearer, then technician id (deterministic ties).
+
+    An unknown distance (NaN: the job has no coordinates, so it is NaN for every candidate)
+    sorts as +inf, so such ties go by id; NaN itself would make the sort order arbitrary."""
+    return (-total, math.inf if math.isnan(distance_km) else distance_km, tech_id)
+
+
+def job_distances(job: Job, lat: F, lon: F) -> F:
+    """Haversine km from (lat, lon) to the job, or NaN (unknown) when the job has no coordinates."""
+    if job.location is None:
+        return np.full_like(lat, np.nan) if isinstance(lat, np.ndarray) else math.nan
+    return haversine_km(lat, lon, job.location.lat, job.location.lon)
 
 
 def skill_label(job: Job, profile: Profile) -> str:
@@ -39,14 +52,15 @@ def skill_label(job: Job, profile: Profile) -> str:
 def make_candidate(rank: int, tech: Technician, job: Job, distance_km: float, age_s: float,
                    used_last_known: bool, parts: dict[str, float], total: float,
                    profile: Profile) -> Candidate:
+    known = not math.isnan(distance_km)
     facts = Facts(
-        distance_km=float(distance_km),
+        distance_km=float(distance_km) if known else None,
         location_source="last_known" if used_last_known else "home",
         location_age_h=None if age_s != age_s else round(age_s / 3600.0, 3),
         skill_level=int(tech.skills.get(job.skill, 0)),
         load=tech.load, capacity=tech.capacity,
         response_median_s=tech.response_median_s, rating=tech.rating, jobs_today=tech.jobs_today,
-        eta_min=eta_minutes(float(distance_km)),
+        eta_min=eta_minutes(float(distance_km)) if known else None,
     )
     parts = {p: float(v) for p, v in parts.items()}
     return Candidate(tech.id, tech.name, rank, float(total), parts,
@@ -64,7 +78,9 @@ def build_decision(job: Job, now: datetime, when: datetime, profile: Profile, *,
                    rejected: Callable[[], tuple[Rejection, ...]]) -> DispatchDecision:
     return DispatchDecision(
         job={"id": job.id, "category": job.category, "skill": job.skill, "min_level": job.min_level,
-             "region": job.region, "lat": job.location.lat, "lon": job.location.lon,
+             "region": job.region,
+             "lat": job.location.lat if job.location else None,
+             "lon": job.location.lon if job.location else None,
              "at": local(when).isoformat(), "scheduled": job.at is not None},
         decided_at=local(now).isoformat(), mode="assign", engine=engine,
         category=profile.category, skill_label=skill_label(job, profile),
@@ -85,7 +101,6 @@ def rank(job: Job, technicians: Iterable[Technician], weights: WeightsLike, now:
     profile = as_profile(weights, job.category)
     when = job.when(now)
     excluded = frozenset(exclude)
-    lat, lon = job.location.lat, job.location.lon
     rejected: list[Rejection] = []
     counts: dict[str, int] = {}
     scored: list[tuple[tuple[float, float, str], Technician, float, float, bool, dict[str, float], float]] = []
@@ -100,7 +115,7 @@ def rank(job: Job, technicians: Iterable[Technician], weights: WeightsLike, now:
         age = location_age_s(tech, now)
         fresh = bool(is_fresh(age, profile.location_fresh_hours))
         here = tech.last_known if fresh and tech.last_known is not None else tech.home
-        dist = float(haversine_km(here.lat, here.lon, lat, lon))
+        dist = float(job_distances(job, here.lat, here.lon))
         parts = score_parts(dist, float(tech.skills[job.skill]), float(tech.load), float(tech.capacity),
                             nan_if_none(tech.response_median_s), nan_if_none(tech.rating),
                             float(tech.jobs_today), profile.norm)

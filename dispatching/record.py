@@ -12,8 +12,8 @@ from .filters import FILTERS
 class Facts:
     """Raw facts behind the score parts, as shown to a manager."""
 
-    distance_km: float
-    location_source: str            # "last_known" | "home"
+    distance_km: float | None       # None = the job has no coordinates (not computable)
+    location_source: str            # "last_known" | "home" (the technician's side)
     location_age_h: float | None    # age of the last-known fix (None = never seen)
     skill_level: int
     load: int
@@ -21,7 +21,7 @@ class Facts:
     response_median_s: float | None
     rating: float | None
     jobs_today: int
-    eta_min: int
+    eta_min: int | None             # None when distance_km is None
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,10 @@
 """Score parts, each normalised to 0..1 (1 = best), and the weighted total.
 
-Every function takes floats or numpy arrays (unknown response / rating = NaN), so the plain
-loop and the vectorised index share one definition and produce bit-identical numbers.
+Every function takes floats or numpy arrays (unknown distance / response / rating = NaN), so
+the plain loop and the vectorised index share one definition and produce bit-identical numbers.
 
-    distance  h / (h + km)                       h = distance_half_km (5 km -> 0.5)
+    distance  h / (h + km)                       h = distance_half_km (5 km -> 0.5);
+                                                 job without coordinates -> distance_unknown
     skill     (level - 1) / 4                    level 1 -> 0, 5 -> 1
     load      1 - load / capacity                idle -> 1 (load < capacity after filtering)
     response  (slow - median) / (slow - fast)    clipped to 0..1; unknown -> response_unknown
@@ -25,7 +26,7 @@ F = TypeVar("F", float, np.ndarray)
 
 def distance_part(km: F, norm: Normalisation) -> F:
     h = norm.distance_half_km
-    return h / (h + km)
+    return np.where(np.isnan(km), norm.distance_unknown, h / (h + km))
 
 
 def skill_part(level: F) -> F:

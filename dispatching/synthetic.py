@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from .model import GeoPoint, Job, Technician
@@ -76,16 +77,23 @@ def random_technicians(n: int, seed: int = 1, now: datetime = NOW) -> list[Techn
     return out
 
 
-def random_jobs(n: int, seed: int = 2, now: datetime = NOW) -> list[Job]:
+def random_jobs(n: int, seed: int = 2, now: datetime = NOW, unlocated: float = 0.0) -> list[Job]:
+    """``unlocated``: the fraction of jobs whose address has no coordinates (location None).
+    At 0 (the default) the jobs are exactly those of earlier versions, so bench figures compare."""
+    if not 0.0 <= unlocated <= 1.0:
+        raise ValueError("unlocated must be in 0..1")
     rng = random.Random(seed)
     cities = list(CITIES)
     jobs: list[Job] = []
     for i in range(n):
         lat, lon, districts = CITIES[rng.choice(cities)]
         at = None if rng.random() < 0.6 else now + timedelta(minutes=rng.randint(0, 3 * 24 * 60))
-        jobs.append(Job(id=f"J{i:05d}", category=rng.choice(CATEGORIES), skill=rng.choice(SKILLS),
-                        min_level=rng.randint(1, 4), region=rng.choice(districts),
-                        location=_near(rng, lat, lon, 20), at=at))
+        j = Job(id=f"J{i:05d}", category=rng.choice(CATEGORIES), skill=rng.choice(SKILLS),
+                min_level=rng.randint(1, 4), region=rng.choice(districts),
+                location=_near(rng, lat, lon, 20), at=at)
+        if unlocated and rng.random() < unlocated:  # no extra draw at 0: same stream as before
+            j = replace(j, location=None)
+        jobs.append(j)
     return jobs
 
 

@@ -90,6 +90,32 @@ def test_non_number_and_bad_ranges(tmp_path):
     assert ":7: top_k: must be an integer, got 2.5" in joined
 
 
+def test_distance_unknown_at_top_level_and_per_category(tmp_path):
+    config = load_config(write(tmp_path, """\
+        normalisation:
+          distance_unknown: 0.3
+        categories:
+          install:
+            normalisation:
+              distance_unknown: 0.8
+    """))
+    assert config.normalisation.distance_unknown == 0.3
+    assert config.profile("install").norm.distance_unknown == 0.8
+    assert config.profile("repair").norm.distance_unknown == 0.3
+    assert load_config(DEFAULT_CONFIG).normalisation.distance_unknown == 0.5  # default, not in the file
+    lines = problems(tmp_path, """\
+        normalisation:
+          distance_unknown: 1.2
+        categories:
+          install:
+            normalisation:
+              distance_unknown: -1
+    """)
+    joined = "\n".join(lines)
+    assert ":2: normalisation.distance_unknown: must be <= 1, got 1.2" in joined
+    assert ":6: categories.install.normalisation.distance_unknown: must be >= 0, got -1" in joined
+
+
 def test_cross_field_rules(tmp_path):
     lines = problems(tmp_path, """\
         normalisation:

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from dispatching import DispatchConfig, TechnicianIndex, Weights, rank, top_m
+from dispatching import DispatchConfig, Normalisation, TechnicianIndex, Weights, rank, top_m
 from dispatching.loader import load_config
 from dispatching.synthetic import NOW, random_exclusions, random_jobs, random_technicians
 
@@ -20,15 +20,17 @@ def pool():
     return techs, TechnicianIndex.build(techs)
 
 
+@pytest.mark.parametrize("unlocated", [0.0, 0.4], ids=["located", "some-without-coordinates"])
 @pytest.mark.parametrize("seed", [1, 2, 3])
-def test_index_and_loop_agree_on_random_jobs(pool, seed):
+def test_index_and_loop_agree_on_random_jobs(pool, seed, unlocated):
     techs, index = pool
     rng = random.Random(seed)
     config = load_config()
     weights = [config, Weights(), Weights(distance=0, skill=1, load=0, response=0, rating=0, fairness=0),
-               DispatchConfig(location_fresh_hours=rng.choice([0.5, 3, 24]))]
-    checked_nonempty = 0
-    for j in random_jobs(60, seed=100 + seed):
+               DispatchConfig(location_fresh_hours=rng.choice([0.5, 3, 24])),
+               DispatchConfig(normalisation=Normalisation(distance_unknown=rng.choice([0.0, 0.35, 1.0])))]
+    checked_nonempty = checked_unlocated = 0
+    for j in random_jobs(60, seed=100 + seed, unlocated=unlocated):
         now = NOW + timedelta(minutes=rng.randint(0, 7 * 24 * 60))
         w = rng.choice(weights)
         k = rng.randint(1, 8)
@@ -37,7 +39,9 @@ def test_index_and_loop_agree_on_random_jobs(pool, seed):
         b = rank(j, techs, w, now, k=k, exclude=ex)
         assert a.to_dict() | {"engine": None} == b.to_dict() | {"engine": None}, j.id
         checked_nonempty += a.chosen is not None
+        checked_unlocated += a.chosen is not None and j.location is None
     assert checked_nonempty > 30  # the generator yields real choices, not only empty decisions
+    assert (checked_unlocated > 10) if unlocated else (checked_unlocated == 0)
 
 
 def test_index_update_counters_keeps_old_records_and_changes_new_ones():
