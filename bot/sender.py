@@ -18,6 +18,7 @@ from bot.logs import event_id_var
 from bot.loop import WakeableLoop
 from bot.metrics import Metrics
 from bot.outbox import PACING
+from models.cards import card_code_add
 from models.db import WriteGate, write_session
 from models.queues import (backoff, outbox_defer, outbox_due, outbox_mark_sent,
                            outbox_record_failure, outbox_sent_since)
@@ -81,6 +82,12 @@ class OutboxSender(WakeableLoop):
                 return 1
             async with write_session(self.sm, self.gate) as session:
                 await outbox_mark_sent(session, row.id, self.clock.now(), result)
+                card = row.payload.get("template_card") if row.api == "message/send" else None
+                if card and isinstance(result, dict) and result.get("response_code"):
+                    # The code that can update this card later, once [doc 94888].
+                    await card_code_add(session, card.get("task_id", ""),
+                                        str(row.payload.get("touser", "")),
+                                        result["response_code"], "send", self.clock.now())
             self.metrics.outbox_sent.labels(row.api).inc()
             return 1
         finally:

@@ -19,14 +19,15 @@ from typing import Any
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from bot.events import Event
+from bot.inbox import inbox_row
 from bot.logs import event_id_var
 from bot.loop import WakeableLoop
 from bot.metrics import Metrics
 from bot.outbox import reply_rows
 from handlers.routing import Context, Dispatcher
 from models.db import WriteGate, write_session
-from models.queues import (backoff, inbox_claim, inbox_due_heads, inbox_mark_done, inbox_record_failure,
-                           outbox_add)
+from models.queues import (backoff, inbox_claim, inbox_due_heads, inbox_insert, inbox_mark_done,
+                           inbox_record_failure, outbox_add)
 from models.tables import InboxEvent
 from scheduler.clock import Clock
 
@@ -105,6 +106,9 @@ class InboxWorker(WakeableLoop):
                     out = reply_rows(event, ctx.outgoing, agent_id=self.agent_id,
                                      now=self.clock.now())
                     await outbox_add(session, out)
+                    if ctx.emitted:  # internal events raised by the handler, same transaction
+                        await inbox_insert(session, [inbox_row(e, self.clock.now())
+                                                     for e in ctx.emitted])
                     await inbox_mark_done(session, row.id, self.clock.now())
             except Exception as exc:
                 await self._failed(row, exc)
@@ -112,6 +116,8 @@ class InboxWorker(WakeableLoop):
             self.processed += 1
             if out and self.on_outbox:
                 self.on_outbox()
+            if ctx.emitted:
+                self.wake()
         finally:
             event_id_var.reset(token)
 

@@ -562,7 +562,7 @@ async def on_card(ctx: Context, key: str) -> None:
     customer = await ctx.session.get(Customer, draft.customer_id)
     it = Intake(ctx, cfg, customer)  # type: ignore[arg-type]
     action = parsed[0]
-    ctx.update_card(texts.CARD_DONE_LABELS[action])
+    await ctx.update_card(texts.CARD_DONE_LABELS[action])
     if action == "confirm":
         await it.create_from_draft(draft)
     elif action == "edit":

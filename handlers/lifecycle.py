@@ -2,13 +2,15 @@
 
 ::
 
-    new ─▶ accepted ─▶ dispatched ─▶ in_progress ─▶ resolved ─▶ closed
-     │        │  ▲          │  ▲          │  ▲         │  ▲        │
-     │        ▼  │          ▼  │          ▼  │         ▼  │        ▼
-     │     pending_customer (returns to the state it came from)  reopened ─▶ accepted
-     ▼
-    cancelled  (from new, accepted, dispatched, pending_customer)
+    new ─▶ dispatched ─▶ accepted ─▶ in_progress ─▶ resolved ─▶ closed
+     │     (offered to     │ ▲ (a technician  (出发 … 到达)   (完工)  │
+     │      technicians)   │ │  took it)         │                  ▼
+     │        │  ▲         ▼ │                   ▼              reopened ─▶ dispatched | accepted
+     │        ▼  │   pending_customer (returns to the state it came from)
+     ▼        ▼
+    cancelled  (from new, dispatched, accepted, pending_customer)
 
+``accepted → dispatched`` is a technician handing a job back: it is offered again.
 Every change writes a ``TicketEvent`` in the same transaction. The ticket row carries a version
 (``UPDATE … WHERE id = ? AND version = ?``): a concurrent change raises ``TicketConflict``.
 Errors carry an English message (``str(err)``, for logs) and a Chinese one (``err.chat``).
@@ -26,20 +28,20 @@ from handlers import texts
 from models.ticketing import snapshot
 from models.tickets import Ticket, TicketEvent
 
-STATUSES: Final[tuple[str, ...]] = ("new", "accepted", "dispatched", "in_progress",
+STATUSES: Final[tuple[str, ...]] = ("new", "dispatched", "accepted", "in_progress",
                                     "pending_customer", "resolved", "closed", "cancelled",
                                     "reopened")
 #: legal moves; pending_customer's way back is to the state it came from (``BACK``)
 BACK: Final = "<back>"
 TRANSITIONS: Final[dict[str, frozenset[str]]] = {
-    "new": frozenset({"accepted", "cancelled"}),
-    "accepted": frozenset({"dispatched", "pending_customer", "cancelled"}),
-    "dispatched": frozenset({"in_progress", "pending_customer", "cancelled"}),
+    "new": frozenset({"dispatched", "cancelled"}),
+    "dispatched": frozenset({"accepted", "pending_customer", "cancelled"}),
+    "accepted": frozenset({"in_progress", "dispatched", "pending_customer", "cancelled"}),
     "in_progress": frozenset({"resolved", "pending_customer"}),
     "pending_customer": frozenset({BACK, "cancelled"}),
     "resolved": frozenset({"closed", "reopened"}),
     "closed": frozenset({"reopened"}),
-    "reopened": frozenset({"accepted"}),
+    "reopened": frozenset({"dispatched", "accepted"}),
     "cancelled": frozenset(),
 }
 PENDING_FROM: Final = frozenset({"accepted", "dispatched", "in_progress"})
@@ -106,6 +108,8 @@ async def transition(session: AsyncSession, ticket: Ticket, to: str, *, actor: s
         ticket.resolved_at = now
     if to == "closed":
         ticket.closed_at = now
+    if to == "accepted" and ticket.accepted_at is None:
+        ticket.accepted_at = now
     if to == "reopened":
         ticket.resolved_at = ticket.closed_at = None
     ticket.updated_at = now

@@ -42,18 +42,51 @@ class Context:
     clock: Clock
     services: dict[str, Any] = field(default_factory=dict)  # e.g. "client", "settings"
     outgoing: list[Outgoing] = field(default_factory=list)
+    emitted: list[Event] = field(default_factory=list)
 
     def reply(self, text: str, *, markdown: bool = False) -> None:
         """Answer the conversation the event came from (channel-appropriate, via the outbox)."""
         self.outgoing.append(Outgoing(text=text, markdown=markdown))
 
-    def update_card(self, label: str) -> None:
-        """Replace the clicked card's buttons with ``label`` (e.g. 已确认), for the clicker."""
-        self.outgoing.append(Outgoing(card_update=label))
-
     def send_to(self, user: str, text: str = "", *, card: dict[str, Any] | None = None) -> None:
         """Send to an app member (technician, manager …) rather than back into the chat."""
         self.outgoing.append(Outgoing(text=text, card=card, to_user=user))
+
+    def send_to_kf(self, open_kfid: str, external_userid: str, text: str) -> None:
+        """Send to a 微信客服 customer outside their own conversation's event."""
+        self.outgoing.append(Outgoing(text=text, to_kf=(open_kfid, external_userid)))
+
+    async def update_card(self, label: str | None = None, *, card: dict[str, Any] | None = None,
+                          task_id: str | None = None, user: str | None = None,
+                          fallback: str = "") -> bool:
+        """Show ``label`` instead of a card's buttons, or replace the whole ``card``: the
+        clicked card by default, else ``user``'s card ``task_id``.
+
+        Spends the card's newest unused response_code (each works once, within 72 h
+        [doc 94888]); the click's own code is recorded before handlers run. With no code
+        left, ``user`` gets ``fallback`` as a text message instead of a wrong card. True if
+        the card itself will be updated.
+        """
+        from models.cards import card_code_claim
+
+        task_id = task_id or (self.event.card or {}).get("task_id", "")
+        user = user or self.event.sender
+        code = (await card_code_claim(self.session, task_id, user, self.clock.now())
+                if task_id else None)
+        if code is None:
+            if fallback:
+                self.outgoing.append(Outgoing(text=fallback, to_user=user))
+            return False
+        self.outgoing.append(Outgoing(card_update=label if card is None else None,
+                                      card_replace=card, response_code=code, to_user=user))
+        return True
+
+    def emit(self, type: str, payload: dict[str, Any], *, conversation_key: str) -> None:
+        """Raise an internal event (``ticket_created`` …): stored in the inbox in this event's
+        transaction and handled like any other, in order within ``conversation_key``."""
+        base = f"evt{self.event.id}" if self.event.id is not None else self.event.dedupe_key
+        self.emitted.append(Event("internal", "event", type, "", conversation_key,
+                                  f"internal:{base}:{len(self.emitted)}", payload))
 
 
 Prepare = Callable[[Event, dict[str, Any]], Awaitable[dict[str, Any]]]

@@ -18,7 +18,7 @@ NOT_UNDERSTOOD = "抱歉，没能看懂这条消息。请用中文简单描述�
 CATEGORY_NAMES = {"repair": "报修", "install": "安装", "return": "退换货", "complaint": "投诉",
                   "delivery": "配送", "invoice": "发票", "consult": "咨询", "other": "其他",
                   "followup": "回访"}
-STATUS_NAMES = {"new": "已受理，待分派", "accepted": "已接单", "dispatched": "已派单",
+STATUS_NAMES = {"new": "已受理，待分派", "dispatched": "派单中", "accepted": "师傅已接单",
                 "in_progress": "处理中", "pending_customer": "等待您的回复", "resolved": "已解决，待确认",
                 "closed": "已关闭", "cancelled": "已取消", "reopened": "已重新打开"}
 PRIORITY_NAMES = {"low": "低", "normal": "普通", "high": "高", "urgent": "紧急"}

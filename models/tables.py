@@ -85,3 +85,4 @@ class KeyValue(SQLModel, table=True):
 import models.tickets  # noqa: E402,F401
 import models.timer  # noqa: E402,F401
 import models.regions  # noqa: E402,F401
+import models.dispatch  # noqa: E402,F401

@@ -14,7 +14,7 @@ from models.tickets import (IDENTITY_KINDS, Attachment, Customer, CustomerIdenti
                             Staff, Ticket, TicketCounter, TicketCreate, TicketEvent, TicketMessage)
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-OPEN_STATUSES = ("new", "accepted", "dispatched", "in_progress", "pending_customer", "reopened")
+OPEN_STATUSES = ("new", "dispatched", "accepted", "in_progress", "pending_customer", "reopened")
 DONE_STATUSES = ("resolved", "closed")
 
 
@@ -178,3 +178,35 @@ async def tickets_of(session: AsyncSession, customer_id: int, statuses: Sequence
         stmt = stmt.where(Ticket.updated_at >= since)
     return list((await session.execute(
         stmt.order_by(Ticket.id.desc()).limit(limit))).scalars())
+
+
+# -- where a ticket is -----------------------------------------------------------------------
+
+
+def region_code_of(ticket: Ticket, site: Site | None = None) -> str | None:
+    """The most specific 6-digit administrative code known for the ticket (district, else
+    city, else province — tickets store GB/T 2260 codes at their own length: 33 / 3301 /
+    330106), else the site's; None when nothing places it."""
+    if ticket.district_code:
+        return ticket.district_code.ljust(6, "0")[:6]
+    if ticket.city_code:
+        return ticket.city_code.ljust(6, "0")[:6]
+    if site is not None and site.region_code:
+        return site.region_code
+    if ticket.province_code:
+        return ticket.province_code.ljust(6, "0")[:6]
+    return None
+
+
+def point_of(ticket: Ticket, site: Site | None = None) -> tuple[float, float] | None:
+    """(lat, lon) of the job: a location sent with the report, else the site's."""
+    if ticket.lat is not None and ticket.lon is not None:
+        return ticket.lat, ticket.lon
+    if site is not None and site.lat is not None and site.lon is not None:
+        return site.lat, site.lon
+    return None
+
+
+async def staff_by_userid(session: AsyncSession, userid: str) -> Staff | None:
+    return (await session.execute(select(Staff).where(Staff.userid == userid))
+            ).scalar_one_or_none()

@@ -64,7 +64,8 @@ class CustomerIdentity(SQLModel, table=True):
 
 
 class Site(SQLModel, table=True):
-    """A store or site we serve (门店)."""
+    """A store or site we serve (门店). ``region_code`` (6 digits) and the coordinates, when
+    known, place its tickets for dispatch."""
 
     __tablename__ = "site"
 
@@ -74,11 +75,27 @@ class Site(SQLModel, table=True):
     province: str | None = Field(default=None, max_length=50)
     city: str | None = Field(default=None, max_length=50)
     district: str | None = Field(default=None, max_length=50)
+    region_code: str | None = Field(default=None, max_length=12)
+    lat: float | None = None
+    lon: float | None = None
     created_at: datetime = _at()
 
 
+STAFF_ROLES = ("technician", "dispatcher", "supervisor", "manager", "finance")
+
+
 class Staff(SQLModel, table=True):
-    """Our people: technicians, dispatchers, supervisors (roles is a list of names)."""
+    """Our people: technicians, dispatchers, supervisors … (``roles`` is a list of names).
+
+    Technicians carry what dispatch needs: ``skills`` (tag → level 1–5), ``regions`` (6-digit
+    administrative codes served), a home base and the last known location (from WeCom
+    ``LOCATION`` events and location messages), weekly ``shifts``
+    (``[{"days": "mon-fri", "start": "09:00", "end": "18:00"}]``), ``leave``
+    (``[{"from": "2026-11-20", "to": "2026-11-22"}]``), ``capacity`` (open jobs at most) and an
+    imported ``rating``. Load, jobs today, the live rating and response speed are derived from
+    tickets and offers when a job is placed. Dispatchers' ``shifts`` say who is on duty.
+    ``phone`` is never shown to customers: they get the hotline and ``extension``.
+    """
 
     __tablename__ = "staff"
 
@@ -86,6 +103,23 @@ class Staff(SQLModel, table=True):
     userid: str = Field(max_length=128, unique=True)
     name: str = Field(default="", max_length=100)
     roles: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    phone: str | None = Field(default=None, max_length=32)
+    extension: str | None = Field(default=None, max_length=16)
+    provider: str = Field(default="", max_length=100)
+    skills: dict[str, int] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    regions: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    home_lat: float | None = None
+    home_lon: float | None = None
+    last_lat: float | None = None
+    last_lon: float | None = None
+    last_seen_at: datetime | None = _at(nullable=True)
+    shifts: list[dict[str, Any]] = Field(default_factory=list,
+                                         sa_column=Column(JSON, nullable=False))
+    leave: list[dict[str, Any]] = Field(default_factory=list,
+                                        sa_column=Column(JSON, nullable=False))
+    capacity: int = 0
+    rating: float | None = None
+    active: bool = True
 
 
 # -- tickets --------------------------------------------------------------------------------
@@ -155,6 +189,9 @@ class Ticket(TicketBase, table=True):
     updated_at: datetime = _at()
     resolved_at: datetime | None = _at(nullable=True)
     closed_at: datetime | None = _at(nullable=True)
+    accepted_at: datetime | None = _at(nullable=True)  # a technician took it
+    departed_at: datetime | None = _at(nullable=True)  # 出发
+    arrived_at: datetime | None = _at(nullable=True)  # 到达
     version: int = Field(default=1, sa_column=Column(Integer, nullable=False))
 
     # UPDATE … WHERE id = ? AND version = ?: a stale copy raises StaleDataError on flush.

@@ -15,7 +15,7 @@ from models.tickets import Ticket, TicketCreate, TicketEvent
 
 NOW = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
 
-HAPPY = ["new", "accepted", "dispatched", "in_progress", "resolved", "closed"]
+HAPPY = ["new", "dispatched", "accepted", "in_progress", "resolved", "closed"]
 
 
 def test_the_happy_path_is_legal_step_by_step_and_not_by_skipping():
@@ -24,6 +24,12 @@ def test_the_happy_path_is_legal_step_by_step_and_not_by_skipping():
     assert not allowed("new", "in_progress")
     assert not allowed("new", "resolved")
     assert not allowed("accepted", "closed")
+    assert not allowed("new", "accepted")  # a technician takes a job that was offered
+
+
+def test_a_technician_can_hand_an_accepted_job_back_before_starting():
+    assert allowed("accepted", "dispatched")
+    assert not allowed("in_progress", "dispatched")
 
 
 @pytest.mark.parametrize("frm", STATUSES)
@@ -42,9 +48,9 @@ def test_pending_customer_returns_to_where_it_came_from():
     assert not allowed("resolved", "pending_customer")
 
 
-def test_reopen_from_resolved_or_closed_then_back_to_accepted():
+def test_reopen_from_resolved_or_closed_then_back_to_a_technician_or_dispatch():
     assert allowed("resolved", "reopened") and allowed("closed", "reopened")
-    assert allowed("reopened", "accepted")
+    assert allowed("reopened", "accepted") and allowed("reopened", "dispatched")
     assert not allowed("reopened", "in_progress")
     assert not any(allowed("cancelled", s) for s in STATUSES)
 
@@ -71,25 +77,25 @@ async def _walk(sm, gate, ticket_id, *steps):
 
 async def test_transitions_are_audited_with_before_and_after(db):
     sm, gate, tid = db
-    assert await _walk(sm, gate, tid, "accepted", "dispatched", "pending_customer") == \
+    assert await _walk(sm, gate, tid, "dispatched", "accepted", "pending_customer") == \
         "pending_customer"
-    assert await _walk(sm, gate, tid, "dispatched", "in_progress", "resolved") == "resolved"
+    assert await _walk(sm, gate, tid, "accepted", "in_progress", "resolved") == "resolved"
     async with sm() as s:
         t = await s.get(Ticket, tid)
         events = (await s.execute(select(TicketEvent).where(TicketEvent.ticket_id == tid)
                                   .order_by(TicketEvent.id))).scalars().all()
-    assert [e.action for e in events] == ["create", "status:accepted", "status:dispatched",
-                                          "status:pending_customer", "status:dispatched",
+    assert [e.action for e in events] == ["create", "status:dispatched", "status:accepted",
+                                          "status:pending_customer", "status:accepted",
                                           "status:in_progress", "status:resolved"]
     assert [(e.before["status"], e.after["status"]) for e in events[1:3]] == [
-        ("new", "accepted"), ("accepted", "dispatched")]
+        ("new", "dispatched"), ("dispatched", "accepted")]
     assert all(e.actor == "ops:wang" for e in events[1:])
-    assert t.resolved_at is not None and t.version == 7
+    assert t.resolved_at is not None and t.accepted_at is not None and t.version == 7
 
 
 async def test_an_illegal_transition_explains_itself_and_writes_nothing(db):
     sm, gate, tid = db
-    await _walk(sm, gate, tid, "accepted", "dispatched", "in_progress")
+    await _walk(sm, gate, tid, "dispatched", "accepted", "in_progress")
     with pytest.raises(IllegalTransition) as info:
         await _walk(sm, gate, tid, "cancelled")
     err = info.value
@@ -109,7 +115,7 @@ async def test_a_stale_copy_loses_with_a_conflict_and_no_partial_write(db):
         await s2.commit()  # b stays loaded (version 1); SQLite would refuse a stale snapshot
         a = await s1.get(Ticket, tid)
         assert a.version == b.version == 1
-        await transition(s1, a, "accepted", actor="ops:wang", now=NOW)
+        await transition(s1, a, "dispatched", actor="ops:wang", now=NOW)
         await s1.commit()
         with pytest.raises(TicketConflict) as info:
             await change(s2, b, actor="customer", action="urge", now=NOW, priority="high")
@@ -119,5 +125,5 @@ async def test_a_stale_copy_loses_with_a_conflict_and_no_partial_write(db):
         t = await s.get(Ticket, tid)
         actions = (await s.execute(select(TicketEvent.action).where(
             TicketEvent.ticket_id == tid).order_by(TicketEvent.id))).scalars().all()
-    assert (t.status, t.priority, t.version) == ("accepted", "normal", 2)
-    assert actions == ["create", "status:accepted"]
+    assert (t.status, t.priority, t.version) == ("dispatched", "normal", 2)
+    assert actions == ["create", "status:dispatched"]

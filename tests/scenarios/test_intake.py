@@ -173,7 +173,7 @@ async def test_a_duplicate_report_is_added_to_the_open_ticket(stack):
 
 async def test_a_repeat_of_a_resolved_problem_links_the_previous_ticket(stack):
     old = await kf_ticket(stack)
-    await move(stack, old.number, "accepted", "dispatched", "in_progress", "resolved")
+    await move(stack, old.number, "dispatched", "accepted", "in_progress", "resolved")
     stack.clock.advance(hours=30)
     answer = await kf(stack, "空调不制冷")
     assert f"之前报修过（工单 {old.number}）" in answer
@@ -230,7 +230,7 @@ async def test_cancel_is_allowed_before_work_starts(stack):
 
 async def test_cancel_is_refused_once_work_is_in_progress(stack):
     t = await kf_ticket(stack)
-    await move(stack, t.number, "accepted", "dispatched", "in_progress")
+    await move(stack, t.number, "dispatched", "accepted", "in_progress")
     answer = await kf(stack, "取消工单")
     assert t.number in answer and "已不能取消" in answer and "处理中" in answer
     [after] = await rows(stack, Ticket)
@@ -239,7 +239,7 @@ async def test_cancel_is_refused_once_work_is_in_progress(stack):
 
 async def test_confirming_a_resolved_ticket_closes_it_and_a_low_rating_opens_a_follow_up(stack):
     t = await kf_ticket(stack)
-    await move(stack, t.number, "accepted", "dispatched", "in_progress", "resolved")
+    await move(stack, t.number, "dispatched", "accepted", "in_progress", "resolved")
     assert t.number in await kf(stack, "修好了，确认")
     answer = await kf(stack, "1分，太差了")
     tickets = await rows(stack, Ticket)
@@ -252,7 +252,7 @@ async def test_confirming_a_resolved_ticket_closes_it_and_a_low_rating_opens_a_f
 
 async def test_a_good_rating_is_recorded_without_a_follow_up(stack):
     t = await kf_ticket(stack)
-    await move(stack, t.number, "accepted", "dispatched", "in_progress", "resolved")
+    await move(stack, t.number, "dispatched", "accepted", "in_progress", "resolved")
     answer = await kf(stack, "非常满意")
     assert answer == texts.RATED.format(score=5)
     [after] = await rows(stack, Ticket)

@@ -1,0 +1,47 @@
+"""WeCom ``response_code``s of the cards we sent: each updates its card once, within 72 hours
+[doc 94888, PROTOCOL.md §4]. ``message/send`` of a card returns one, and every click on the
+card brings a fresh one. A code is claimed (marked used) in the transaction that decides the
+update, so two decisions can never spend the same code.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from models.dispatch import CardCode
+from models.queues import _insert_ignore
+
+CODE_TTL = timedelta(hours=72)
+
+
+async def card_code_add(session: AsyncSession, task_id: str, userid: str, code: str,
+                        source: str, now: datetime) -> None:
+    """Remember a code (idempotent: a redelivered click stores nothing twice)."""
+    if not (task_id and userid and code):
+        return
+    await session.execute(_insert_ignore(session, CardCode.__table__, "code"),
+                          [{"task_id": task_id, "userid": userid, "code": code,
+                            "source": source, "issued_at": now, "used_at": None}])
+
+
+async def card_code_claim(session: AsyncSession, task_id: str, userid: str,
+                          now: datetime) -> str | None:
+    """The newest unused, unexpired code of ``userid``'s card ``task_id``, now spent; or None."""
+    for _ in range(3):  # another transaction may claim the newest one between read and update
+        code_id = (await session.execute(
+            select(CardCode.id).where(CardCode.task_id == task_id, CardCode.userid == userid,
+                                      CardCode.used_at.is_(None),
+                                      CardCode.issued_at > now - CODE_TTL)
+            .order_by(CardCode.id.desc()).limit(1))).scalar_one_or_none()
+        if code_id is None:
+            return None
+        res = await session.execute(
+            update(CardCode).where(CardCode.id == code_id, CardCode.used_at.is_(None))
+            .values(used_at=now).returning(CardCode.code))
+        code = res.scalar_one_or_none()
+        if code is not None:
+            return code
+    return None
