@@ -6,6 +6,7 @@
     python main.py retry inbox|outbox ID   # send a parked row back to its queue
     python main.py settle …       # the settlement engine (quote, period, validate, guard)
     python main.py nlp [--now T]  # understand one message per stdin line, print JSON lines
+    python main.py staff import|export FILE   # technicians, dispatchers … from/to CSV or YAML
 """
 
 from __future__ import annotations
@@ -206,6 +207,47 @@ async def _operate(settings: Settings, args: argparse.Namespace) -> int:
         await engine.dispose()
 
 
+async def _staff(settings: Settings, args: argparse.Namespace) -> int:
+    """``staff import FILE [--dry-run]`` / ``staff export FILE`` (docs/staff.md). An import
+    with any problem prints them all and writes nothing (exit 2)."""
+    from datetime import UTC, datetime
+
+    from models.db import write_session
+    from models.staff_io import (StaffFileError, export_staff, import_staff, read_staff_file,
+                                 staff_format)
+
+    try:
+        staff_format(args.file)
+        rows = read_staff_file(args.file) if args.staff_command == "import" else []
+    except StaffFileError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        return 2
+    if args.staff_command == "import" and args.dry_run:
+        print(f"checked {args.file}: {len(rows)} staff, no problems (dry run: nothing written)")
+        return 0
+    migrate(settings.DATABASE_URL)
+    engine = make_engine(settings.DATABASE_URL, busy_timeout_ms=settings.SQLITE_BUSY_TIMEOUT_MS)
+    sm = make_sessionmaker(engine)
+    try:
+        if args.staff_command == "import":
+            async with write_session(sm, None) as s:
+                created, updated = await import_staff(s, rows, datetime.now(UTC))
+            print(f"imported {args.file}: {created} created, {updated} updated, "
+                  f"{len(rows) - created - updated} unchanged")
+            return 0
+        try:
+            async with sm() as s:
+                n = await export_staff(s, args.file)
+        except OSError as exc:
+            print(f"{args.file}: cannot write ({exc.strerror})", file=sys.stderr)
+            return 2
+        print(f"exported {n} staff to {args.file}")
+        return 0
+    finally:
+        await engine.dispose()
+
+
 def _nlp(now_text: str | None) -> int:
     from datetime import datetime
 
@@ -239,6 +281,15 @@ def main(argv: list[str] | None = None) -> int:
     from settlement import cli as settle_cli
 
     settle_cli.add_parser(sub)
+    staff_p = sub.add_parser("staff", help="import or export technicians and dispatchers "
+                                           "(CSV or YAML, see docs/staff.md)")
+    staff_sub = staff_p.add_subparsers(dest="staff_command", required=True)
+    staff_import = staff_sub.add_parser("import", help="upsert people by userid from FILE")
+    staff_import.add_argument("file", metavar="FILE", help="a .csv, .yaml or .yml file")
+    staff_import.add_argument("--dry-run", action="store_true",
+                              help="only check the file; write nothing")
+    staff_export = staff_sub.add_parser("export", help="write everyone to FILE")
+    staff_export.add_argument("file", metavar="FILE", help="a .csv, .yaml or .yml file")
     args = parser.parse_args(argv)
     command = args.command or "serve"
     if command == "settle":  # no settings needed: pure computation over files
@@ -257,6 +308,8 @@ def main(argv: list[str] | None = None) -> int:
     if command == "migrate":
         migrate(settings.DATABASE_URL)
         return 0
+    if command == "staff":
+        return asyncio.run(_staff(settings, args))
     if command in ("parked", "retry"):
         return asyncio.run(_operate(settings, args))
     try:
