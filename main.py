@@ -30,7 +30,9 @@ from bot.server import CallbackServer, aibot_channel, app_channel
 from bot.settings import Settings, SettingsError, load_settings
 from bot.worker import InboxWorker
 from handlers import build_dispatcher
-from handlers.intake_config import IntakeConfigError, load_intake_config
+from handlers.config_file import ConfigError
+from handlers.dispatch_config import load_dispatch_configs
+from handlers.intake_config import load_intake_config
 from models.db import WriteGate, make_engine, make_sessionmaker, migrate
 from models.queues import inbox_counts, outbox_counts
 from scheduler.clock import Clock, SystemClock
@@ -65,6 +67,9 @@ class BotRuntime:
 
             self.analyzer = await asyncio.to_thread(Analyzer.load)
         intake_config = await asyncio.to_thread(load_intake_config)
+        # Dispatch: the scoring weights and the offering rules, checked the same way.
+        dispatch_config, offering_config = await asyncio.to_thread(
+            load_dispatch_configs, s.OFFERING_CONFIG or None)
         self.engine = make_engine(s.DATABASE_URL, busy_timeout_ms=s.SQLITE_BUSY_TIMEOUT_MS)
         self.sm = make_sessionmaker(self.engine)
         gate = WriteGate.for_url(s.DATABASE_URL)  # one SQLite writer at a time, ingest first
@@ -79,7 +84,9 @@ class BotRuntime:
         self.worker = InboxWorker(
             self.sm, self.dispatcher, self.clock, self.metrics,
             services={"client": self.client, "settings": s, "analyzer": self.analyzer,
-                      "intake_config": intake_config}, agent_id=s.WECOM_AGENT_ID,
+                      "intake_config": intake_config, "dispatch_config": dispatch_config,
+                      "offering_config": offering_config},
+            agent_id=s.WECOM_AGENT_ID,
             max_attempts=s.WORKER_MAX_ATTEMPTS, concurrency=s.WORKER_CONCURRENCY,
             on_outbox=self.sender.wake, gate=gate)
         # The inbox writer has its own engine: its commits are fsynced before the ack.
@@ -159,6 +166,12 @@ async def serve(settings: Settings, with_sandbox: bool) -> None:
                           app_aes_key=s.WECOM_AES_KEY.get_secret_value(),
                           aibot_token=s.AIBOT_TOKEN.get_secret_value(),
                           aibot_aes_key=s.AIBOT_AES_KEY.get_secret_value(), bot_url=bot.url)
+        from bot.sandbox.seed import seed_sandbox
+        from models.db import write_session
+
+        async with write_session(bot.sm, None) as session:
+            people, stores = await seed_sandbox(session, bot.clock.now())
+        log.info("sandbox: %d staff and %d stores added from config/sandbox/", people, stores)
         url = await sandbox.start(s.HOST, s.SANDBOX_PORT)
         print(f"\n  No WeCom credentials configured: running against the local WeCom sandbox.\n"
               f"  Open {url}/ to chat with the bot as a customer, store employee,\n"
@@ -314,7 +327,7 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(_operate(settings, args))
     try:
         asyncio.run(serve(settings, with_sandbox))
-    except IntakeConfigError as exc:
+    except ConfigError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2
     return 0

@@ -20,6 +20,12 @@ MAX_ROWS: Final = 6
 MAX_VALUE: Final = 26  # characters WeCom shows of a horizontal content value
 
 INTAKE_ACTIONS: Final = ("confirm", "edit", "cancel")
+#: offer: accept / decline / transfer (direct) or grab; transfer_to: a colleague picked after
+#: 转派 (``ref`` the offer, ``arg`` the staff id); assign: the dispatcher's pick (``ref`` the
+#: dispatch job, ``arg`` the staff id); work: depart / arrive / done on an accepted job (``ref``
+#: the accepted offer)
+DISPATCH_ACTIONS: Final = ("accept", "decline", "transfer", "grab", "transfer_to", "assign",
+                           "depart", "arrive", "done")
 
 
 class CardError(ValueError):
@@ -28,12 +34,25 @@ class CardError(ValueError):
 
 @dataclass(frozen=True)
 class ButtonKey:
+    """``<feature>:<action>:<ref>[:<arg>]`` — e.g. ``dispatch:assign:12:7`` (job 12, staff 7)."""
+
     feature: str
     action: str
     ref: int
+    arg: int | None = None
 
     def __str__(self) -> str:
-        return f"{self.feature}:{self.action}:{self.ref}"
+        tail = f":{self.arg}" if self.arg is not None else ""
+        return f"{self.feature}:{self.action}:{self.ref}{tail}"
+
+    @classmethod
+    def parse(cls, feature: str, rest: str, actions: tuple[str, ...]) -> "ButtonKey | None":
+        """The key after its ``feature:`` prefix (as a router hands it over), or None."""
+        parts = rest.split(":")
+        if not 2 <= len(parts) <= 3 or parts[0] not in actions \
+                or not all(p.isdigit() for p in parts[1:]):
+            return None
+        return cls(feature, parts[0], int(parts[1]), int(parts[2]) if len(parts) == 3 else None)
 
 
 def intake_key(action: str, draft_id: int) -> str:
@@ -44,10 +63,8 @@ def intake_key(action: str, draft_id: int) -> str:
 
 def parse_key(rest: str, actions: tuple[str, ...]) -> tuple[str, int] | None:
     """``"confirm:42"`` (the key after its feature prefix) → ``("confirm", 42)``, else None."""
-    action, _, ref = rest.partition(":")
-    if action not in actions or not ref.isdigit():
-        return None
-    return action, int(ref)
+    key = ButtonKey.parse("", rest, actions)
+    return (key.action, key.ref) if key is not None and key.arg is None else None
 
 
 def button_card(*, task_id: str, title: str, desc: str, rows: list[tuple[str, str]],
@@ -84,3 +101,51 @@ def intake_confirm_card(*, draft_id: int, revision: int, title: str, desc: str,
                  (labels["edit"], intake_key("edit", draft_id), 2),
                  (labels["cancel"], intake_key("cancel", draft_id), 3)],
         source=source)
+
+
+# -- dispatch cards -------------------------------------------------------------------------
+
+
+def dispatch_key(action: str, ref: int, arg: int | None = None) -> str:
+    if action not in DISPATCH_ACTIONS:
+        raise CardError(f"unknown dispatch action {action!r}")
+    return str(ButtonKey("dispatch", action, ref, arg))
+
+
+def offer_task_id(offer_id: int) -> str:
+    return f"offer-{offer_id}"
+
+
+def work_task_id(offer_id: int) -> str:
+    return f"work-{offer_id}"
+
+
+def offer_card(*, offer_id: int, grab: bool, title: str, desc: str, rows: list[tuple[str, str]],
+               labels: dict[str, str], source: str = "") -> dict[str, Any]:
+    """A job offered to one technician: 接单 / 拒单 / 转派, or 抢单 when it went to several."""
+    actions = ("grab",) if grab else ("accept", "decline", "transfer")
+    styles = {"grab": 1, "accept": 1, "decline": 3, "transfer": 2}
+    return button_card(task_id=offer_task_id(offer_id), title=title, desc=desc, rows=rows,
+                       buttons=[(labels[a], dispatch_key(a, offer_id), styles[a]) for a in actions],
+                       source=source)
+
+
+def pick_card(*, task_id: str, action: str, ref: int, title: str, desc: str,
+              rows: list[tuple[str, str]], choices: list[tuple[str, int]],
+              source: str = "") -> dict[str, Any]:
+    """Choose a person: one button per (label, staff id), at most six (转派 / 指派)."""
+    return button_card(task_id=task_id, title=title, desc=desc, rows=rows,
+                       buttons=[(label, dispatch_key(action, ref, sid), 1 if i == 0 else 2)
+                                for i, (label, sid) in enumerate(choices[:MAX_BUTTONS])],
+                       source=source)
+
+
+def work_card(*, offer_id: int, stage: str, title: str, desc: str, rows: list[tuple[str, str]],
+              labels: dict[str, str], source: str = "") -> dict[str, Any]:
+    """An accepted job: the steps still ahead (出发 → 到达 → 完工) as buttons; the card is
+    replaced in place as the technician moves on (same task_id)."""
+    ahead = {"accepted": ("depart", "arrive", "done"), "departed": ("arrive", "done"),
+             "arrived": ("done",)}[stage]
+    return button_card(task_id=work_task_id(offer_id), title=title, desc=desc, rows=rows,
+                       buttons=[(labels[a], dispatch_key(a, offer_id), 1 if a == ahead[0] else 2)
+                                for a in ahead], source=source)

@@ -75,3 +75,5 @@ def setup_logging(level: str = "INFO", fmt: str = "json", secrets: Iterable[str]
     root.handlers[:] = [handler]
     root.setLevel(level)
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    # APScheduler logs every run of the timer sweep (once a second) at INFO: noise, not news.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)

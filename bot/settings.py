@@ -59,6 +59,9 @@ class Settings(BaseSettings):
     TIMER_SWEEP_SECONDS: float = Field(default=1.0, gt=0)
     # Send failures before an outbox message is parked.
     SENDER_MAX_ATTEMPTS: int = Field(default=8, ge=1)
+    # Offering rules (direct / grab, answer times); a path, for deployments that keep their
+    # configuration elsewhere. Default: config/offering.yaml in the checkout.
+    OFFERING_CONFIG: str = ""
     LOG_LEVEL: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     LOG_FORMAT: Literal["json", "text"] = "json"
 

@@ -3,6 +3,8 @@ plus the dict -> model converters they use."""
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import json
 from datetime import date, datetime
 from pathlib import Path
@@ -43,11 +45,23 @@ def _date(v: Any) -> date:
 
 def shifts_from(spec: list[Mapping[str, Any]]) -> tuple[ShiftWindow, ...]:
     """[{"days": "mon-fri", "start": "22:00", "end": "06:00"}, ...] -> one window per weekday."""
+    return _shifts(tuple(_shift_key(s) for s in spec))
+
+
+def _shift_key(s: Any) -> tuple[Any, Any, Any]:
+    if not isinstance(s, Mapping):
+        raise TypeError(f"a shift must be a mapping, not {type(s).__name__}")
+    days = s.get("days", "daily")
+    return (tuple(days) if isinstance(days, list) else days), s["start"], s["end"]
+
+
+@lru_cache(maxsize=4096)  # the same few shift specs, parsed once (the live pool has thousands)
+def _shifts(spec: tuple[tuple[Any, Any, Any], ...]) -> tuple[ShiftWindow, ...]:
     out: list[ShiftWindow] = []
-    for s in spec:
-        start, end = parse_hhmm(s["start"]), parse_hhmm(s["end"])
+    for days, start_text, end_text in spec:
+        start, end = parse_hhmm(start_text), parse_hhmm(end_text)
         out += [ShiftWindow(d, start, end)
-                for d in parse_weekdays(s.get("days", "daily"))]
+                for d in parse_weekdays(list(days) if isinstance(days, tuple) else days)]
     return tuple(out)
 
 

@@ -7,6 +7,8 @@ Leave is an inclusive range of local dates.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from bisect import bisect_right
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -120,6 +122,7 @@ class WeeklySchedule:
     ends: tuple[int, ...]
 
     @classmethod
+    @lru_cache(maxsize=4096)  # technicians mostly share a few schedules; windows are frozen
     def from_windows(cls, windows: tuple[ShiftWindow, ...]) -> "WeeklySchedule":
         spans: list[tuple[int, int]] = []
         for w in windows:

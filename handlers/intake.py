@@ -31,8 +31,8 @@ from handlers.lifecycle import IllegalTransition, change, transition
 from handlers.routing import Context, Router
 from models.ticketing import (DONE_STATUSES, OPEN_STATUSES, add_phone, create_ticket,
                               customer_for, customer_phone, draft_messages_to_ticket,
-                              live_draft, site_named, staff_with_role, ticket_by_number,
-                              tickets_of)
+                              live_draft, site_named, staff_by_userid, staff_with_role,
+                              ticket_by_number, tickets_of)
 from models.tickets import Attachment, Customer, Draft, Ticket, TicketCreate, TicketEvent, \
     TicketMessage
 from nlp.rating import parse_score
@@ -327,6 +327,8 @@ class Intake:
         await draft_messages_to_ticket(self.session, draft.id, ticket.id)
         summary = "\n".join(f"{k}：{v}" for k, v in self.summary_rows(draft))
         self.say(texts.TICKET_CREATED.format(number=ticket.number, summary=summary))
+        self.ctx.emit("ticket_created", {"ticket_id": ticket.id},
+                      conversation_key=f"ticket:{ticket.id}")
         return ticket
 
     # -- tickets -------------------------------------------------------------------------
@@ -359,9 +361,14 @@ class Intake:
         if not found:
             self.say(texts.NO_TICKET)
             return
+        names = {}
+        for t in found:
+            staff = await staff_by_userid(self.session, t.assignee) if t.assignee else None
+            names[t.id] = (staff.name or staff.userid) if staff else (t.assignee
+                                                                      or texts.NO_ASSIGNEE)
         self.say("\n\n".join(texts.QUERY_RESULT.format(
             number=t.number, title=t.title, status=texts.STATUS_NAMES.get(t.status, t.status),
-            assignee=t.assignee or texts.NO_ASSIGNEE, eta=self.eta(t)) for t in found))
+            assignee=names[t.id], eta=self.eta(t)) for t in found))
 
     async def urge(self, text: str) -> None:
         t = await self.target(text, OPEN_STATUSES)
@@ -392,6 +399,7 @@ class Intake:
             self.say(exc.chat)
             return
         self.say(texts.CANCELLED.format(number=t.number))
+        self.ctx.emit("ticket_cancelled", {"ticket_id": t.id}, conversation_key=f"ticket:{t.id}")
 
     async def confirm_done(self, text: str) -> None:
         t = await self.target(text, ("resolved",))

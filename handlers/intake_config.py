@@ -7,10 +7,11 @@ field, e.g. ``config/intake.yaml:14: slots.repair.1: 'fone' is not a slot (place
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Final, Literal
+from typing import Final, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from handlers.config_file import ConfigError, load_yaml_model
 
 DEFAULT_PATH: Final = Path(__file__).resolve().parent.parent / "config" / "intake.yaml"
 SLOTS: Final = ("place", "phone", "device", "time", "order")
@@ -21,7 +22,7 @@ Category = Literal["repair", "install", "return", "complaint", "delivery", "invo
                    "other"]
 
 
-class IntakeConfigError(Exception):
+class IntakeConfigError(ConfigError):
     """One line per problem: ``file:line: field: message``."""
 
 
@@ -60,50 +61,5 @@ class IntakeConfig(BaseModel):
         return self.slots.get(category, ())
 
 
-def _line_of(node: yaml.Node | None, loc: tuple[Any, ...]) -> int:
-    """1-based line of the YAML node at ``loc`` (the deepest one that exists)."""
-    line = (node.start_mark.line + 1) if node is not None else 1
-    for part in loc:
-        if isinstance(node, yaml.MappingNode):
-            for k, v in node.value:
-                if k.value == str(part):
-                    node, line = v, k.start_mark.line + 1
-                    break
-            else:
-                return line
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) \
-                and part < len(node.value):
-            node = node.value[part]
-            line = node.start_mark.line + 1
-        else:
-            return line
-    return line
-
-
 def load_intake_config(path: Path | None = None) -> IntakeConfig:
-    path = path or DEFAULT_PATH
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise IntakeConfigError(f"{path}: cannot read ({exc.strerror})") from None
-    try:
-        node = yaml.compose(text)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark else 1
-        raise IntakeConfigError(f"{path}:{line}: not valid YAML ({getattr(exc, 'problem', exc)})"
-                                ) from None
-    if data is None:
-        data = {}
-    if not isinstance(data, dict):
-        raise IntakeConfigError(f"{path}:1: expected a mapping of settings")
-    try:
-        return IntakeConfig.model_validate(data)
-    except ValidationError as exc:
-        lines = []
-        for err in exc.errors():
-            loc = tuple(p for p in err["loc"] if p not in ("[key]",))
-            field = ".".join(str(p) for p in loc) or "(top)"
-            lines.append(f"{path}:{_line_of(node, loc)}: {field}: {err['msg']}")
-        raise IntakeConfigError("\n".join(lines)) from None
+    return load_yaml_model(path or DEFAULT_PATH, IntakeConfig, IntakeConfigError)

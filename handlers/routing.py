@@ -11,15 +11,16 @@ registered with a decorator; its filters decide whether it runs and may hand it 
     @router.card(prefix="dispatch:")          # the button key after the prefix → ``key``
     async def on_dispatch(ctx: Context, key: str) -> None: ...
 
-The first matching handler in router order runs. Middlewares wrap every dispatch, in the order
-declared in ``handlers.build_dispatcher``.
+The first matching handler in router order runs (a handler may pass with ``SkipHandler``) —
+except for internal events (``ctx.emit``), which every matching handler receives. Middlewares wrap every dispatch, in the order declared in
+``handlers.build_dispatcher``.
 """
 
 from __future__ import annotations
 
 import inspect
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,7 +31,14 @@ from scheduler.clock import Clock
 log = logging.getLogger("handlers")
 
 HandlerFunc = Callable[..., Awaitable[None]]
+INTERNAL = "internal"  # the channel of events handlers raise themselves (``Context.emit``)
 Filter = Callable[[Event], "bool | dict[str, Any] | None"]
+
+
+class SkipHandler(Exception):
+    """Raised by a handler that, on a closer look, is not the one for this event (a staff
+    command from someone who is not staff …): the next matching handler runs instead, as with
+    aiogram's ``SkipHandler``. Raise it before changing anything."""
 
 
 @dataclass
@@ -85,7 +93,7 @@ class Context:
         """Raise an internal event (``ticket_created`` …): stored in the inbox in this event's
         transaction and handled like any other, in order within ``conversation_key``."""
         base = f"evt{self.event.id}" if self.event.id is not None else self.event.dedupe_key
-        self.emitted.append(Event("internal", "event", type, "", conversation_key,
+        self.emitted.append(Event(INTERNAL, "event", type, "", conversation_key,
                                   f"internal:{base}:{len(self.emitted)}", payload))
 
 
@@ -180,13 +188,15 @@ class Dispatcher:
         self.routers = routers
         self.middlewares = middlewares or []
 
-    def resolve(self, event: Event) -> tuple[Handler, dict[str, Any]] | None:
+    def _matches(self, event: Event) -> Iterator[tuple[Handler, dict[str, Any]]]:
         for router in self.routers:
             for h in router.handlers:
                 kwargs = h.match(event)
                 if kwargs is not None:
-                    return h, kwargs
-        return None
+                    yield h, kwargs
+
+    def resolve(self, event: Event) -> tuple[Handler, dict[str, Any]] | None:
+        return next(self._matches(event), None)
 
     async def prepare(self, event: Event, services: dict[str, Any]) -> dict[str, Any]:
         """Run the matching handler's ``prepare`` step, if it has one (no database held)."""
@@ -200,15 +210,23 @@ class Dispatcher:
         """Run ``event`` through the middlewares and its handler. True if a handler ran."""
 
         async def call_handler() -> bool:
-            found = self.resolve(event)
-            if found is None:
+            # Internal events (ticket_created, ticket_resolved …) are news several features
+            # act on: every matching handler runs, in router order. Anything else is answered
+            # by the first matching handler that does not skip it.
+            ran = False
+            for handler, kwargs in self._matches(event):
+                kwargs = {**kwargs, **(prepared or {})}
+                params = inspect.signature(handler.func).parameters
+                try:
+                    await handler.func(ctx, **{k: v for k, v in kwargs.items() if k in params})
+                except SkipHandler:
+                    continue
+                ran = True
+                if event.channel != INTERNAL:
+                    break
+            if not ran:
                 log.debug("no handler for %s/%s/%s", event.channel, event.kind, event.type)
-                return False
-            handler, kwargs = found
-            kwargs = {**kwargs, **(prepared or {})}
-            params = inspect.signature(handler.func).parameters
-            await handler.func(ctx, **{k: v for k, v in kwargs.items() if k in params})
-            return True
+            return ran
 
         chain: Callable[[], Awaitable[bool]] = call_handler
         for mw in reversed(self.middlewares):

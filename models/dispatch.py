@@ -16,13 +16,16 @@ cards' one-time response codes and the technicians' completion reports.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
+from statistics import median
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, Text
+from sqlalchemy import JSON, Column, Index, Text, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel
 
-from models.tickets import _at, _fk, _pk
+from models.tickets import Staff, Ticket, _at, _fk, _pk
 
 # DispatchJob.status
 OFFERING, ASSIGNED, ESCALATED, CLOSED = "offering", "assigned", "escalated", "closed"
@@ -102,3 +105,129 @@ class WorkReport(SQLModel, table=True):
     travel_km: float | None = None
     note: str = Field(default="", sa_column=Column(Text, nullable=False))
     reported_at: datetime = _at()
+
+
+# -- queries ---------------------------------------------------------------------------------
+
+ASSIGNED_STATUSES = ("accepted", "in_progress", "pending_customer")
+
+
+async def staff_with_any_role(session: AsyncSession, roles: Iterable[str]) -> list[Staff]:
+    wanted = set(roles)
+    rows = (await session.execute(select(Staff).where(Staff.active.is_(True))
+                                  .order_by(Staff.id))).scalars()
+    return [s for s in rows if wanted & set(s.roles or [])]
+
+
+TECHNICIAN_COLUMNS = ("id", "userid", "name", "roles", "skills", "regions", "home_lat",
+                      "home_lon", "last_lat", "last_lon", "last_seen_at", "shifts", "leave",
+                      "capacity", "rating")
+
+
+async def technician_rows(session: AsyncSession) -> list[Any]:
+    """Active technicians as plain rows (attribute access like ``Staff``): read without ORM
+    identity bookkeeping, which is most of the cost with thousands of them."""
+    rows = await session.execute(
+        select(*(getattr(Staff, c) for c in TECHNICIAN_COLUMNS))
+        .where(Staff.active.is_(True)).order_by(Staff.id))
+    return [r for r in rows.all() if "technician" in (r.roles or [])]
+
+
+async def open_loads(session: AsyncSession) -> dict[str, int]:
+    """Open tickets each technician holds."""
+    rows = await session.execute(
+        select(Ticket.assignee, func.count()).where(Ticket.assignee.is_not(None),
+                                                    Ticket.status.in_(ASSIGNED_STATUSES))
+        .group_by(Ticket.assignee))
+    return {who: n for who, n in rows.all()}
+
+
+async def accept_stats(session: AsyncSession, since: datetime,
+                       day_start: datetime) -> tuple[dict[str, float], dict[str, int]]:
+    """Per technician: the median seconds from offer to accept since ``since``, and how many
+    jobs they accepted since ``day_start``."""
+    rows = (await session.execute(
+        select(Offer.technician, Offer.offered_at, Offer.answered_at).where(
+            Offer.status == ACCEPTED, Offer.answered_at >= min(since, day_start),
+            Offer.mode.in_(("direct", "grab", "transfer"))))).all()
+    waits: dict[str, list[float]] = {}
+    today: dict[str, int] = {}
+    for who, offered, answered in rows:
+        if answered >= since:
+            waits.setdefault(who, []).append((answered - offered).total_seconds())
+        if answered >= day_start:
+            today[who] = today.get(who, 0) + 1
+    manual = (await session.execute(
+        select(Offer.technician, func.count()).where(
+            Offer.status == ACCEPTED, Offer.mode == "manual", Offer.answered_at >= day_start)
+        .group_by(Offer.technician))).all()
+    for who, n in manual:
+        today[who] = today.get(who, 0) + n
+    return {who: float(median(w)) for who, w in waits.items()}, today
+
+
+async def satisfaction_by_technician(session: AsyncSession) -> dict[str, tuple[float, int]]:
+    """(sum, count) of customer scores on each technician's tickets."""
+    rows = await session.execute(
+        select(Ticket.assignee, func.sum(Ticket.satisfaction), func.count())
+        .where(Ticket.assignee.is_not(None), Ticket.satisfaction.is_not(None))
+        .group_by(Ticket.assignee))
+    return {who: (float(total), int(n)) for who, total, n in rows.all()}
+
+
+async def lock_job(session: AsyncSession, job_id: int) -> DispatchJob | None:
+    """The dispatch job, locked for this transaction (``SELECT … FOR UPDATE`` on PostgreSQL;
+    the write gate makes the process the only writer on SQLite), freshly read."""
+    return (await session.execute(
+        select(DispatchJob).where(DispatchJob.id == job_id).with_for_update()
+        .execution_options(populate_existing=True))).scalar_one_or_none()
+
+
+async def current_job(session: AsyncSession, ticket_id: int) -> DispatchJob | None:
+    return (await session.execute(
+        select(DispatchJob).where(DispatchJob.ticket_id == ticket_id)
+        .order_by(DispatchJob.id.desc()).limit(1))).scalar_one_or_none()
+
+
+async def offers_of(session: AsyncSession, *, job_id: int | None = None,
+                    ticket_id: int | None = None) -> list[Offer]:
+    stmt = select(Offer).execution_options(populate_existing=True).order_by(Offer.id)
+    if job_id is not None:
+        stmt = stmt.where(Offer.job_id == job_id)
+    if ticket_id is not None:
+        stmt = stmt.where(Offer.ticket_id == ticket_id)
+    return list((await session.execute(stmt)).scalars())
+
+
+async def open_offers_of(session: AsyncSession, technician: str) -> list[Offer]:
+    return list((await session.execute(
+        select(Offer).where(Offer.technician == technician, Offer.status == OFFERED)
+        .order_by(Offer.id.desc()))).scalars())
+
+
+async def active_tickets_of(session: AsyncSession, technician: str) -> list[Ticket]:
+    """The technician's accepted and started tickets, newest first."""
+    return list((await session.execute(
+        select(Ticket).where(Ticket.assignee == technician,
+                             Ticket.status.in_(("accepted", "in_progress")))
+        .order_by(Ticket.id.desc()))).scalars())
+
+
+async def accepted_offer(session: AsyncSession, ticket_id: int,
+                         technician: str) -> Offer | None:
+    return (await session.execute(
+        select(Offer).where(Offer.ticket_id == ticket_id, Offer.technician == technician,
+                            Offer.status == ACCEPTED)
+        .order_by(Offer.id.desc()).limit(1))).scalar_one_or_none()
+
+
+async def latest_decision(session: AsyncSession, ticket_id: int) -> DispatchDecisionRow | None:
+    return (await session.execute(
+        select(DispatchDecisionRow).where(DispatchDecisionRow.ticket_id == ticket_id)
+        .order_by(DispatchDecisionRow.id.desc()).limit(1))).scalar_one_or_none()
+
+
+async def latest_decided_ticket(session: AsyncSession) -> int | None:
+    return (await session.execute(
+        select(DispatchDecisionRow.ticket_id).order_by(DispatchDecisionRow.id.desc())
+        .limit(1))).scalar_one_or_none()

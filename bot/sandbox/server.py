@@ -71,7 +71,9 @@ PERSONAS = [
             "wrSTORE3group"),
     Persona("app_zhang", "张三（3号店店员，应用内）", "store", "app", "zhangsan"),
     Persona("app_li", "李师傅（技术员）", "technician", "app", "lishifu"),
-    Persona("app_wang", "王经理（经理）", "manager", "app", "wangjingli"),
+    Persona("app_wangshifu", "王师傅（技术员）", "technician", "app", "wangshifu"),
+    Persona("app_zhou", "周师傅（技术员）", "technician", "app", "zhoushifu"),
+    Persona("app_wang", "王经理（经理、调度）", "manager", "app", "wangjingli"),
 ]
 OPEN_KFID = "wkSANDBOXKF0001"
 BOT_NAME = "工单助手"

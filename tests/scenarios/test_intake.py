@@ -68,8 +68,10 @@ async def test_a_group_mention_with_everything_becomes_a_ticket_after_confirmati
     [t] = await rows(stack, Ticket)
     assert t.number == "GD20261125-0001"
     assert f"已为您创建工单 {t.number}" in done and "138****5678" in done
+    # Created, then handed straight to dispatch (handlers/dispatch.py; tests/scenarios/
+    # test_dispatch.py follows it from there).
     assert (t.category, t.device, t.store, t.phone, t.status, t.channel) == (
-        "repair", "咖啡机", "人民广场店", "13812345678", "new", "aibot")
+        "repair", "咖啡机", "人民广场店", "13812345678", "dispatched", "aibot")
     assert t.appointment_start.isoformat() == "2026-11-25T06:00:00+00:00"  # 14:00 Shanghai
     assert t.site_id is not None and t.reporter == "zhangsan"
     assert len(stack.sandbox.calls("response_url")) == 2  # one answer per @-mention
@@ -173,7 +175,7 @@ async def test_a_duplicate_report_is_added_to_the_open_ticket(stack):
 
 async def test_a_repeat_of_a_resolved_problem_links_the_previous_ticket(stack):
     old = await kf_ticket(stack)
-    await move(stack, old.number, "dispatched", "accepted", "in_progress", "resolved")
+    await move(stack, old.number, "accepted", "in_progress", "resolved")
     stack.clock.advance(hours=30)
     answer = await kf(stack, "空调不制冷")
     assert f"之前报修过（工单 {old.number}）" in answer
@@ -190,7 +192,7 @@ async def test_query_shows_status_assignee_and_eta(stack):
     assert await kf(stack, "我的工单到哪一步了") == texts.NO_TICKET
     t = await kf_ticket(stack)
     answer = await kf(stack, "我的工单到哪一步了")
-    assert t.number in answer and "已受理，待分派" in answer and "暂未指派" in answer
+    assert t.number in answer and "派单中" in answer and "暂未指派" in answer
     assert "按您预约的时间 11月26日 14:00" in answer
     # By number, too — but only the customer's own tickets.
     assert t.number in await kf(stack, f"{t.number} 进度怎么样")
@@ -203,7 +205,7 @@ async def test_urging_raises_priority_and_tells_the_supervisor(stack):
     t = await kf_ticket(stack)
     answer = await kf(stack, "催一下，怎么还没人来")
     assert t.number in answer and "“高”" in answer and "主管已收到提醒" in answer
-    [note] = stack.sandbox.delivered("app:wangjingli")
+    [note] = [m for m in stack.sandbox.delivered("app:wangjingli") if "催单" in m.content]
     assert t.number in note.content and "第 1 次催促" in note.content
     [after] = await rows(stack, Ticket)
     assert (after.priority, after.urge_count) == ("high", 1)
@@ -217,7 +219,7 @@ async def test_urging_in_a_group_answers_the_group_and_tells_the_supervisor(stac
     await group(stack, "确认")
     answer = await group(stack, "怎么还没人来，催一下")
     assert "主管已收到提醒" in answer
-    assert len(stack.sandbox.delivered("app:wangjingli")) == 1
+    assert len([m for m in stack.sandbox.delivered("app:wangjingli") if "催单" in m.content]) == 1
 
 
 async def test_cancel_is_allowed_before_work_starts(stack):
@@ -225,12 +227,12 @@ async def test_cancel_is_allowed_before_work_starts(stack):
     assert await kf(stack, "取消工单") == texts.CANCELLED.format(number=t.number)
     [after] = await rows(stack, Ticket)
     assert after.status == "cancelled"
-    assert (await rows(stack, TicketEvent))[-1].action == "status:cancelled"
+    assert "status:cancelled" in [e.action for e in await rows(stack, TicketEvent)]
 
 
 async def test_cancel_is_refused_once_work_is_in_progress(stack):
     t = await kf_ticket(stack)
-    await move(stack, t.number, "dispatched", "accepted", "in_progress")
+    await move(stack, t.number, "accepted", "in_progress")
     answer = await kf(stack, "取消工单")
     assert t.number in answer and "已不能取消" in answer and "处理中" in answer
     [after] = await rows(stack, Ticket)
@@ -239,7 +241,7 @@ async def test_cancel_is_refused_once_work_is_in_progress(stack):
 
 async def test_confirming_a_resolved_ticket_closes_it_and_a_low_rating_opens_a_follow_up(stack):
     t = await kf_ticket(stack)
-    await move(stack, t.number, "dispatched", "accepted", "in_progress", "resolved")
+    await move(stack, t.number, "accepted", "in_progress", "resolved")
     assert t.number in await kf(stack, "修好了，确认")
     answer = await kf(stack, "1分，太差了")
     tickets = await rows(stack, Ticket)
@@ -252,7 +254,7 @@ async def test_confirming_a_resolved_ticket_closes_it_and_a_low_rating_opens_a_f
 
 async def test_a_good_rating_is_recorded_without_a_follow_up(stack):
     t = await kf_ticket(stack)
-    await move(stack, t.number, "dispatched", "accepted", "in_progress", "resolved")
+    await move(stack, t.number, "accepted", "in_progress", "resolved")
     answer = await kf(stack, "非常满意")
     assert answer == texts.RATED.format(score=5)
     [after] = await rows(stack, Ticket)

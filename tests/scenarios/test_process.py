@@ -227,3 +227,102 @@ async def test_two_bot_processes_on_one_postgresql_fire_every_timer_exactly_once
                 await asyncio.wait_for(p.communicate(), 30)
         await engine.dispose()
         await sandbox.stop()
+
+
+async def test_two_bot_processes_on_postgresql_time_out_every_offer_exactly_once(
+        pg_database, tmp_path):
+    """Twenty tickets are dispatched while two real bot processes share one PostgreSQL; nobody
+    answers. Each offer times out once, each job moves to its second candidate once and then to
+    the dispatcher once — never twice, never skipped — whichever process sweeps the timer."""
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import text
+
+    from bot.events import Event
+    from bot.inbox import inbox_row
+    from bot.sandbox.seed import seed_sandbox
+    from models.db import make_engine, make_sessionmaker, write_session
+    from models.queues import inbox_insert
+    from models.ticketing import create_ticket, customer_for, site_named
+    from models.tickets import TicketCreate
+    from tests.conftest import _truncate_pg
+
+    _truncate_pg(pg_database)
+    offering = tmp_path / "offering.yaml"
+    offering.write_text("hotline: '400-800-1234'\n"
+                        "defaults: {mode: direct, answer_minutes: 0.02, max_candidates: 2,\n"
+                        "           grab_size: 5, grab_minutes: 1, min_score: 0}\n"
+                        "categories: {repair: {}}\n"
+                        "skills: {devices: {咖啡机: {skill: coffee, min_level: 2}}}\n")
+    sandbox = Sandbox(corp_id=TEST_CORP_ID, agent_id=218, secret=TEST_SECRET,
+                      app_token=TEST_TOKEN, app_aes_key=TEST_AES_KEY)
+    sb_url = await sandbox.start()
+    engine = make_engine(pg_database)
+    procs = []
+    n = 20
+    try:
+        now = datetime.now(UTC)
+        async with write_session(make_sessionmaker(engine), None) as s:
+            await seed_sandbox(s, now)  # 李师傅 and 周师傅 repair coffee machines in Shanghai
+            customer = await customer_for(s, "wecom_userid", "zhangsan", now)
+            site = await site_named(s, "人民广场店", now)
+            events = []
+            for i in range(n):
+                t = await create_ticket(s, TicketCreate(
+                    customer_id=customer.id, site_id=site.id, category="repair",
+                    title=f"咖啡机坏了{i}", device="咖啡机", store="人民广场店", channel="app",
+                    conversation_key="app:zhangsan", reporter="zhangsan"), actor="test", now=now)
+                events.append(Event("internal", "event", "ticket_created", "",
+                                    f"ticket:{t.id}", f"test:created:{t.id}",
+                                    {"ticket_id": t.id}))
+        for _ in range(2):
+            procs.append(await start_bot(pg_database, sb_url, free_port(), tmp_path,
+                                         TIMER_SWEEP_SECONDS="0.1",
+                                         OFFERING_CONFIG=str(offering)))
+        # Both processes run: the tickets are reported over four seconds, so both sweep.
+        now = datetime.now(UTC)
+        rows = [inbox_row(e, now) for e in events]
+        for i, r in enumerate(rows):
+            r["next_attempt_at"] = now + timedelta(milliseconds=200 * i)
+        async with write_session(make_sessionmaker(engine), None) as s:
+            await inbox_insert(s, rows)
+
+        async def escalated() -> int:
+            async with engine.connect() as c:
+                return (await c.execute(text(
+                    "SELECT count(*) FROM dispatch_job WHERE status = 'escalated'"))).scalar_one()
+
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 60
+        while await escalated() < n and loop.time() < deadline:
+            await asyncio.sleep(0.2)  # watching two other processes work
+        async with engine.connect() as c:
+            q = lambda sql: c.execute(text(sql))  # noqa: E731
+            offers = (await q("SELECT ticket_id, technician, status FROM dispatch_offer")).all()
+            fires = (await q("SELECT fire_count FROM timers WHERE key LIKE 'offer:%'")
+                     ).scalars().all()
+            by = dict((await q("SELECT fired_by, count(*) FROM timers GROUP BY fired_by")).all())
+            timed_out = (await q("SELECT count(*) FROM ticket_event "
+                                 "WHERE action = 'dispatch:timed_out'")).scalar_one()
+            escalations = (await q("SELECT ticket_id FROM ticket_event "
+                                   "WHERE action = 'dispatch:escalate'")).scalars().all()
+            parked = (await q("SELECT count(*) FROM inbox WHERE status = 'parked'")).scalar_one()
+        assert await escalated() == n
+        assert len(offers) == 2 * n and {o.status for o in offers} == {"timed_out"}
+        per_ticket = {}
+        for o in offers:
+            per_ticket.setdefault(o.ticket_id, []).append(o.technician)
+        assert all(sorted(v) == ["lishifu", "zhoushifu"] for v in per_ticket.values())
+        assert sorted(fires) == [1] * (2 * n)  # every offer timer fired exactly once
+        assert timed_out == 2 * n  # and was acted on exactly once
+        assert sorted(escalations) == sorted(per_ticket)  # one escalation per ticket
+        assert parked == 0
+        assert len(by) == 2, by  # both processes took part
+        print("offer timers fired per process:", by)
+    finally:
+        for p in procs:
+            if p.returncode is None:
+                p.send_signal(signal.SIGTERM)
+                await asyncio.wait_for(p.communicate(), 30)
+        await engine.dispose()
+        await sandbox.stop()
