@@ -33,6 +33,7 @@ from handlers import build_dispatcher
 from handlers.config_file import ConfigError
 from handlers.dispatch_config import load_dispatch_configs
 from handlers.intake_config import load_intake_config
+from handlers.settlement_config import load_settlement
 from models.db import WriteGate, make_engine, make_sessionmaker, migrate
 from models.queues import inbox_counts, outbox_counts
 from scheduler.clock import Clock, SystemClock
@@ -70,6 +71,8 @@ class BotRuntime:
         # Dispatch: the scoring weights and the offering rules, checked the same way.
         dispatch_config, offering_config = await asyncio.to_thread(
             load_dispatch_configs, s.OFFERING_CONFIG or None)
+        # Settlement: config/settlement.yaml and the price books it names, checked together.
+        settlement = await asyncio.to_thread(load_settlement)
         self.engine = make_engine(s.DATABASE_URL, busy_timeout_ms=s.SQLITE_BUSY_TIMEOUT_MS)
         self.sm = make_sessionmaker(self.engine)
         gate = WriteGate.for_url(s.DATABASE_URL)  # one SQLite writer at a time, ingest first
@@ -85,7 +88,7 @@ class BotRuntime:
             self.sm, self.dispatcher, self.clock, self.metrics,
             services={"client": self.client, "settings": s, "analyzer": self.analyzer,
                       "intake_config": intake_config, "dispatch_config": dispatch_config,
-                      "offering_config": offering_config},
+                      "offering_config": offering_config, "settlement": settlement},
             agent_id=s.WECOM_AGENT_ID,
             max_attempts=s.WORKER_MAX_ATTEMPTS, concurrency=s.WORKER_CONCURRENCY,
             on_outbox=self.sender.wake, gate=gate)
@@ -291,7 +294,7 @@ def main(argv: list[str] | None = None) -> int:
     retry_p.add_argument("id", type=int)
     nlp_p = sub.add_parser("nlp", help="analyse messages from stdin, one JSON object per line")
     nlp_p.add_argument("--now", help="ISO 8601 instant to resolve times against (default: now)")
-    from settlement import cli as settle_cli
+    from handlers import settlement_cli as settle_cli
 
     settle_cli.add_parser(sub)
     staff_p = sub.add_parser("staff", help="import or export technicians and dispatchers "
@@ -305,8 +308,8 @@ def main(argv: list[str] | None = None) -> int:
     staff_export.add_argument("file", metavar="FILE", help="a .csv, .yaml or .yml file")
     args = parser.parse_args(argv)
     command = args.command or "serve"
-    if command == "settle":  # no settings needed: pure computation over files
-        return settle_cli.run(args)
+    if command == "settle":  # files: pure computation; the database: asks for the settings
+        return settle_cli.run(args, _settings_or_exit)
     if command == "nlp":
         return _nlp(args.now)
 

@@ -149,3 +149,29 @@ def work_card(*, offer_id: int, stage: str, title: str, desc: str, rows: list[tu
     return button_card(task_id=work_task_id(offer_id), title=title, desc=desc, rows=rows,
                        buttons=[(labels[a], dispatch_key(a, offer_id), 1 if a == ahead[0] else 2)
                                 for a in ahead], source=source)
+
+
+# -- settlement: the statement card of one party (handlers/settlement.py) ---------------------
+
+#: ``settle:<action>:<ack id>`` — the party's answer (``settlement_ack`` row) to one statement
+SETTLE_ACTIONS: Final = ("confirm", "dispute")
+
+
+def settle_key(action: str, ack_id: int) -> str:
+    if action not in SETTLE_ACTIONS:
+        raise CardError(f"unknown settlement action {action!r}")
+    return str(ButtonKey("settle", action, ack_id))
+
+
+def settle_task_id(ack_id: int) -> str:
+    return f"settle-a{ack_id}"
+
+
+def settlement_card(*, ack_id: int, title: str, desc: str, rows: list[tuple[str, str]],
+                    labels: dict[str, str], source: str = "") -> dict[str, Any]:
+    """A statement for one party: 确认 / 异议 (labels from the caller)."""
+    return button_card(
+        task_id=settle_task_id(ack_id), title=title, desc=desc, rows=rows,
+        buttons=[(labels["confirm"], settle_key("confirm", ack_id), 1),
+                 (labels["dispute"], settle_key("dispute", ack_id), 2)],
+        source=source)

@@ -9,7 +9,7 @@ from models.cards import card_code_add
 
 
 def build_dispatcher(metrics=None, extra_routers: list[Router] | None = None) -> Dispatcher:
-    from handlers import basic, dispatch, intake, kf
+    from handlers import basic, dispatch, intake, kf, settlement
 
     async def timing(event, ctx: Context, nxt):
         """Handler latency per event type, for /metrics."""
@@ -36,5 +36,6 @@ def build_dispatcher(metrics=None, extra_routers: list[Router] | None = None) ->
     # Errors are recorded by the worker around feed(); dedupe happened at the inbox's unique key;
     # the database session is opened per event by the worker, so feed stays HTTP- and DB-agnostic.
     middlewares = [timing, card_codes]
-    routers = [*(extra_routers or []), kf.router, dispatch.router, intake.router, basic.router]
+    routers = [*(extra_routers or []), kf.router, settlement.router, dispatch.router, intake.router,
+               basic.router]
     return Dispatcher(routers, middlewares)

@@ -408,6 +408,7 @@ class Intake:
             return
         await transition(self.session, t, "closed", actor=self.actor, reason=text, now=self.now)
         self.say(texts.CONFIRMED_CLOSED.format(number=t.number))
+        self.ctx.emit("ticket_closed", {"ticket_id": t.id}, conversation_key=f"ticket:{t.id}")
 
     async def rate(self, text: str, score: int | None) -> None:
         if score is None:

@@ -86,3 +86,4 @@ import models.tickets  # noqa: E402,F401
 import models.timer  # noqa: E402,F401
 import models.regions  # noqa: E402,F401
 import models.dispatch  # noqa: E402,F401
+import models.settlement  # noqa: E402,F401

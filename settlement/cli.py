@@ -35,7 +35,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
     pr = sub.add_parser("period", help="settle one month of tickets")
     pr.add_argument("--month", required=True, help="YYYY-MM")
-    pr.add_argument("--tickets", required=True, help="JSON-lines file, one ticket per line")
+    pr.add_argument("--tickets", help="JSON-lines file, one ticket per line (required here; "
+                    "`python main.py settle period` without it reads the database)")
     pr.add_argument("--book", default=DEFAULT_BOOKS, help="book file or directory (default: %(default)s)")
     pr.add_argument("--fx", help="JSON list of dated FX rates [{base, quote, date, rate}]")
     pr.add_argument("--currency", help="settlement currency (default: the period book's)")
@@ -81,19 +82,28 @@ def _quote(args: argparse.Namespace) -> int:
 
 
 def _period(args: argparse.Namespace) -> int:
-    from . import export
-
+    if not args.tickets:
+        raise ValueError("--tickets FILE is required (python main.py settle period reads the database)")
     books = load_books(args.book)
     fx = FxTable.from_records(load_json(args.fx)) if args.fx else None
     result = settle_period(iter_jsonl(args.tickets), books, args.month, currency=args.currency, fx=fx)
     _print(result.to_dict())
-    if args.export:
-        out = Path(args.out)
-        out.mkdir(parents=True, exist_ok=True)
-        path = out / f"settlement-{args.month}.{args.export}"
-        {"csv": export.export_csv, "xlsx": export.export_xlsx, "json": export.export_json}[args.export](result, path)
-        print(f"wrote {path}", file=sys.stderr)
+    write_export(result, args)
     return 0
+
+
+def write_export(result: Any, args: argparse.Namespace) -> Path | None:
+    """Write the vouchers of ``result`` as ``--export`` into ``--out`` (if asked); the path."""
+    from . import export
+
+    if not args.export:
+        return None
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"settlement-{args.month}.{args.export}"
+    {"csv": export.export_csv, "xlsx": export.export_xlsx, "json": export.export_json}[args.export](result, path)
+    print(f"wrote {path}", file=sys.stderr)
+    return path
 
 
 def _validate(args: argparse.Namespace) -> int:

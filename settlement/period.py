@@ -289,6 +289,23 @@ class PeriodAccumulator:
             tot.skipped += 1
             return None
         st = quote(t, self._pick(t.completed_at, t.book_id), frozen=self.frozen)
+        return self._aggregate(t, st)
+
+    def add_statement(self, ticket: Ticket, st: Statement) -> Statement | None:
+        """Aggregate a statement priced earlier (e.g. a stored record) instead of quoting again.
+
+        ``ticket`` supplies what only the period needs (provider, technician, SLA breach,
+        satisfaction); the money comes from ``st``. None if outside the month or a re-run.
+        """
+        if st.ticket_id != ticket.id:
+            raise SettlementError(f"statement {st.id} is for ticket {st.ticket_id}, not {ticket.id}")
+        if not (self.start <= ticket.completed_at < self.end):
+            self.totals.skipped += 1
+            return None
+        return self._aggregate(ticket, st)
+
+    def _aggregate(self, t: Ticket, st: Statement) -> Statement | None:
+        tot = self.totals
         prev = self._seen.get(t.id)
         if prev is not None:
             if prev == st.id:

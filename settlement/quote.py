@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 from .books import Book
 from .charges import Context, Draft, evaluate
@@ -120,6 +120,32 @@ class Statement:
             "split": {"basis": self.split_basis, "parts": {p: fmt_money(a, q) for p, a in self.split}},
             "corrects": self.corrects,
         }
+
+    @staticmethod
+    def from_dict(d: Mapping[str, Any]) -> "Statement":
+        """The statement back from its :meth:`to_dict` form (e.g. a stored record).
+
+        The rounding quantum is taken from the decimals of the stored amounts (``to_dict``
+        writes every amount with the quantum's decimals).
+        """
+        totals = d["totals"]
+        exp = Decimal(totals["gross"]).as_tuple().exponent
+        quantum = Decimal(1).scaleb(exp if isinstance(exp, int) else 0)
+        lines = tuple(
+            StatementLine(ln["rule_id"], ln["name"], ln["book_id"], int(ln["book_version"]), Decimal(ln["quantity"]),
+                          ln["unit"], None if ln["rate"] is None else Decimal(ln["rate"]), Decimal(ln["amount"]),
+                          Decimal(ln["share"]), bool(ln.get("promotional")), ln.get("note", ""))
+            for ln in d["lines"]
+        )
+        book = d["book"]
+        return Statement(
+            d["id"], d["ticket_id"], d["service"], d["region"], datetime.fromisoformat(d["completed_at"]),
+            d.get("provider", ""), d.get("technician", ""), book["id"], int(book["version"]), book["rule"],
+            d["currency"], quantum, lines, Decimal(totals["subtotal"]), Decimal(totals["net"]),
+            Decimal(totals["tax"]), Decimal(totals["gross"]), Decimal(totals["tax_rate"]),
+            bool(totals["tax_inclusive"]), d["split"]["basis"],
+            tuple((p, Decimal(a)) for p, a in d["split"]["parts"].items()), d.get("corrects"),
+        )
 
 
 def select_book(books: Sequence[Book], at: datetime, book_id: str = "") -> Book:
