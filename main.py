@@ -200,13 +200,10 @@ def _settings_or_exit() -> Settings:
 
 async def _operate(settings: Settings, args: argparse.Namespace) -> int:
     """The operator's view of parked work (stopped retrying; it needs a person)."""
-    from models.db import write_session
+    from models.db import command_database, write_session
     from models.queues import list_parked, retry_parked
 
-    migrate(settings.DATABASE_URL)
-    engine = make_engine(settings.DATABASE_URL, busy_timeout_ms=settings.SQLITE_BUSY_TIMEOUT_MS)
-    sm = make_sessionmaker(engine)
-    try:
+    async with command_database(settings.DATABASE_URL, settings.SQLITE_BUSY_TIMEOUT_MS) as sm:
         if args.command == "retry":
             async with write_session(sm, None) as s:
                 ok = await retry_parked(s, args.queue, args.id)
@@ -219,8 +216,6 @@ async def _operate(settings: Settings, args: argparse.Namespace) -> int:
                     print(f"{queue} {row.id}\t{what}\tattempts={row.attempts}\t"
                           f"{(row.last_error or '').splitlines()[0][:200]}")
         return 0
-    finally:
-        await engine.dispose()
 
 
 async def _staff(settings: Settings, args: argparse.Namespace) -> int:
@@ -228,7 +223,7 @@ async def _staff(settings: Settings, args: argparse.Namespace) -> int:
     with any problem prints them all and writes nothing (exit 2)."""
     from datetime import UTC, datetime
 
-    from models.db import write_session
+    from models.db import command_database, write_session
     from models.staff_io import (StaffFileError, export_staff, import_staff, read_staff_file,
                                  staff_format)
 
@@ -242,10 +237,7 @@ async def _staff(settings: Settings, args: argparse.Namespace) -> int:
     if args.staff_command == "import" and args.dry_run:
         print(f"checked {args.file}: {len(rows)} staff, no problems (dry run: nothing written)")
         return 0
-    migrate(settings.DATABASE_URL)
-    engine = make_engine(settings.DATABASE_URL, busy_timeout_ms=settings.SQLITE_BUSY_TIMEOUT_MS)
-    sm = make_sessionmaker(engine)
-    try:
+    async with command_database(settings.DATABASE_URL, settings.SQLITE_BUSY_TIMEOUT_MS) as sm:
         if args.staff_command == "import":
             async with write_session(sm, None) as s:
                 created, updated = await import_staff(s, rows, datetime.now(UTC))
@@ -260,8 +252,6 @@ async def _staff(settings: Settings, args: argparse.Namespace) -> int:
             return 2
         print(f"exported {n} staff to {args.file}")
         return 0
-    finally:
-        await engine.dispose()
 
 
 def _nlp(now_text: str | None) -> int:

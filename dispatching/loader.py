@@ -27,7 +27,7 @@ def load_config(path: str | Path = DEFAULT_CONFIG) -> DispatchConfig:
 def _point(v: Any) -> GeoPoint | None:
     if v is None:
         return None
-    if isinstance(v, Mapping):
+    if isinstance(v, dict) or isinstance(v, Mapping):  # dict first: typing's check is slow
         return GeoPoint(float(v["lat"]), float(v["lon"]))
     lat, lon = v
     return GeoPoint(float(lat), float(lon))
@@ -49,7 +49,7 @@ def shifts_from(spec: list[Mapping[str, Any]]) -> tuple[ShiftWindow, ...]:
 
 
 def _shift_key(s: Any) -> tuple[Any, Any, Any]:
-    if not isinstance(s, Mapping):
+    if not isinstance(s, dict) and not isinstance(s, Mapping):  # dict first: typing's check is slow
         raise TypeError(f"a shift must be a mapping, not {type(s).__name__}")
     days = s.get("days", "daily")
     return (tuple(days) if isinstance(days, list) else days), s["start"], s["end"]

@@ -190,7 +190,7 @@ class Dispatch:
         await self.session.flush()
         if not chosen:
             reason = "declined_all" if tried else "nobody"
-            detail = "、".join(f"{texts_filter(f)}{n}人"
+            detail = "、".join(f"{_filter_name(f)}{n}人"
                               for f, n in decision.rejected_counts.items() if n)
             await self.escalate(job, ticket, reason, detail=detail or "无技术员")
             return
@@ -261,9 +261,11 @@ class Dispatch:
             log.error("ticket %s needs a dispatcher (%s) but no dispatcher, supervisor or "
                       "manager is configured", ticket.number, reason)
             return
-        decision, staff = await self.rank(ticket, 5, set())
-        choices = [(texts.ASSIGN_LABEL.format(name=c.name), staff[c.tech_id].id)
-                   for c in (decision.candidates if decision else ()) if c.tech_id in staff]
+        choices: list[tuple[str, int]] = []
+        if reason not in ("nobody", "no_region"):  # else no one passes the hard filters anyway
+            decision, staff = await self.rank(ticket, 5, set())
+            choices = [(texts.ASSIGN_LABEL.format(name=c.name), staff[c.tech_id].id)
+                       for c in (decision.candidates if decision else ()) if c.tech_id in staff]
         for p in people:
             self.ctx.send_to(p.userid, texts.ESCALATE_TEXT.format(
                 number=ticket.number, title=ticket.title, place=self.place(ticket), reason=why))
@@ -309,9 +311,11 @@ class Dispatch:
             await self.stale(offer, ticket, job, task, by_card)
             return
         if action in ("accept", "grab"):
-            await self.take(offer, job, ticket, task, by_card)
+            await self.take(offer, job, ticket, task)
         elif action == "decline":
-            await self.decline(offer, job, ticket, task, by_card)
+            if by_card and (ctx.event.card or {}).get("task_id") == f"xfer-{offer.id}":
+                await ctx.update_card(texts.TRANSFER_SYSTEM_DONE)  # 系统安排 on the 转派 card
+            await self.decline(offer, job, ticket, task)
         else:
             await self.offer_transfer(offer, ticket)
 
@@ -330,8 +334,7 @@ class Dispatch:
             if label:
                 await self.ctx.update_card(label, task_id=task, user=offer.technician)
 
-    async def take(self, offer: Offer, job: DispatchJob, ticket: Ticket, task: str,
-                   by_card: bool) -> None:
+    async def take(self, offer: Offer, job: DispatchJob, ticket: Ticket, task: str) -> None:
         """The first valid accept wins: the job row is locked, so a concurrent one waits and
         then finds the job assigned."""
         tech = offer.technician
@@ -403,7 +406,7 @@ class Dispatch:
         return None
 
     async def decline(self, offer: Offer, job: DispatchJob, ticket: Ticket, task: str,
-                      by_card: bool, status: str = DECLINED) -> None:
+                      status: str = DECLINED) -> None:
         offer.status, offer.answered_at = status, self.now
         await cancel(self.session, f"offer:{offer.id}", now=self.now)
         await self.ctx.update_card(texts.OFFER_DONE_LABELS[status], task_id=task,
@@ -433,7 +436,7 @@ class Dispatch:
         if not choices:
             self.ctx.reply(texts.TRANSFER_NOBODY)
             job = await lock_job(self.session, offer.job_id)
-            await self.decline(offer, job, ticket, offer_task_id(offer.id), True,  # type: ignore[arg-type]
+            await self.decline(offer, job, ticket, offer_task_id(offer.id),  # type: ignore[arg-type]
                                status=TRANSFERRED)
             return
         card = button_card(
@@ -641,7 +644,7 @@ class Dispatch:
                                      after=after, at=self.now))
 
 
-def texts_filter(name: str) -> str:
+def _filter_name(name: str) -> str:
     from dispatching.filters import FILTER_ZH
 
     return FILTER_ZH.get(name, name)

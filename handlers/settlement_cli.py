@@ -98,12 +98,9 @@ def run(args: argparse.Namespace, settings: Callable[[], Any]) -> int:
 
 
 async def _with_db(url: str, busy_ms: int, args: argparse.Namespace) -> int:
-    from models.db import make_engine, make_sessionmaker, migrate
+    from models.db import command_database
 
-    await asyncio.to_thread(migrate, url)
-    engine = make_engine(url, busy_timeout_ms=busy_ms)
-    sm = make_sessionmaker(engine)
-    try:
+    async with command_database(url, busy_ms) as sm:
         if args.settle_cmd == "period":
             setup = await asyncio.to_thread(load_settlement, None, args.book)
             fx = FxTable.from_records(engine_cli.load_json(args.fx)) if args.fx else None
@@ -137,8 +134,6 @@ async def _with_db(url: str, busy_ms: int, args: argparse.Namespace) -> int:
         print(f"review #{args.id}: statement {row.statement_id} (revision {row.revision}) "
               f"stored; both parties will be told", file=sys.stderr)
         return 0
-    finally:
-        await engine.dispose()
 
 
 # -- the month ------------------------------------------------------------------------------

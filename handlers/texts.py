@@ -128,7 +128,6 @@ CUSTOMER_DEPARTED = "工单 {number}：{name}已出发，{eta}。"
 CUSTOMER_ARRIVED = "工单 {number}：{name}已到达现场。"
 CUSTOMER_DONE = ("工单 {number}：{name}已完工（{work}）。\n"
                  "请您核对，确认完成请回复“确认”；如问题仍在，请直接描述，我们会继续处理。")
-CUSTOMER_REASSIGNED = "工单 {number}：原师傅无法前往，正在为您重新安排。"
 # the technician's work
 WORK_TITLE = "进行中：{title}"
 WORK_DESC = "工单 {number}"
@@ -175,6 +174,7 @@ WHY_NONE = "工单 {number} 还没有派单记录。"
 WHY_NO_TICKET = "请带上工单号，例如“为什么派给他 GD20261125-0001”。"
 WHY_MANUAL = "工单 {number} 由{dispatcher}人工指派给{name}。\n此前系统的排序如下：\n{record}"
 TRANSFER_DONE_LABEL = "已转给{name}"
+TRANSFER_SYSTEM_DONE = "已交系统安排"
 
 # -- settlement in chat (handlers/settlement.py, handlers/settlement_wiring.py) --------------
 SETTLE_CURRENCY = {"CNY": "¥"}

@@ -172,3 +172,16 @@ async def write_session(sm: async_sessionmaker[AsyncSession], gate: WriteGate | 
 @asynccontextmanager
 async def _open() -> AsyncIterator[None]:
     yield
+
+
+@asynccontextmanager
+async def command_database(url: str, busy_timeout_ms: int = 3000
+                           ) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    """For one-shot commands (``parked``, ``retry``, ``staff``, ``settle``): the database
+    migrated to head and opened; closed again on the way out."""
+    await asyncio.to_thread(migrate, url)
+    engine = make_engine(url, busy_timeout_ms=busy_timeout_ms)
+    try:
+        yield make_sessionmaker(engine)
+    finally:
+        await engine.dispose()

@@ -128,6 +128,10 @@ class TimerSweep:
         """One sweep whose failure is logged, not raised: the next tick tries again."""
         try:
             await self.sweep_once()
+        except asyncio.CancelledError:
+            # Shutdown cancels a sweep in flight; its transaction rolls back and the timers
+            # stay armed for the next start. Not an error (APScheduler would log it as one).
+            log.debug("timer sweep interrupted by shutdown")
         except Exception:
             log.exception("timer sweep failed; the next tick tries again")
 

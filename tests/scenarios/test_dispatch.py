@@ -150,6 +150,12 @@ async def test_a_report_reaches_the_best_technician_who_accepts_and_works_it_to_
                for ln in lines(st, "zhangsan"))
     resolved = await rows(st, InboxEvent, InboxEvent.type == "ticket_resolved")
     assert [e.payload for e in resolved] == [{"ticket_id": t.id}]
+    # ... which settlement prices (config/pricebooks/cn-home-2026b.yaml, coffee-repair-cn, by
+    # hand): 检测费 80.00 + 工时 1.5 h × 120 = 180.00 + 路程 0.4 km × 2.50 = 1.00 + 配件 35.00 ×
+    # 1.2 = 42.00 → net 303.00; VAT 13% 39.39; total 342.39; technician 50% of net 151.50.
+    assert any("合计：¥342.39" in ln.content for ln in lines(st, "zhangsan") if ln.kind == "text")
+    assert any("您的分成：¥151.50" in ln.content for ln in lines(st, "lishifu")
+               if ln.kind == "text")
     # Every step is in the audit trail.
     actions = [e.action for e in await rows(st, TicketEvent, TicketEvent.ticket_id == t.id)]
     for a in ("create", "status:dispatched", "dispatch:offer", "dispatch:assign",
@@ -387,3 +393,16 @@ async def test_transfer_hands_the_offer_to_a_chosen_colleague(st):
         ("lishifu", "transferred", "direct"), ("zhoushifu", "offered", "transfer")]
     assert card_state(st, f"offer-{offers[0].id}")["replaced"] == "已转派"
     assert t.number in lines(st, "zhoushifu")[0].content
+
+
+async def test_transfer_to_the_system_is_a_decline_and_both_cards_say_so(st):
+    await report(st)
+    offer_card_line = cards(st, "lishifu")[-1]
+    await click(st, "lishifu", offer_card_line, "transfer")
+    pick = cards(st, "lishifu")[-1]
+    await click(st, "lishifu", pick, "decline")  # the 系统安排 button
+    assert card_state(st, pick.task_id)["replaced"] == "已交系统安排"
+    assert card_state(st, offer_card_line.task_id)["replaced"] == "已拒单"
+    offers = await rows(st, Offer)
+    assert [(o.technician, o.status) for o in offers] == [
+        ("lishifu", "declined"), ("zhoushifu", "offered")]

@@ -61,6 +61,16 @@ async def start_bot(db_url: str, sandbox_url: str, port: int, cwd: Path, **env):
     return proc
 
 
+async def stop_all(procs, engine, sandbox) -> None:
+    """Stop the bot processes (SIGTERM, as an operator would), then the engine and sandbox."""
+    for p in procs:
+        if p.returncode is None:
+            p.send_signal(signal.SIGTERM)
+            await asyncio.wait_for(p.communicate(), 30)
+    await engine.dispose()
+    await sandbox.stop()
+
+
 async def test_sigkill_right_after_acks_loses_nothing(db_url, tmp_path):
     sandbox = Sandbox(corp_id=TEST_CORP_ID, agent_id=218, secret=TEST_SECRET,
                       app_token=TEST_TOKEN, app_aes_key=TEST_AES_KEY)
@@ -221,12 +231,7 @@ async def test_two_bot_processes_on_one_postgresql_fire_every_timer_exactly_once
         assert events == 120
         print("timers fired per process:", by)
     finally:
-        for p in procs:
-            if p.returncode is None:
-                p.send_signal(signal.SIGTERM)
-                await asyncio.wait_for(p.communicate(), 30)
-        await engine.dispose()
-        await sandbox.stop()
+        await stop_all(procs, engine, sandbox)
 
 
 async def test_two_bot_processes_on_postgresql_time_out_every_offer_exactly_once(
@@ -320,9 +325,4 @@ async def test_two_bot_processes_on_postgresql_time_out_every_offer_exactly_once
         assert len(by) == 2, by  # both processes took part
         print("offer timers fired per process:", by)
     finally:
-        for p in procs:
-            if p.returncode is None:
-                p.send_signal(signal.SIGTERM)
-                await asyncio.wait_for(p.communicate(), 30)
-        await engine.dispose()
-        await sandbox.stop()
+        await stop_all(procs, engine, sandbox)
