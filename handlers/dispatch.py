@@ -171,6 +171,8 @@ class Dispatch:
 
     async def offer_next(self, job: DispatchJob, ticket: Ticket) -> None:
         """Offer the job to the next candidate(s), or hand it to the dispatcher on duty."""
+        if ticket.status != "dispatched":  # cancelled meanwhile: ticket_cancelled closes the job
+            return
         policy = self.offering.policy(ticket.category)
         tried = {o.technician for o in await offers_of(self.session, job_id=job.id)}
         if job.mode == "direct" and job.offers_made >= policy.max_candidates:
@@ -267,7 +269,8 @@ class Dispatch:
             choices = [(texts.ASSIGN_LABEL.format(name=c.name), staff[c.tech_id].id)
                        for c in (decision.candidates if decision else ()) if c.tech_id in staff]
         for p in people:
-            self.ctx.send_to(p.userid, texts.ESCALATE_TEXT.format(
+            self.ctx.send_to(p.userid, (texts.ESCALATE_TEXT if choices else
+                                        texts.ESCALATE_TEXT_NO_CARD).format(
                 number=ticket.number, title=ticket.title, place=self.place(ticket), reason=why))
             if choices:
                 self.ctx.send_to(p.userid, card=pick_card(
@@ -307,7 +310,7 @@ class Dispatch:
         if job is None or ticket is None:
             ctx.reply(texts.CARD_CLICK_UNKNOWN)
             return
-        if offer.status != OFFERED or job.status != OFFERING:
+        if offer.status != OFFERED or job.status != OFFERING or ticket.status != "dispatched":
             await self.stale(offer, ticket, job, task, by_card)
             return
         if action in ("accept", "grab"):
@@ -323,8 +326,9 @@ class Dispatch:
                     by_card: bool) -> None:
         winner = await self.name_of(job.assigned_to) if job.assigned_to else ""
         status = offer.status
-        if status in (OFFERED, LOST):  # still open on a job that is no longer offering
-            status = LOST if job.status == ASSIGNED else WITHDRAWN
+        if status in (OFFERED, LOST):  # still open on a job (or ticket) that moved on
+            status = LOST if job.status == ASSIGNED and ticket.status != "cancelled" \
+                else WITHDRAWN
         text = texts.OFFER_STALE.get(status, texts.DRAFT_GONE).format(number=ticket.number,
                                                                      name=winner)
         self.ctx.reply(text)
@@ -352,9 +356,9 @@ class Dispatch:
                     user=other.technician,
                     fallback=texts.TAKEN_BY_TEXT.format(number=ticket.number, name=name))
         await self.ctx.update_card(texts.OFFER_DONE_LABELS["accepted"], task_id=task, user=tech)
-        await self.assign(ticket, offer, tech, name)
+        await self.assign(ticket, offer, tech)
 
-    async def assign(self, ticket: Ticket, offer: Offer, tech: str, name: str,
+    async def assign(self, ticket: Ticket, offer: Offer, tech: str,
                      by: str | None = None) -> None:
         """``tech`` holds the ticket now: audit, tell them (with the work card) and the
         customer."""
@@ -371,8 +375,9 @@ class Dispatch:
             time=self.when(ticket)))
         self.ctx.send_to(tech, card=self.work_card(offer, ticket, "accepted"))
         km = await self.distance_of(offer)
-        tell_customer(self.ctx, ticket, texts.CUSTOMER_ACCEPTED.format(
-            number=ticket.number, name=name, eta=self.eta_text(ticket, km),
+        await tell_customer(self.ctx, ticket, texts.CUSTOMER_ACCEPTED.format(
+            number=ticket.number, name=await self.name_of(tech, for_customer=True),
+            eta=self.eta_text(ticket, km),
             contact=self.contact(staff)))
 
     def work_card(self, offer: Offer, ticket: Ticket, stage: str) -> dict[str, Any]:
@@ -397,13 +402,17 @@ class Dispatch:
         return texts.CONTACT_VIA_BOT
 
     async def distance_of(self, offer: Offer) -> float | None:
-        """The distance the offer was ranked at (from its decision record)."""
+        """The distance the offer was ranked at (from its decision record); for a technician
+        the ranking did not list (picked by hand, or a colleague further down), from where
+        they are (last known while fresh, else home) to the job."""
         row = (await self.session.get(DispatchDecisionRow, offer.decision_id)
                if offer.decision_id else None)
         for c in (row.record.get("candidates", []) if row else []):
             if c["tech_id"] == offer.technician:
                 return c["facts"].get("distance_km")
-        return None
+        ticket = await self.session.get(Ticket, offer.ticket_id)
+        return await self.distance_now(offer.technician, ticket, None, home=True) \
+            if ticket is not None else None
 
     async def decline(self, offer: Offer, job: DispatchJob, ticket: Ticket, task: str,
                       status: str = DECLINED) -> None:
@@ -460,7 +469,8 @@ class Dispatch:
         if job is None or ticket is None or offer is None:
             self.ctx.reply(texts.CARD_CLICK_UNKNOWN)
             return
-        if offer.status != OFFERED or job.status != OFFERING or colleague is None:
+        if (offer.status != OFFERED or job.status != OFFERING or colleague is None
+                or ticket.status != "dispatched"):
             await self.stale(offer, ticket, job, f"xfer-{offer.id}", True)
             return
         offer.status, offer.answered_at, offer.note = TRANSFERRED, self.now, colleague.userid
@@ -501,20 +511,30 @@ class Dispatch:
             ctx.reply(texts.CARD_CLICK_UNKNOWN)
             return
         if job.status == ASSIGNED or ticket.status not in ("dispatched", "new"):
-            name = await self.name_of(ticket.assignee) if ticket.assignee else ""
-            ctx.reply(texts.ASSIGN_ALREADY.format(number=ticket.number, name=name))
-            await ctx.update_card(texts.ASSIGNED_DONE.format(name=name)[:10])
+            if ticket.assignee:
+                name = await self.name_of(ticket.assignee)
+                ctx.reply(texts.ASSIGN_ALREADY.format(number=ticket.number, name=name))
+                label = texts.ASSIGNED_DONE.format(name=name)
+            else:
+                status = texts.STATUS_NAMES.get(ticket.status, ticket.status)
+                ctx.reply(texts.ASSIGN_NOT_NEEDED.format(number=ticket.number, status=status))
+                label = status
+            if ctx.event.card:
+                await ctx.update_card(label[:10])
             return
         for o in await offers_of(self.session, job_id=job.id):
             if o.status == OFFERED:
                 o.status, o.answered_at = WITHDRAWN, self.now
                 await cancel(self.session, f"offer:{o.id}", now=self.now)
                 await ctx.update_card(texts.OFFER_DONE_LABELS["withdrawn"],
-                                      task_id=offer_task_id(o.id), user=o.technician)
+                                      task_id=offer_task_id(o.id), user=o.technician,
+                                      fallback=texts.OFFER_REASSIGNED_TEXT.format(
+                                          number=ticket.number))
         await cancel(self.session, f"grab:{job.id}", now=self.now)
+        latest = await latest_decision(self.session, ticket.id)
         offer = Offer(job_id=job.id, ticket_id=ticket.id, technician=tech.userid, mode="manual",
-                      status=ACCEPTED, offered_at=self.now, answered_at=self.now,
-                      note=f"by:{ctx.event.sender}")
+                      decision_id=latest.id if latest else None, status=ACCEPTED,
+                      offered_at=self.now, answered_at=self.now, note=f"by:{ctx.event.sender}")
         self.session.add(offer)
         await self.session.flush()
         job.status, job.assigned_to, job.updated_at = ASSIGNED, tech.userid, self.now
@@ -528,8 +548,7 @@ class Dispatch:
             await ctx.update_card(label)
         else:
             await ctx.update_card(label, task_id=f"assign-{job.id}", user=ctx.event.sender)
-        await self.assign(ticket, offer, tech.userid, tech.name or tech.userid,
-                          by=me.name or me.userid)
+        await self.assign(ticket, offer, tech.userid, by=me.name or me.userid)
         ctx.reply(texts.ASSIGNED_BY.format(dispatcher=me.name or me.userid,
                                            number=ticket.number, name=tech.name or tech.userid))
 
@@ -541,7 +560,7 @@ class Dispatch:
         ctx = self.ctx
         tech = ctx.event.sender
         offer = work_offer or await accepted_offer(self.session, ticket.id, tech)
-        name = await self.name_of(tech)
+        name = await self.name_of(tech, for_customer=True)  # what the customer is told
         try:
             if kind == "depart":
                 if ticket.status != "accepted":
@@ -550,8 +569,9 @@ class Dispatch:
                                  now=self.now)
                 ticket.departed_at = self.now
                 km = await self.distance_now(tech, ticket, offer)
-                tell_customer(ctx, ticket, texts.CUSTOMER_DEPARTED.format(
-                    number=ticket.number, name=name, eta=self.eta_text(ticket, km)))
+                await tell_customer(ctx, ticket, texts.CUSTOMER_DEPARTED.format(
+                    number=ticket.number, name=name, eta=self.eta_text(ticket, km)),
+                    progress=True)
                 ctx.reply(texts.DEPARTED_OK.format(number=ticket.number))
                 await self.refresh_work_card(offer, ticket, "departed")
             elif kind == "arrive":
@@ -561,8 +581,8 @@ class Dispatch:
                 elif ticket.status != "in_progress" or ticket.arrived_at is not None:
                     raise IllegalTransition(ticket, "in_progress")
                 ticket.arrived_at = self.now
-                tell_customer(ctx, ticket, texts.CUSTOMER_ARRIVED.format(number=ticket.number,
-                                                                         name=name))
+                await tell_customer(ctx, ticket, texts.CUSTOMER_ARRIVED.format(
+                    number=ticket.number, name=name), progress=True)
                 ctx.reply(texts.ARRIVED_OK.format(number=ticket.number))
                 await self.refresh_work_card(offer, ticket, "arrived")
             else:
@@ -600,7 +620,7 @@ class Dispatch:
         await kv_set(self.session, AWAIT_REPORT.format(userid=tech), "")
         work = _work_summary(report)
         self.ctx.reply(texts.DONE_OK.format(number=ticket.number, work=work))
-        tell_customer(self.ctx, ticket, texts.CUSTOMER_DONE.format(number=ticket.number,
+        await tell_customer(self.ctx, ticket, texts.CUSTOMER_DONE.format(number=ticket.number,
                                                                    name=name, work=work))
         if offer is not None:
             await self.ctx.update_card(texts.WORK_DONE_LABEL, task_id=work_task_id(offer.id),
@@ -619,25 +639,36 @@ class Dispatch:
             await self.ctx.update_card(card=self.work_card(offer, ticket, stage),
                                        task_id=work_task_id(offer.id), user=offer.technician)
 
-    async def distance_now(self, tech: str, ticket: Ticket, offer: Offer | None) -> float | None:
-        """From the technician's fresh location when known, else as ranked."""
+    async def distance_now(self, tech: str, ticket: Ticket, offer: Offer | None, *,
+                           home: bool = False) -> float | None:
+        """From the technician's fresh location when known, else as ranked (or, with
+        ``home``, from their home base)."""
         staff = await staff_by_userid(self.session, tech)
         site = await self.session.get(Site, ticket.site_id) if ticket.site_id else None
         point = point_of(ticket, site)
-        if (staff is not None and point is not None and staff.last_lat is not None
-                and staff.last_seen_at is not None
+        if staff is None or point is None:
+            return await self.distance_of(offer) if offer else None
+        if (staff.last_lat is not None and staff.last_seen_at is not None
                 and self.now - staff.last_seen_at <= timedelta(
                     hours=self.scoring.location_fresh_hours)):
             return float(haversine_km(staff.last_lat, staff.last_lon, *point))
-        return await self.distance_of(offer) if offer else None
+        if offer is not None:
+            return await self.distance_of(offer)
+        if home and staff.home_lat is not None and staff.home_lon is not None:
+            return float(haversine_km(staff.home_lat, staff.home_lon, *point))
+        return None
 
     # -- small things ------------------------------------------------------------------------------
 
-    async def name_of(self, userid: str | None) -> str:
+    async def name_of(self, userid: str | None, *, for_customer: bool = False) -> str:
+        """Staff see a name or else the userid; customers a name or else 师傅 (a userid is
+        often a mobile number)."""
         if not userid:
             return ""
         s = await staff_by_userid(self.session, userid)
-        return (s.name or s.userid) if s else userid
+        if s is not None and s.name:
+            return s.name
+        return texts.TECHNICIAN_FALLBACK_NAME if for_customer else userid
 
     def audit(self, ticket: Ticket, action: str, after: dict[str, Any]) -> None:
         self.session.add(TicketEvent(ticket_id=ticket.id, actor=self.actor, action=action,
@@ -694,6 +725,11 @@ async def on_ticket_cancelled(ctx: Context) -> None:
             await ctx.update_card(texts.STATUS_NAMES["cancelled"], task_id=work_task_id(o.id),
                                   user=o.technician)
     await cancel(ctx.session, f"grab:{job.id}", now=d.now)
+    if job.status == ESCALATED:  # the dispatchers' 派给… cards say it is no longer needed
+        for person in job.escalated_to:
+            await ctx.update_card(texts.STATUS_NAMES["cancelled"], task_id=f"assign-{job.id}",
+                                  user=person,
+                                  fallback=texts.ESCALATION_CANCELLED.format(number=ticket.number))
     job.status, job.updated_at = CLOSED, d.now
     d.audit(ticket, "dispatch:closed", {"reason": "cancelled"})
 
@@ -726,6 +762,8 @@ async def on_grab_timeout(ctx: Context, data: dict[str, Any]) -> None:
     if job is None or job.status != OFFERING:
         return
     ticket = await ctx.session.get(Ticket, job.ticket_id, populate_existing=True)
+    if ticket is None or ticket.status != "dispatched":
+        return  # cancelled meanwhile: ticket_cancelled withdraws the offers
     for o in await offers_of(ctx.session, job_id=job.id):
         if o.status == OFFERED:
             o.status, o.answered_at = TIMED_OUT, d.now
@@ -797,17 +835,17 @@ async def on_command(ctx: Context, cmd: StaffCommand) -> None:
     if cmd.kind == "why":
         await _why(ctx, d, cmd, roles)
     elif cmd.kind == "assign":
-        await _assign_text(ctx, d, cmd)
+        await _assign_text(ctx, d, cmd, roles)
     elif "technician" not in roles:
         raise SkipHandler
     elif cmd.kind in ("accept", "decline"):
         await _answer_text(ctx, d, cmd)
-    elif cmd.kind == "details":
+    elif cmd.kind == "details":  # the 完工 details the bot asked for (a named ticket wins)
         waiting = await kv_get(ctx.session, AWAIT_REPORT.format(userid=ctx.event.sender))
-        ticket = await ctx.session.get(Ticket, int(waiting)) if waiting else None
-        if ticket is None and cmd.ticket:
-            ticket = await ticket_by_number(ctx.session, cmd.ticket)
-        if ticket is None or ticket.assignee != ctx.event.sender:
+        ticket = (await ticket_by_number(ctx.session, cmd.ticket) if cmd.ticket
+                  else await ctx.session.get(Ticket, int(waiting)) if waiting else None)
+        if (ticket is None or ticket.assignee != ctx.event.sender
+                or ticket.status not in ("accepted", "in_progress")):
             raise SkipHandler  # "1小时" with no report awaited: not a report
         await d.report("done", ticket, cmd, None)
     else:
@@ -852,7 +890,10 @@ async def _answer_text(ctx: Context, d: Dispatch, cmd: StaffCommand) -> None:
     await d.answer(offers[0], "accept" if cmd.kind == "accept" else "decline", by_card=False)
 
 
-async def _assign_text(ctx: Context, d: Dispatch, cmd: StaffCommand) -> None:
+async def _assign_text(ctx: Context, d: Dispatch, cmd: StaffCommand, roles: set[str]) -> None:
+    if not roles & set(DISPATCHERS):
+        ctx.reply(texts.ASSIGN_NOT_DISPATCHER)
+        return
     ticket = await ticket_by_number(ctx.session, cmd.ticket or "")
     if ticket is None:
         ctx.reply(texts.ASSIGN_NO_TICKET.format(number=cmd.ticket))
@@ -863,7 +904,11 @@ async def _assign_text(ctx: Context, d: Dispatch, cmd: StaffCommand) -> None:
         ctx.reply(texts.ASSIGN_UNKNOWN_TECH.format(name=cmd.name))
         return
     job = await current_job(ctx.session, ticket.id)
-    if job is None:
+    if job is None and ticket.status != "new":
+        ctx.reply(texts.ASSIGN_NOT_NEEDED.format(
+            number=ticket.number, status=texts.STATUS_NAMES.get(ticket.status, ticket.status)))
+        return
+    if job is None:  # a category that is not dispatched, or not yet: a person places it
         job = DispatchJob(ticket_id=ticket.id, mode="direct", status=ESCALATED,
                           created_at=d.now, updated_at=d.now)
         ctx.session.add(job)
@@ -913,9 +958,13 @@ async def on_technician_media(ctx: Context) -> None:
             ctx.reply(texts.LOCATION_UPDATED)
         return
     active = await active_tickets_of(ctx.session, me.userid)
-    if len(active) != 1:
-        raise SkipHandler
-    t = active[0]
+    if not active:
+        raise SkipHandler  # no job of theirs: a photo for intake (a report of their own …)
+    on_site = [t for t in active if t.status == "in_progress"]
+    if len(active) > 1 and len(on_site) != 1:
+        ctx.reply(texts.PHOTO_WHICH.format(numbers="、".join(t.number for t in active)))
+        return
+    t = on_site[0] if len(active) > 1 else active[0]
     image = ctx.event.payload.get("image") or {}
     ctx.session.add(Attachment(ticket_id=t.id, kind="image", url=image.get("url") or None,
                                media_id=image.get("media_id") or None,

@@ -59,6 +59,8 @@ router = Router("settlement")
 
 #: a statement answered by text: "确认账单 GD…" confirms; a complaint about the bill disputes
 CONFIRM_BILL = re.compile(r"^(确认账单|账单确认|确认结算单?|结算单?确认|账单没问题|账单无误)")
+#: a bare confirmation ("确认") after the ticket was closed: a correction or a late statement
+PLAIN_CONFIRM = re.compile(r"^(确认|确定|没问题|无误|可以|好的|ok)[\s。.!！~～]*$", re.IGNORECASE)
 DISPUTE_WORDS = re.compile(r"异议|账单(不对|有误|错了)|(金额|费用|收费|价格|价钱)(不对|有误|错了|太高)"
                            r"|多收|乱收费")
 
@@ -218,7 +220,7 @@ async def announce(ctx: Context, ticket: Ticket, row: SettlementStatement,
         else:
             text = customer_text(ticket.number, st, by_card=by_card)
         if ack.party == CUSTOMER:
-            tell_customer(ctx, ticket, text)
+            await tell_customer(ctx, ticket, text)
         else:
             ctx.send_to(ack.who, text)
         if by_card:
@@ -249,7 +251,7 @@ async def report_unpriced(ctx: Context, ticket: Ticket, exc: Unpriceable) -> Non
         review=review.id, number=ticket.number,
         category=texts.CATEGORY_NAMES.get(ticket.category, ticket.category),
         device=ticket.device or texts.SETTLE_DEVICE_UNKNOWN, why=why))
-    tell_customer(ctx, ticket, texts.SETTLE_UNPRICED_CUSTOMER.format(number=ticket.number))
+    await tell_customer(ctx, ticket, texts.SETTLE_UNPRICED_CUSTOMER.format(number=ticket.number))
 
 
 # -- events -----------------------------------------------------------------------------------
@@ -345,7 +347,7 @@ async def on_review_accepted(ctx: Context) -> None:
     if review.note:
         text += "\n" + texts.SETTLE_DIFF_NOTE.format(note=review.note)
     if review.party == CUSTOMER:
-        tell_customer(ctx, ticket, text)
+        await tell_customer(ctx, ticket, text)
     elif review.who:
         ctx.send_to(review.who, text)
 
@@ -474,6 +476,8 @@ def _billing_words(event: Any) -> dict[str, str] | None:
     text = basic._strip_mention(event.text or "")
     if CONFIRM_BILL.match(text):
         return {"billing": "confirm"}
+    if PLAIN_CONFIRM.match(text):  # a bare 确认: the bill's only when no completion awaits it
+        return {"billing": "confirm", "plain": "1"}
     if DISPUTE_WORDS.search(text):
         return {"billing": "dispute"}
     return None
@@ -501,7 +505,7 @@ async def _ack_for_text(ctx: Context, text: str, action: str,
 
 
 @router.message(msgtype=("text", "mixed"), when=_billing_words)
-async def on_billing_text(ctx: Context, billing: str) -> None:
+async def on_billing_text(ctx: Context, billing: str, plain: str = "") -> None:
     raw = (ctx.event.text or "").lstrip()
     text = basic._strip_mention(ctx.event.text or "")
     group = ctx.event.channel == "aibot" and ctx.event.payload.get("chat_type") == "group"
@@ -510,6 +514,10 @@ async def on_billing_text(ctx: Context, billing: str) -> None:
     ack = await _ack_for_text(ctx, text, billing, _setup(ctx))
     if ack is None:
         raise SkipHandler  # no statement of theirs: not about a bill after all
+    if plain:
+        ticket = await ctx.session.get(Ticket, ack.ticket_id)
+        if ticket is None or ticket.status == "resolved":
+            raise SkipHandler  # intake's 确认 closes the ticket (ticket_closed confirms the bill)
     before = ack.status
     await _answer(ctx, ack, billing, via="text", words=text if billing == "dispute" else "")
     if ack.task_id and ack.status != before:  # their card shows the answer too

@@ -30,15 +30,18 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from sqlalchemy import select
+
 from bot.events import Event
 from bot.inbox import inbox_row
 from handlers.config_file import ConfigError
 from handlers.settlement_config import SettlementSetup, load_settlement
 from handlers.settlement_wiring import ReportData, Unpriceable
 from models.queues import inbox_insert
-from models.settlement import (ACCEPTED, CORRECTED, DISPUTE, OPEN, PRICED, PromotionFreeze,
-                               SettlementReview, SettlementStatement, latest_statement,
-                               period_add, reviews, statements_completed_between)
+from models.settlement import (ACCEPTED, CORRECTED, DISPUTE, DISPUTED, OPEN, PENDING, PRICED,
+                               PromotionFreeze, SettlementReview, SettlementStatement,
+                               StatementAck, latest_statement, period_add, reviews,
+                               statements_completed_between)
 from models.tickets import Ticket
 from settlement import cli as engine_cli
 from settlement.period import FxTable, PeriodAccumulator, PeriodResult, month_bounds
@@ -271,6 +274,13 @@ async def review_accept(sm: Any, review_id: int, *, by: str, note: str, now: dat
                                f"`settle review correct {review_id} --service …`")
         review.status, review.resolved_at, review.resolved_by = ACCEPTED, now, by
         review.note = note or None
+        # The statement stands: the party who disputed it may now confirm it (by text; their
+        # card already shows the dispute).
+        ack = (await s.execute(select(StatementAck).where(
+            StatementAck.statement_id == review.statement_id,
+            StatementAck.party == review.party))).scalar_one_or_none()
+        if ack is not None and ack.status == DISPUTED:
+            ack.status, ack.answered_at = PENDING, None
         await _notify(s, "settlement_review_accepted", {"review_id": review.id},
                       review.ticket_id, f"settlement:accepted:{review.id}:{now.isoformat()}", now)
 
@@ -334,8 +344,6 @@ async def review_correct(sm: Any, setup: SettlementSetup, review_id: int, *, by:
 
 
 async def freezes(sm: Any, *, lift: int | None, by: str, now: datetime) -> list[str]:
-    from sqlalchemy import select
-
     from models.db import write_session
 
     if lift is not None:

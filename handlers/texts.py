@@ -98,7 +98,8 @@ OFFER_DONE_LABELS = {"accepted": "已接单", "declined": "已拒单", "transfer
                      "timed_out": "已超时", "withdrawn": "已撤回"}
 TAKEN_BY = "已被{name}接单"
 TAKEN_BY_TEXT = "工单 {number} 已被{name}接单，无需再处理。"
-OFFER_EXPIRED_TEXT = "工单 {number} 的派单已超时，已转给其他师傅。"
+OFFER_EXPIRED_TEXT = "工单 {number} 的派单已超时，无需再处理。"
+OFFER_REASSIGNED_TEXT = "工单 {number} 已由调度另行指派，无需再处理。"
 OFFER_WITHDRAWN_TEXT = "工单 {number} 已取消，派单已撤回。"
 YOU_ACCEPTED = ("已接单：工单 {number}（{title}）。\n地点：{place}\n客户电话：{phone}\n时间：{time}\n"
                 "出发、到达、完工时点卡片按钮，或直接回复“出发”“到达”“完工 工时1.5小时 配件 …”。")
@@ -107,7 +108,7 @@ NOT_YOUR_CARD = "这张卡片不是发给您的，无法操作。"
 OFFER_STALE = {"accepted": "您已接过这单（工单 {number}），无需重复操作。",
                "declined": "您已拒过这单（工单 {number}）。",
                "transferred": "这单已由您转派（工单 {number}）。",
-               "timed_out": "工单 {number} 的派单已超时，已转给其他师傅。",
+               "timed_out": "工单 {number} 的派单已超时，无需再处理。",
                "withdrawn": "工单 {number} 的派单已撤回（工单已取消或已改派）。",
                "lost": "手慢了，工单 {number} 已被{name}接单。"}
 NO_OPEN_OFFER = "您目前没有待接的派单。"
@@ -123,7 +124,7 @@ CUSTOMER_ETA = "预计约{minutes}分钟到达（按距离估算）"
 CUSTOMER_ETA_APPOINTMENT = "将按您预约的时间 {time} 上门"
 CUSTOMER_ETA_UNKNOWN = "师傅会尽快与您确认上门时间"
 CONTACT_HOTLINE = "{hotline} 转 {extension}"
-CONTACT_VIA_BOT = "直接在这里留言，我们会转告师傅"
+CONTACT_VIA_BOT = "师傅会按您留的电话与您联系"
 CUSTOMER_DEPARTED = "工单 {number}：{name}已出发，{eta}。"
 CUSTOMER_ARRIVED = "工单 {number}：{name}已到达现场。"
 CUSTOMER_DONE = ("工单 {number}：{name}已完工（{work}）。\n"
@@ -148,12 +149,17 @@ WORK_WRONG_STAGE = "工单 {number} 当前{status}，不能{action}。"
 ACTION_NAMES = {"depart": "出发", "arrive": "到达", "done": "完工", "accept": "接单",
                 "decline": "拒单"}
 PHOTO_ATTACHED = "照片已附到工单 {number}。"
+PHOTO_WHICH = "照片未归档：您有多张进行中的工单（{numbers}），无法确定属于哪一单。"
+TECHNICIAN_FALLBACK_NAME = "师傅"
 LOCATION_UPDATED = "已更新您的位置，派单时按此计算距离。"
 # escalation to the dispatcher on duty
 ESCALATE_TITLE = "请人工派单：{number}"
 ESCALATE_DESC = "{reason}"
 ESCALATE_TEXT = ("工单 {number}（{title}，{place}）需要人工派单：{reason}\n"
                  "请点卡片选择师傅，或回复“指派 {number} 师傅姓名”。")
+ESCALATE_TEXT_NO_CARD = ("工单 {number}（{title}，{place}）需要人工派单：{reason}\n"
+                         "请回复“指派 {number} 师傅姓名”。")
+ESCALATION_CANCELLED = "工单 {number} 已被客户取消，无需再派单。"
 ESCALATE_REASONS = {"nobody": "没有符合条件的师傅（{detail}）",
                     "exhausted": "已依次推送{count}位师傅，均未接单",
                     "grab_expired": "抢单{minutes}分钟内无人接单",
@@ -164,6 +170,7 @@ ASSIGNED_BY = "{dispatcher}已将工单 {number} 指派给{name}。"
 ASSIGNED_DONE = "已指派给{name}"
 ASSIGN_NOT_DISPATCHER = "只有调度员可以指派工单。"
 ASSIGN_ALREADY = "工单 {number} 已由{name}接单，无需再指派。"
+ASSIGN_NOT_NEEDED = "工单 {number} 当前{status}，无需指派。"
 ASSIGN_UNKNOWN_TECH = "没有找到师傅“{name}”，请核对姓名。"
 ASSIGN_NO_TICKET = "没有找到工单 {number}。"
 YOU_WERE_ASSIGNED = "{dispatcher}把工单 {number} 指派给了您。"

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -138,6 +138,27 @@ async def outbox_counts(session: AsyncSession) -> dict[str, int]:
     rows = await session.execute(
         select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status))
     return {status: n for status, n in rows.all()}
+
+
+async def kf_sends_since_last_message(session: AsyncSession, open_kfid: str,
+                                      external_userid: str) -> tuple[datetime | None, int]:
+    """When the 微信客服 customer last wrote (as stored in the inbox), and how many of our
+    messages count against the allowance that gave: those sent since, and those still queued
+    (they will go out after it). Parked ones never reach WeCom and do not count."""
+    conversation = f"kf:{open_kfid}:{external_userid}"
+    last = (await session.execute(
+        select(func.max(InboxEvent.received_at)).where(
+            InboxEvent.conversation_key == conversation, InboxEvent.kind == "message"))
+    ).scalar_one_or_none()
+    if last is None:
+        return None, 0
+    sent = (await session.execute(
+        select(func.count()).select_from(OutboxMessage).where(
+            OutboxMessage.pace_key == conversation,
+            or_(OutboxMessage.status == PENDING,
+                and_(OutboxMessage.status == SENT, OutboxMessage.sent_at >= last))))
+    ).scalar_one()
+    return last, int(sent)
 
 
 # -- key/value cursors ---------------------------------------------------------------------

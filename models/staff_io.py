@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, Callable, Final
 
 import yaml
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -576,16 +576,18 @@ async def import_staff(session: AsyncSession, rows: Sequence[StaffRow],
     (``Staff`` keeps no timestamps yet; it is here so the callers need not change when it does).
     """
     del now
+    # WeCom userids are case-insensitive: "LiShiFu" in the database is "lishifu" in the file
+    # (the stored spelling is kept).
     existing: dict[str, Staff] = {}
-    userids = [r.userid for r in rows]
+    userids = [r.userid.lower() for r in rows]
     for i in range(0, len(userids), 500):
         result = await session.execute(
-            select(Staff).where(col(Staff.userid).in_(userids[i:i + 500])))
-        existing.update({s.userid: s for s in result.scalars()})
+            select(Staff).where(func.lower(Staff.userid).in_(userids[i:i + 500])))
+        existing.update({s.userid.lower(): s for s in result.scalars()})
     created = updated = 0
     for row in rows:
         values = row.columns()
-        staff = existing.get(row.userid)
+        staff = existing.get(row.userid.lower())
         if staff is None:
             session.add(Staff(userid=row.userid, **values))
             created += 1

@@ -31,12 +31,12 @@ _LEADS: Final[tuple[tuple[str, re.Pattern[str]], ...]] = tuple(
         ("depart", r"出发|已出发|我出发|在路上|马上出发"),
         ("arrive", r"到达|已到达|到了|我到了|已到场|到现场"),
         ("done", r"完工|已完工|修好|已修好|完成|已完成|搞定"),
-        ("assign", r"指派|派给|改派"),
+        ("assign", r"指派|派给"),  # (re-assigning an accepted job is not supported)
     ))
 _WHY: Final = re.compile(r"(?:为什么|为啥|为何|凭什么)(?:派|分)给|派单(?:原因|理由|依据)|为什么是(?:他|她)")
 _LABOUR: Final = re.compile(
     rf"(?:工时|用时|干了|花了|耗时)?\s*(?P<n>{_NUM}|半)\s*(?P<half>个半)?\s*(?:个)?\s*"
-    r"(?P<unit>小时|钟头|h(?![a-z])|分钟|min(?![a-z]))", re.IGNORECASE)
+    r"(?P<unit>小时|钟头|h(?![a-z])|分钟|分(?!钟)|min(?![a-z]))(?P<after>半)?", re.IGNORECASE)
 _NO_PARTS: Final = re.compile(r"(?:无|没有|没用|不需要|未用|没换)(?:更换)?(?:配件|零件|材料)|配件[:：]?\s*(?:无|没有)")
 _PARTS_HEAD: Final = re.compile(r"(?:配件|零件|材料|更换了?|换了)\s*[:：]?\s*")
 _UNIT: Final = r"(?:个|只|件|根|瓶|套|米|条|片|支|台|罐|盒|卷|把)"
@@ -72,17 +72,18 @@ def _ticket(text: str) -> str | None:
 
 
 def labour_minutes(text: str) -> int | None:
-    """'工时1.5小时' → 90, '一个半小时' → 90, '半小时' → 30, '40分钟' → 40."""
-    m = _LABOUR.search(text)
-    if m is None:
-        return None
-    n = Decimal("0.5") if m.group("n") == "半" else parse_number(m.group("n"))
-    if n is None:
-        return None
-    if m.group("half"):
-        n += Decimal("0.5")
-    minutes = n if m.group("unit") in ("分钟", "min", "MIN", "Min") else n * 60
-    return int(minutes.to_integral_value()) if minutes > 0 else None
+    """'工时1.5小时' → 90, '一个半小时' / '一小时半' / '1小时30分钟' → 90, '半小时' → 30,
+    '40分钟' → 40: every hours and minutes part of the message, added up."""
+    total = Decimal(0)
+    for m in _LABOUR.finditer(text):
+        n = Decimal("0.5") if m.group("n") == "半" else parse_number(m.group("n"))
+        if n is None:
+            continue
+        if m.group("half") or m.group("after"):
+            n += Decimal("0.5")
+        minutes_unit = m.group("unit").lower() in ("分钟", "分", "min")
+        total += n if minutes_unit else n * 60
+    return int(total.to_integral_value()) if total > 0 else None
 
 
 def parts_used(text: str) -> tuple[PartUsed, ...]:

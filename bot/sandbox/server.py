@@ -6,6 +6,8 @@ Faithful where it matters to the bot (PROTOCOL.md):
   an unknown one 40014.
 * ``message/send`` of a template card returns a ``response_code``; every click makes a fresh one;
   each works once and expires after 72 h.
+* 微信客服: at most 5 messages within 48 hours of the customer's last message (a 6th gets an
+  error; the errcode is the sandbox's own, WeCom's is not in our material).
 * Past 30 messages a minute or 1,000 an hour per app and member (20 a minute per group robot,
   30/1,000 per AI-bot conversation) messages are **dropped silently**: errcode 0, never delivered.
 * Tests inject failures per API: an errcode (-1, 45009 …), an HTTP status, or a delay.
@@ -46,6 +48,8 @@ CALLBACK_DELIVERIES = 4  # the first try and three retries
 # Errcodes the sandbox uses where WeCom's documentation names none (noted in PROTOCOL.md terms).
 ERR_RESPONSE_CODE = 40191  # response_code spent, expired or unknown
 ERR_RESPONSE_URL = 40192  # response_url spent, expired or unknown
+ERR_KF_ALLOWANCE = 40193  # 微信客服: a 6th message, or one 48 h after the customer last wrote
+KF_REPLIES, KF_WINDOW = 5, timedelta(hours=48)
 
 RATE_LIMITS = {
     "app": ((60, 30), (3600, 1000)),
@@ -110,6 +114,7 @@ class SandboxState:
     lines: list[ChatLine] = field(default_factory=list)
     cards: dict[str, dict[str, Any]] = field(default_factory=dict)  # task_id → card state
     kf_msgs: list[dict[str, Any]] = field(default_factory=list)
+    kf_allowance: dict[str, dict[str, Any]] = field(default_factory=dict)  # ext → last, sent
     appchats: dict[str, dict[str, Any]] = field(default_factory=dict)
     deliveries: list[dict[str, Any]] = field(default_factory=list)
 
@@ -375,6 +380,13 @@ class Sandbox:
 
     async def _kf_send_msg(self, body: dict[str, Any], request: web.Request) -> dict[str, Any]:
         ext = body.get("touser", "")
+        # WeCom: at most 5 messages within 48 hours of the customer's last message.
+        allowance = self.state.kf_allowance.get(ext)
+        if (allowance is None or allowance["sent"] >= KF_REPLIES
+                or self.clock.now() - allowance["last"] > KF_WINDOW):
+            return {"errcode": ERR_KF_ALLOWANCE,
+                    "errmsg": "no reply allowance left for this customer"}
+        allowance["sent"] += 1
         self._line(f"kf:{ext}", "bot", "text", (body.get("text") or {}).get("content", ""))
         return {"errcode": 0, "errmsg": "ok", "msgid": f"sbxkf{next(self._ids)}"}
 
@@ -526,9 +538,14 @@ class Sandbox:
             msg["chatid"] = chat_id
         return await self.deliver("aibot", json.dumps(msg, ensure_ascii=False))
 
+    def kf_customer_wrote(self, external_userid: str) -> None:
+        """The customer wrote: WeCom allows 5 messages to them within the next 48 hours."""
+        self.state.kf_allowance[external_userid] = {"last": self.clock.now(), "sent": 0}
+
     async def customer_kf(self, external_userid: str, text: str) -> dict[str, Any]:
         """A WeChat customer writes to 微信客服: queue the message, ring the app callback."""
         self._line(f"kf:{external_userid}", external_userid, "text", text)
+        self.kf_customer_wrote(external_userid)
         self.state.kf_msgs.append({
             "msgid": f"kf{next(self._msgids)}", "open_kfid": OPEN_KFID,
             "external_userid": external_userid, "send_time": self._now_s(), "origin": 3,

@@ -137,12 +137,21 @@ async def test_appchat_kf_externalcontact_webhook(env):
     assert [ln.content for ln in sb.delivered(f"appchat:{chatid}")] == ["通知"]
     sb.state.kf_msgs.append({"msgid": "k1", "open_kfid": "wk1", "external_userid": "wmC",
                              "origin": 3, "msgtype": "text", "text": {"content": "你好"}})
+    sb.kf_customer_wrote("wmC")
     page = await client.kf_sync_msg("tok", "wk1")
     assert [m["msgid"] for m in page["msg_list"]] == ["k1"] and page["has_more"] == 0
     assert (await client.kf_sync_msg("tok", "wk1", page["next_cursor"]))["msg_list"] == []
     await client.kf_send_msg({"touser": "wmC", "open_kfid": "wk1", "msgtype": "text",
                               "text": {"content": "您好"}})
     assert [ln.content for ln in sb.delivered("kf:wmC")] == ["您好"]
+    # WeCom allows 5 messages per customer message (within 48 h): the sixth is refused.
+    for i in range(4):
+        await client.kf_send_msg({"touser": "wmC", "open_kfid": "wk1", "msgtype": "text",
+                                  "text": {"content": f"m{i}"}})
+    with pytest.raises(WeComError) as info:
+        await client.kf_send_msg({"touser": "wmC", "open_kfid": "wk1", "msgtype": "text",
+                                  "text": {"content": "one too many"}})
+    assert info.value.errcode == 40193 and len(sb.delivered("kf:wmC")) == 5
     got = await client.externalcontact_get("wmC")
     assert got["external_contact"]["external_userid"] == "wmC"
     await client.webhook_send("robot-key", {"msgtype": "text", "text": {"content": "群通知"}})

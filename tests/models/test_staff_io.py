@@ -351,3 +351,30 @@ def test_staff_command_imports_exports_and_refuses_a_bad_file(tmp_path):
     run = _main(tmp_path, "export", "out.txt")
     assert run.returncode == 2
     assert run.stderr.strip() == "out.txt: unknown format '.txt': use .csv, .yaml or .yml"
+
+
+async def test_userids_match_whatever_their_case(db_url, tmp_path):
+    """WeCom userids are case-insensitive: a file's "lishifu" updates the stored "LiShiFu"."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import select
+
+    from models.db import make_engine, make_sessionmaker, write_session
+    from models.staff_io import import_staff, read_staff_file
+    from models.tickets import Staff
+
+    now = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
+    engine = make_engine(db_url)
+    sm = make_sessionmaker(engine)
+    try:
+        async with write_session(sm, None) as s:
+            s.add(Staff(userid="LiShiFu", name="李", roles=["technician"]))
+        path = tmp_path / "staff.yaml"
+        path.write_text("- {userid: lishifu, name: 李师傅, roles: [manager]}\n", encoding="utf-8")
+        async with write_session(sm, None) as s:
+            assert await import_staff(s, read_staff_file(path), now) == (0, 1)
+        async with sm() as s:
+            [one] = (await s.execute(select(Staff))).scalars().all()
+        assert (one.userid, one.name, one.roles) == ("LiShiFu", "李师傅", ["manager"])
+    finally:
+        await engine.dispose()

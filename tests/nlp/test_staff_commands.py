@@ -40,7 +40,8 @@ def test_assign_needs_a_ticket_and_a_name():
 
 @pytest.mark.parametrize("text,minutes", [
     ("工时1.5小时", 90), ("用时一个半小时", 90), ("半小时", 30), ("40分钟", 40), ("2h", 120),
-    ("干了两小时", 120), ("没说时间", None),
+    ("干了两小时", 120), ("没说时间", None), ("工时1小时30分钟", 90), ("一小时半", 90),
+    ("用时1个小时20分钟", 80), ("2小时15分", 135),
 ])
 def test_labour_time(text, minutes):
     assert labour_minutes(text) == minutes

@@ -226,6 +226,10 @@ async def test_no_answer_moves_on_then_the_dispatcher_on_duty_assigns_by_hand(st
     # 为什么派给他: the dispatcher did it, and the system's ranking is shown.
     why = await say(st, "wangjingli", f"为什么派给他 {t.number}")
     assert "人工指派" in why and "王经理" in why and "李师傅" in why
+    # The job is billed for the trip like any other (from the ranking the dispatcher saw).
+    await say(st, "lishifu", "完工 工时1小时 无配件")
+    [rep] = await rows(st, WorkReport)
+    assert rep.travel_km == 0.4
 
 
 async def test_grab_five_technicians_click_at_once_one_wins_four_cards_update(st, tmp_path):
@@ -406,3 +410,83 @@ async def test_transfer_to_the_system_is_a_decline_and_both_cards_say_so(st):
     offers = await rows(st, Offer)
     assert [(o.technician, o.status) for o in offers] == [
         ("lishifu", "declined"), ("zhoushifu", "offered")]
+
+
+async def test_a_wechat_customer_is_told_within_wecoms_five_message_allowance(st):
+    """微信客服 lets us send 5 messages within 48 h of the customer's last one: after 确认 the
+    customer hears: created, who is coming, on the way, done, the statement — 到达 is kept
+    back, and WeCom (the sandbox) refuses nothing."""
+    user = "wmCHENnvshi0001"
+    for said in ("人民广场店咖啡机坏了 13812345678", "尽快", "确认"):
+        st.clock.advance(seconds=20)  # people take a moment to type
+        await st.sandbox.customer_kf(user, said)
+        await st.settle()
+    [t] = await rows(st, Ticket)
+    work = None
+    for action in ("accept", "depart", "arrive", "done"):
+        card = cards(st, "lishifu")[-1] if work is None else work
+        await click(st, "lishifu", card, action)
+        work = work or cards(st, "lishifu")[-1]
+    await say(st, "lishifu", "工时1小时 无配件")
+    told = [ln.content for ln in st.sandbox.delivered(f"kf:{user}")]
+    after = told[told.index(next(x for x in told if "已为您创建工单" in x)):]
+    assert len(after) == 5
+    assert ["已接单" in after[1], "已出发" in after[2], "已完工" in after[3],
+            "结算单" in after[4]] == [True] * 4
+    assert not any("已到达" in x for x in told)
+    assert all(c["errcode"] == 0 for c in st.sandbox.calls("kf/send_msg"))
+    assert (await rows(st, Ticket))[0].status == "resolved" and t.channel == "kf"
+    # Writing again renews the allowance: 进度 is answered.
+    await st.sandbox.customer_kf(user, "进度")
+    await st.settle()
+    assert "已解决" in st.sandbox.delivered(f"kf:{user}")[-1].content
+
+
+async def test_a_named_ticket_wins_over_the_one_the_bot_waits_on(st):
+    first = await report(st)
+    await click(st, "lishifu", cards(st, "lishifu")[-1], "accept")
+    second = await report(st, "人民广场店磨豆机也坏了 13812345678")
+    await click(st, "lishifu", cards(st, "lishifu")[-1], "accept")
+    first_work = next(c for c in cards(st, "lishifu") if c.task_id.startswith("work-"))
+    await click(st, "lishifu", first_work, "done")  # the bot now waits for the first's details
+    answer = await say(st, "lishifu", f"{second.number} 工时1小时30分钟 无配件")
+    assert second.number in answer and "工时1.5小时" in answer
+    by_id = {t.id: t for t in await rows(st, Ticket)}
+    assert (by_id[first.id].status, by_id[second.id].status) == ("accepted", "resolved")
+    [rep] = await rows(st, WorkReport)
+    assert (rep.ticket_id, rep.labour_minutes) == (second.id, 90)
+
+
+async def test_a_click_that_races_the_customers_cancel_is_answered_not_failed(st):
+    t = await report(st)
+    card = cards(st, "lishifu")[-1]
+    key = next(b["key"] for b in card.content["button_list"] if ":accept:" in b["key"])
+    await st.sandbox.aibot_says("zhangsan", f"取消工单 {t.number}", chat_id=GROUP)
+    await st.sandbox.click("lishifu", card.task_id, key)  # before the bot handled the cancel
+    await st.settle()
+    st.clock.advance(seconds=30)  # a retry, if a transaction conflicted, is due by now
+    await st.settle()
+    [after] = await rows(st, Ticket)
+    assert after.status == "cancelled"
+    assert {e.status for e in await st.inbox()} == {"done"}  # nothing parked or pending
+    told = [ln.content for ln in lines(st, "lishifu") if ln.kind == "text"]
+    assert told[-1] in (texts.OFFER_STALE["withdrawn"].format(number=t.number),
+                        texts.CANCELLED_TO_TECH.format(number=t.number))
+    [offer] = await rows(st, Offer)
+    assert offer.status in ("withdrawn", "accepted")
+    assert [o.technician for o in await rows(st, Offer)] == ["lishifu"]  # nobody else asked
+
+
+async def test_cancelling_an_escalated_ticket_updates_the_dispatchers_card(st):
+    t = await report(st)
+    for _ in range(2):
+        st.clock.advance(minutes=10)
+        await st.settle()
+    card = cards(st, "wangjingli")[-1]
+    await st.sandbox.aibot_says("zhangsan", f"取消工单 {t.number}", chat_id=GROUP)
+    await st.settle()
+    assert card_state(st, card.task_id)["replaced"] == "已取消"
+    await click(st, "wangjingli", card, "assign")  # pressed anyway
+    assert lines(st, "wangjingli")[-1].content == texts.ASSIGN_NOT_NEEDED.format(
+        number=t.number, status="已取消")
+    assert (await rows(st, Ticket))[0].assignee is None

@@ -101,6 +101,11 @@ async def new_ticket(stack, *, customer: str = KF_USER, channel: str = "kf",
         t.status = status
         if status in ("resolved", "closed"):  # earlier work
             t.assignee, t.resolved_at = TECH, now - timedelta(days=1)
+        if channel == "kf":  # the customer wrote (WeCom lets us answer 5 times within 48 h)
+            await inbox_insert(s, [{**inbox_row(Event(
+                "kf", "message", "text", customer, conv, f"kf:msg:{t.id}:{customer}",
+                {"text": "报修"}), now), "status": "done"}])
+            stack.sandbox.kf_customer_wrote(customer)
     return t
 
 
