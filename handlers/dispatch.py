@@ -435,6 +435,19 @@ class Dispatch:
             return
         await self.offer_next(job, ticket)
 
+    async def end_open_offers(self, job: DispatchJob, ticket: Ticket, status: str,
+                              fallback: str) -> None:
+        """Every offer of ``job`` still open ends as ``status`` (withdrawn, timed out): its
+        timer is cancelled and its card says so — or, with no code left, ``fallback``."""
+        for o in await offers_of(self.session, job_id=job.id):
+            if o.status == OFFERED:
+                o.status, o.answered_at = status, self.now
+                await cancel(self.session, f"offer:{o.id}", now=self.now)
+                await self.ctx.update_card(texts.OFFER_DONE_LABELS[status],
+                                           task_id=offer_task_id(o.id), user=o.technician,
+                                           fallback=fallback.format(number=ticket.number))
+        await cancel(self.session, f"grab:{job.id}", now=self.now)
+
     async def offer_transfer(self, offer: Offer, ticket: Ticket) -> None:
         """转派: show the technician colleagues to hand the job to (the offer stays open, its
         timer running, until they pick one or 系统安排)."""
@@ -522,15 +535,7 @@ class Dispatch:
             if ctx.event.card:
                 await ctx.update_card(label[:10])
             return
-        for o in await offers_of(self.session, job_id=job.id):
-            if o.status == OFFERED:
-                o.status, o.answered_at = WITHDRAWN, self.now
-                await cancel(self.session, f"offer:{o.id}", now=self.now)
-                await ctx.update_card(texts.OFFER_DONE_LABELS["withdrawn"],
-                                      task_id=offer_task_id(o.id), user=o.technician,
-                                      fallback=texts.OFFER_REASSIGNED_TEXT.format(
-                                          number=ticket.number))
-        await cancel(self.session, f"grab:{job.id}", now=self.now)
+        await self.end_open_offers(job, ticket, WITHDRAWN, texts.OFFER_REASSIGNED_TEXT)
         latest = await latest_decision(self.session, ticket.id)
         offer = Offer(job_id=job.id, ticket_id=ticket.id, technician=tech.userid, mode="manual",
                       decision_id=latest.id if latest else None, status=ACCEPTED,
@@ -713,18 +718,12 @@ async def on_ticket_cancelled(ctx: Context) -> None:
         return
     d = Dispatch(ctx)
     job = await lock_job(ctx.session, job.id)
+    await d.end_open_offers(job, ticket, WITHDRAWN, texts.OFFER_WITHDRAWN_TEXT)
     for o in await offers_of(ctx.session, job_id=job.id):
-        if o.status == OFFERED:
-            o.status, o.answered_at = WITHDRAWN, d.now
-            await cancel(ctx.session, f"offer:{o.id}", now=d.now)
-            await ctx.update_card(texts.OFFER_DONE_LABELS["withdrawn"],
-                                  task_id=offer_task_id(o.id), user=o.technician,
-                                  fallback=texts.OFFER_WITHDRAWN_TEXT.format(number=ticket.number))
-        elif o.status == ACCEPTED:
+        if o.status == ACCEPTED:
             ctx.send_to(o.technician, texts.CANCELLED_TO_TECH.format(number=ticket.number))
             await ctx.update_card(texts.STATUS_NAMES["cancelled"], task_id=work_task_id(o.id),
                                   user=o.technician)
-    await cancel(ctx.session, f"grab:{job.id}", now=d.now)
     if job.status == ESCALATED:  # the dispatchers' 派给… cards say it is no longer needed
         for person in job.escalated_to:
             await ctx.update_card(texts.STATUS_NAMES["cancelled"], task_id=f"assign-{job.id}",
@@ -764,12 +763,7 @@ async def on_grab_timeout(ctx: Context, data: dict[str, Any]) -> None:
     ticket = await ctx.session.get(Ticket, job.ticket_id, populate_existing=True)
     if ticket is None or ticket.status != "dispatched":
         return  # cancelled meanwhile: ticket_cancelled withdraws the offers
-    for o in await offers_of(ctx.session, job_id=job.id):
-        if o.status == OFFERED:
-            o.status, o.answered_at = TIMED_OUT, d.now
-            await ctx.update_card(texts.OFFER_DONE_LABELS["timed_out"],
-                                  task_id=offer_task_id(o.id), user=o.technician,
-                                  fallback=texts.OFFER_EXPIRED_TEXT.format(number=ticket.number))
+    await d.end_open_offers(job, ticket, TIMED_OUT, texts.OFFER_EXPIRED_TEXT)
     d.audit(ticket, "dispatch:grab_expired", {})
     await d.escalate(job, ticket, "grab_expired")
 
