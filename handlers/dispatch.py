@@ -44,10 +44,10 @@ from models.dispatch import (ACCEPTED, ASSIGNED, CLOSED, DECLINED, ESCALATED, LO
                              DispatchJob, Offer, WorkReport, accept_stats, accepted_offer,
                              active_tickets_of, current_job, latest_decided_ticket,
                              latest_decision, lock_job, offers_of, open_loads, open_offers_of,
-                             satisfaction_by_technician, staff_with_any_role,
-                             technician_rows)
+                             satisfaction_by_technician, technician_rows)
 from models.queues import kv_get, kv_set
-from models.ticketing import point_of, region_code_of, staff_by_userid, ticket_by_number
+from models.ticketing import (first_staff_with, point_of, region_code_of, staff_by_userid,
+                              staff_with_role, ticket_by_number)
 from models.tickets import Attachment, Site, Staff, Ticket, TicketEvent
 from nlp.staff_commands import StaffCommand, parse_staff_command
 from scheduler.timers import arm, cancel
@@ -57,7 +57,7 @@ router = Router("dispatch")
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 DISPATCHERS = ("dispatcher", "supervisor", "manager")  # who may assign and ask 为什么派给他
-ESCALATE_TO = (("dispatcher",), ("supervisor",), ("manager",))  # first group with anyone in it
+ESCALATE_TO = ("dispatcher", "supervisor", "manager")  # the first role anyone has
 RATING_PRIOR = 5  # customer scores count against the imported rating as if it were 5 scores
 ALWAYS = [{"days": "daily", "start": "00:00", "end": "24:00"}]  # no shifts given: always on
 AWAIT_REPORT = "dispatch:await_report:{userid}"  # kv: the ticket whose 完工 details we wait for
@@ -121,14 +121,16 @@ def _local(t: datetime) -> str:
 
 def _hours(minutes: int) -> str:
     h = Decimal(minutes) / 60
-    return f"{h.normalize():f}小时" if h == h.quantize(Decimal("0.01")) else f"{minutes}分钟"
+    return (texts.HOURS.format(n=f"{h.normalize():f}") if h == h.quantize(Decimal("0.01"))
+            else texts.MINUTES.format(n=minutes))
 
 
 def _work_summary(report: WorkReport) -> str:
     text = texts.WORK_SUMMARY.format(hours=_hours(report.labour_minutes))
     if report.parts:
-        return text + texts.WORK_PARTS.format(parts="、".join(
-            f"{p['name']}×{Decimal(p['qty']).normalize():f}" for p in report.parts))
+        return text + texts.WORK_PARTS.format(parts=texts.LIST_SEP.join(
+            texts.PART_QTY.format(name=p["name"], qty=f"{Decimal(p['qty']).normalize():f}")
+            for p in report.parts))
     return text + texts.WORK_NO_PARTS
 
 
@@ -192,9 +194,9 @@ class Dispatch:
         await self.session.flush()
         if not chosen:
             reason = "declined_all" if tried else "nobody"
-            detail = "、".join(f"{_filter_name(f)}{n}人"
-                              for f, n in decision.rejected_counts.items() if n)
-            await self.escalate(job, ticket, reason, detail=detail or "无技术员")
+            detail = texts.LIST_SEP.join(texts.FILTERED_COUNT.format(why=_filter_name(f), n=n)
+                                         for f, n in decision.rejected_counts.items() if n)
+            await self.escalate(job, ticket, reason, detail=detail or texts.NO_TECHNICIANS)
             return
         minutes = policy.grab_minutes if grab else policy.answer_minutes
         expires = self.now + timedelta(minutes=minutes)
@@ -232,7 +234,7 @@ class Dispatch:
         rows = [(texts.OFFER_ROWS["place"], self.place(ticket)),
                 (texts.OFFER_ROWS["time"], self.when(ticket))]
         if km is not None:
-            rows.append((texts.OFFER_ROWS["distance"], f"{km:.1f}公里"))
+            rows.append((texts.OFFER_ROWS["distance"], texts.KM.format(km=km)))
         if ticket.device:
             rows.append((texts.OFFER_ROWS["device"], ticket.device))
         rows.append((texts.OFFER_ROWS["priority"], texts.PRIORITY_NAMES.get(ticket.priority,
@@ -286,14 +288,10 @@ class Dispatch:
         from dispatching.loader import shifts_from
         from dispatching.shifts import WeeklySchedule
 
-        for roles in ESCALATE_TO:
-            people = await staff_with_any_role(self.session, roles)
-            if not people:
-                continue
-            on = [p for p in people if WeeklySchedule.from_windows(
-                shifts_from(p.shifts or ALWAYS)).on_shift(self.now)]
-            return on or people
-        return []
+        people = await first_staff_with(self.session, ESCALATE_TO)
+        on = [p for p in people if WeeklySchedule.from_windows(
+            shifts_from(p.shifts or ALWAYS)).on_shift(self.now)]
+        return on or people
 
     # -- answers to offers ---------------------------------------------------------------------
 
@@ -861,7 +859,7 @@ async def _which_ticket(ctx: Context, cmd: StaffCommand) -> Ticket | None:
         ctx.reply(texts.NO_ACTIVE_JOB)
         return None
     if len(active) > 1:
-        ctx.reply(texts.WHICH_JOB.format(numbers="、".join(t.number for t in active),
+        ctx.reply(texts.WHICH_JOB.format(numbers=texts.LIST_SEP.join(t.number for t in active),
                                          kind=texts.ACTION_NAMES[cmd.kind],
                                          first=active[0].number))
         return None
@@ -878,7 +876,7 @@ async def _answer_text(ctx: Context, d: Dispatch, cmd: StaffCommand) -> None:
         return
     if len(offers) > 1 and not cmd.ticket:
         numbers = [(await ctx.session.get(Ticket, o.ticket_id)).number for o in offers]
-        ctx.reply(texts.WHICH_JOB.format(numbers="、".join(numbers),
+        ctx.reply(texts.WHICH_JOB.format(numbers=texts.LIST_SEP.join(numbers),
                                          kind=texts.ACTION_NAMES[cmd.kind], first=numbers[0]))
         return
     await d.answer(offers[0], "accept" if cmd.kind == "accept" else "decline", by_card=False)
@@ -892,7 +890,7 @@ async def _assign_text(ctx: Context, d: Dispatch, cmd: StaffCommand, roles: set[
     if ticket is None:
         ctx.reply(texts.ASSIGN_NO_TICKET.format(number=cmd.ticket))
         return
-    techs = [s for s in await staff_with_any_role(ctx.session, ("technician",))
+    techs = [s for s in await staff_with_role(ctx.session, "technician")
              if cmd.name in (s.name, s.userid)]
     if len(techs) != 1:
         ctx.reply(texts.ASSIGN_UNKNOWN_TECH.format(name=cmd.name))
@@ -933,7 +931,7 @@ async def _why(ctx: Context, d: Dispatch, cmd: StaffCommand, roles: set[str]) ->
         answer = texts.WHY_MANUAL.format(number=ticket.number, dispatcher=await d.name_of(by),
                                          name=await d.name_of(taken.technician), record=answer)
     elif taken is not None and taken.mode == "grab":
-        answer += f"\n最终由{await d.name_of(taken.technician)}抢到。"
+        answer += "\n" + texts.WHY_GRAB_WINNER.format(name=await d.name_of(taken.technician))
     ctx.reply(answer)
 
 
@@ -956,7 +954,7 @@ async def on_technician_media(ctx: Context) -> None:
         raise SkipHandler  # no job of theirs: a photo for intake (a report of their own …)
     on_site = [t for t in active if t.status == "in_progress"]
     if len(active) > 1 and len(on_site) != 1:
-        ctx.reply(texts.PHOTO_WHICH.format(numbers="、".join(t.number for t in active)))
+        ctx.reply(texts.PHOTO_WHICH.format(numbers=texts.LIST_SEP.join(t.number for t in active)))
         return
     t = on_site[0] if len(active) > 1 else active[0]
     image = ctx.event.payload.get("image") or {}

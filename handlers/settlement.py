@@ -23,7 +23,6 @@ Answers: the card buttons (``settle:confirm|dispute:<ack id>``), or text: "确�
 from __future__ import annotations
 
 import logging
-import re
 from collections import Counter
 from datetime import datetime, timedelta
 from typing import Any
@@ -47,8 +46,9 @@ from models.settlement import (CONFIRMED, CUSTOMER, DISPUTE, DISPUTED, OPEN, PEN
                                StatementAck, acks_for_person, acks_of, active_freezes,
                                cancellations_since, completed_ticket_count, freeze_add,
                                latest_statement, review_by_key, statement_add, statement_by_id)
-from models.ticketing import region_code_of, staff_by_userid, staff_with_role
+from models.ticketing import first_staff_with, region_code_of, staff_by_userid
 from models.tickets import Site, Ticket
+from nlp.billing import bill_answer
 from settlement.guard import CancelEvent, FrozenPromotions, evaluate_guard
 from settlement.quote import QuoteError, Statement, quote, select_book
 from settlement.ticket import Ticket as EngineTicket
@@ -57,12 +57,8 @@ from settlement.ticket import TicketError
 log = logging.getLogger("handlers.settlement")
 router = Router("settlement")
 
-#: a statement answered by text: "确认账单 GD…" confirms; a complaint about the bill disputes
-CONFIRM_BILL = re.compile(r"^(确认账单|账单确认|确认结算单?|结算单?确认|账单没问题|账单无误)")
-#: a bare confirmation ("确认") after the ticket was closed: a correction or a late statement
-PLAIN_CONFIRM = re.compile(r"^(确认|确定|没问题|无误|可以|好的|ok)[\s。.!！~～]*$", re.IGNORECASE)
-DISPUTE_WORDS = re.compile(r"异议|账单(不对|有误|错了)|(金额|费用|收费|价格|价钱)(不对|有误|错了|太高)"
-                           r"|多收|乱收费")
+#: a bare reply word is at most this long: longer messages are not checked for one here
+SHORT_REPLY = 12
 
 
 def _setup(ctx: Context) -> SettlementSetup | None:
@@ -176,12 +172,10 @@ def customer_of(ticket: Ticket) -> str:
 
 async def tell_staff(ctx: Context, roles: tuple[str, ...], text: str) -> list[str]:
     """Send ``text`` to everyone with the first of ``roles`` that anyone has."""
-    for role in roles:
-        people = [s for s in await staff_with_role(ctx.session, role) if s.active]
-        if people:
-            for s in people:
-                ctx.send_to(s.userid, text)
-            return [s.userid for s in people]
+    if people := await first_staff_with(ctx.session, roles):
+        for s in people:
+            ctx.send_to(s.userid, text)
+        return [s.userid for s in people]
     log.warning("nobody with role %s to tell: %s", "/".join(roles), text.splitlines()[0])
     return []
 
@@ -474,12 +468,10 @@ def _billing_words(event: Any) -> dict[str, str] | None:
     if event.channel not in ("app", "aibot", "kf"):
         return None
     text = basic._strip_mention(event.text or "")
-    if CONFIRM_BILL.match(text):
-        return {"billing": "confirm"}
-    if PLAIN_CONFIRM.match(text):  # a bare 确认: the bill's only when no completion awaits it
+    if answer := bill_answer(text):
+        return {"billing": answer}
+    if 0 < len(text) <= SHORT_REPLY:  # maybe a bare 确认: intake's reply words decide, below
         return {"billing": "confirm", "plain": "1"}
-    if DISPUTE_WORDS.search(text):
-        return {"billing": "dispute"}
     return None
 
 
@@ -511,10 +503,13 @@ async def on_billing_text(ctx: Context, billing: str, plain: str = "") -> None:
     group = ctx.event.channel == "aibot" and ctx.event.payload.get("chat_type") == "group"
     if group and not raw.startswith("@"):
         raise SkipHandler  # not addressed to the bot: intake decides (stays silent)
+    cfg = ctx.services.get("intake_config")
+    if plain and (cfg is None or intake.reply_word(text, cfg) != "confirm"):
+        raise SkipHandler  # a short message, but not intake's 确认 (checked before any query)
     ack = await _ack_for_text(ctx, text, billing, _setup(ctx))
     if ack is None:
         raise SkipHandler  # no statement of theirs: not about a bill after all
-    if plain:
+    if plain:  # a bare 确认 is the bill's only when no completion awaits it (intake's, then)
         ticket = await ctx.session.get(Ticket, ack.ticket_id)
         if ticket is None or ticket.status == "resolved":
             raise SkipHandler  # intake's 确认 closes the ticket (ticket_closed confirms the bill)

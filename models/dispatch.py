@@ -16,7 +16,6 @@ cards' one-time response codes and the technicians' completion reports.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import datetime
 from statistics import median
 from typing import Any
@@ -110,13 +109,6 @@ class WorkReport(SQLModel, table=True):
 # -- queries ---------------------------------------------------------------------------------
 
 ASSIGNED_STATUSES = ("accepted", "in_progress", "pending_customer")
-
-
-async def staff_with_any_role(session: AsyncSession, roles: Iterable[str]) -> list[Staff]:
-    wanted = set(roles)
-    rows = (await session.execute(select(Staff).where(Staff.active.is_(True))
-                                  .order_by(Staff.id))).scalars()
-    return [s for s in rows if wanted & set(s.roles or [])]
 
 
 TECHNICIAN_COLUMNS = ("id", "userid", "name", "roles", "skills", "regions", "home_lat",

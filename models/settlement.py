@@ -25,7 +25,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import JSON, Column, ForeignKey, Index, String, Text, UniqueConstraint, select
@@ -82,10 +81,6 @@ class SettlementStatement(SQLModel, table=True):
     ticket_input: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     statement: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     created_at: datetime = _at()
-
-    @property
-    def gross_amount(self) -> Decimal:
-        return Decimal(self.gross)
 
 
 class StatementAck(SQLModel, table=True):
@@ -191,12 +186,6 @@ async def statement_add(session: AsyncSession,
             SettlementStatement.__table__.c.id), [values])
     new_id = res.scalar_one_or_none()
     return await session.get(SettlementStatement, new_id) if new_id is not None else None
-
-
-async def statements_of(session: AsyncSession, ticket_id: int) -> list[SettlementStatement]:
-    return list((await session.execute(
-        select(SettlementStatement).where(SettlementStatement.ticket_id == ticket_id)
-        .order_by(SettlementStatement.revision))).scalars())
 
 
 async def latest_statement(session: AsyncSession, ticket_id: int) -> SettlementStatement | None:

@@ -106,9 +106,20 @@ async def site_named(session: AsyncSession, name: str, now: datetime) -> Site:
     return site
 
 
-async def staff_with_role(session: AsyncSession, role: str) -> list[Staff]:
-    rows = (await session.execute(select(Staff).order_by(Staff.id))).scalars()
-    return [s for s in rows if role in (s.roles or [])]
+async def staff_with_role(session: AsyncSession, *roles: str) -> list[Staff]:
+    """Active staff with any of ``roles``."""
+    wanted = set(roles)
+    rows = (await session.execute(select(Staff).where(Staff.active.is_(True))
+                                  .order_by(Staff.id))).scalars()
+    return [s for s in rows if wanted & set(s.roles or [])]
+
+
+async def first_staff_with(session: AsyncSession, roles: Sequence[str]) -> list[Staff]:
+    """Everyone with the first of ``roles`` that anyone has (dispatcher, else supervisor …)."""
+    for role in roles:
+        if people := await staff_with_role(session, role):
+            return people
+    return []
 
 
 # -- drafts ----------------------------------------------------------------------------------

@@ -339,6 +339,35 @@ async def test_the_customer_disputes_by_text_and_finance_lets_it_stand(stack):
     assert await count(stack, SettlementStatement) == 1
     with pytest.raises(SystemExit):  # decided already: refused, exit 2
         await settle_command(env, ["settle", "review", "accept", str(review.id)])
+    # The statement stands, so the customer can now confirm it.
+    [ack, _] = await rows(stack, StatementAck)
+    assert ack.status == "pending"
+    await stack.sandbox.customer_kf(KF_USER, "确认账单")
+    await stack.settle()
+    [ack, _] = await rows(stack, StatementAck)
+    assert (ack.status, ack.via) == ("confirmed", "text")
+
+
+async def test_a_bare_confirm_answers_a_correction_after_the_ticket_closed(stack):
+    await staff(stack)
+    t = await new_ticket(stack)
+    await complete(stack, t)
+    await stack.sandbox.customer_kf(KF_USER, "确认")  # closes the ticket, confirms the bill
+    await stack.settle()
+    await stack.sandbox.member_says(TECH, "异议 工时只有1小时")
+    await stack.settle()
+    [review] = await rows(stack, SettlementReview)
+    await review_correct(stack.bot.sm, stack.bot.worker.services["settlement"], review.id,
+                         by="zhao", note="", now=stack.clock.now(),
+                         quantities={"hours": Decimal("1")})
+    await stack.settle()
+    assert "已更正" in said(stack, f"kf:{KF_USER}")[-1]
+    await stack.sandbox.customer_kf(KF_USER, "确认")  # the ticket is closed: the bill's 确认
+    await stack.settle()
+    acks = [(a.party, a.status) for a in await rows(stack, StatementAck)][2:]
+    assert acks == [("customer", "confirmed"), ("technician", "pending")]
+    assert said(stack, f"kf:{KF_USER}")[-1] == texts.SETTLE_CONFIRMED.format(
+        number="GD20261125-0001", amount="¥290.98")  # the corrected total
 
 
 async def test_closing_the_ticket_with_confirm_confirms_the_statement(stack):
