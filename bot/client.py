@@ -52,6 +52,13 @@ class WeComTooManyConcurrent(WeComError):  # 45033
 class WeComTransportError(WeComError):  # timeouts, connection errors, HTTP 5xx
     retryable = True
 
+    def __init__(self, errcode: int | None, errmsg: str = "", api: str = "", *,
+                 unknown: bool = False) -> None:
+        super().__init__(errcode, errmsg, api)
+        #: the request may have reached WeCom (a timeout, a dropped connection): whether the
+        #: message was delivered is not known
+        self.unknown = unknown
+
 
 class WeComTokenError(WeComError):  # 40014, 42001, 40001 after the one retry
     retryable = True
@@ -162,35 +169,47 @@ class WeComClient:
 
     async def _request(self, method: str, url: str, api: str, *,
                        params: dict[str, Any] | None = None,
-                       json: dict[str, Any] | None = None) -> dict[str, Any]:
-        """One logical call with bounded retries on system failures. Returns the JSON body."""
+                       json: dict[str, Any] | None = None, data: bytes | None = None,
+                       retry_unknown: bool = True) -> dict[str, Any]:
+        """One logical call with bounded retries on system failures. Returns the JSON body.
+
+        ``data`` is a ready JSON body sent as is (the outbox's stored bytes). With
+        ``retry_unknown=False`` a call whose outcome is unknown (a timeout or a dropped
+        connection after the request left) is not repeated here: the caller decides.
+        """
         attempt = 0
+        headers = {"Content-Type": "application/json"} if data is not None else None
         while True:
             attempt += 1
             try:
                 async with self.session.request(method, url, params=params, json=json,
+                                                data=data, headers=headers,
                                                 timeout=self.timeout) as resp:
                     if resp.status >= 500:
                         raise WeComTransportError(None, f"HTTP {resp.status}", api)
                     if resp.status != 200:
                         raise WeComError(None, f"HTTP {resp.status}", api)
-                    data = await resp.json(content_type=None)
-            except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+                    data_out = await resp.json(content_type=None)
+            except aiohttp.ClientConnectorError as exc:  # never connected: nothing was sent
                 err: WeComError = WeComTransportError(None, type(exc).__name__, api)
+            except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+                err = WeComTransportError(None, type(exc).__name__ or "timeout", api,
+                                          unknown=True)
             except WeComError as exc:
                 err = exc
             else:
-                if not isinstance(data, dict):
+                if not isinstance(data_out, dict):
                     raise WeComError(None, "response is not a JSON object", api)
-                code = int(data.get("errcode", 0) or 0)
+                code = int(data_out.get("errcode", 0) or 0)
                 if self._on_call:
                     self._on_call(api, code)
                 if code == 0:
-                    return data
-                err = error_for(code, str(data.get("errmsg", "")), api)
+                    return data_out
+                err = error_for(code, str(data_out.get("errmsg", "")), api)
                 if isinstance(err, WeComTokenError):
                     raise err  # the caller refreshes the token and retries once
-            if not err.retryable or attempt > self.max_retries:
+            if (not err.retryable or attempt > self.max_retries
+                    or (getattr(err, "unknown", False) and not retry_unknown)):
                 raise err
             delay = self.backoff_base * (2 ** (attempt - 1))
             log.info("retrying %s after %s (attempt %d of %d, %.1fs)", api, err, attempt,
@@ -198,8 +217,10 @@ class WeComClient:
             await self._sleep(delay)
 
     async def call(self, path: str, payload: dict[str, Any] | None = None, *, app: str = "app",
-                   method: str = "POST", params: dict[str, Any] | None = None) -> dict[str, Any]:
-        """Call ``/cgi-bin/<path>`` with the app's token; refresh and retry once on 40014/42001."""
+                   method: str = "POST", params: dict[str, Any] | None = None,
+                   body: bytes | None = None, retry_unknown: bool = True) -> dict[str, Any]:
+        """Call ``/cgi-bin/<path>`` with the app's token; refresh and retry once on 40014/42001.
+        ``body``: the exact JSON bytes to send instead of ``payload``."""
         api = path.strip("/")
         for refreshed in (False, True):
             token = await self.token(app)
@@ -207,7 +228,8 @@ class WeComClient:
                 return await self._request(
                     method, f"{self.base_url}/cgi-bin/{api}", api,
                     params={**(params or {}), "access_token": token},
-                    json=payload if method == "POST" else None)
+                    json=payload if method == "POST" and body is None else None,
+                    data=body, retry_unknown=retry_unknown)
             except WeComTokenError:
                 self.drop_token(app)
                 if refreshed:
@@ -276,13 +298,21 @@ class WeComClient:
 
     # -- the outbox's entry ------------------------------------------------------------------
 
-    async def perform(self, api: str, payload: dict[str, Any]) -> dict[str, Any]:
-        """Run one outbox row: ``api`` names the call, ``payload`` its body."""
+    async def perform(self, api: str, payload: dict[str, Any], body: str | None = None, *,
+                      retry_unknown: bool = True) -> dict[str, Any]:
+        """Run one outbox row: ``api`` names the call, ``payload`` its routing and body,
+        ``body`` the stored request JSON to send byte for byte (bot/outbox.py)."""
+        data = body.encode("utf-8") if body is not None else None
         if api == "response_url":
-            return await self.response_url_reply(payload["url"], payload["body"])
+            return await self._request("POST", payload["url"], "response_url",
+                                       json=None if data else payload["body"], data=data,
+                                       retry_unknown=retry_unknown)
         if api == "webhook":
-            return await self.webhook_send(payload["key"], payload["body"])
+            return await self._request("POST", f"{self.base_url}/cgi-bin/webhook/send",
+                                       "webhook", params={"key": payload["key"]},
+                                       json=None if data else payload["body"], data=data,
+                                       retry_unknown=retry_unknown)
         if api in ("message/send", "message/update_template_card", "appchat/send",
                    "kf/send_msg"):
-            return await self.call(api, payload)
+            return await self.call(api, payload, body=data, retry_unknown=retry_unknown)
         raise ValueError(f"unknown outbox api {api!r}")

@@ -1,8 +1,16 @@
-"""The outbox sender: paced, retried, durable.
+"""The outbox sender: claimed, paced, retried, durable.
 
-Pacing is derived from the outbox itself (how many messages to this recipient WeCom accepted in
-each window), so it survives restarts and needs no in-memory bucket. A message that would go over
-a window waits until the window has room, because WeCom drops excess messages silently.
+* **Claimed.** Each round claims the due head message of each recipient with a lease
+  (``models.queues.outbox_claim``): two senders — two bot processes — never take the same row.
+* **Exactly once as far as WeCom allows.** The stored request body is sent byte for byte, first
+  time and every time after; what happens after an attempt whose outcome is unknown (the process
+  died mid-call and the lease ran out, or WeCom answered after the client's timeout) follows the
+  row's delivery kind (``bot.outbox.DELIVERY``): resent where WeCom's duplicate check or a
+  once-only ``response_url``/``response_code`` makes a second copy impossible, resent on purpose
+  where a gap would be worse than a rare duplicate, parked for a person where it would not.
+* **Paced.** Pacing is derived from the outbox itself (how many messages to this recipient WeCom
+  accepted in each window), so it survives restarts. A message that would go over a window waits
+  until the window has room, because WeCom drops excess messages silently.
 """
 
 from __future__ import annotations
@@ -13,19 +21,27 @@ from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from bot.client import WeComClient, WeComError
+from bot.client import WeComClient, WeComError, WeComResponseCodeError, WeComTransportError
 from bot.logs import event_id_var
 from bot.loop import WakeableLoop
 from bot.metrics import Metrics
-from bot.outbox import PACING
+from bot.outbox import AT_MOST_ONCE, DUPLICATE_CHECK_SECONDS, ONCE, PACING, wire_body
 from models.cards import card_code_add
 from models.db import WriteGate, write_session
-from models.queues import (backoff, outbox_defer, outbox_due, outbox_mark_sent,
+from models.queues import (backoff, outbox_claim, outbox_defer, outbox_due, outbox_mark_sent,
                            outbox_record_failure, outbox_sent_since)
 from models.tables import OutboxMessage
 from scheduler.clock import Clock
 
 log = logging.getLogger("bot.sender")
+
+#: How long a claimed row is this sender's (``SENDER_LEASE_SECONDS``): longer than one call
+#: with the client's own retries (4 × 10 s timeouts + backoff). A sender that dies leaves the
+#: row to be taken again after this, as a row whose last attempt is unknown.
+LEASE = timedelta(seconds=60)
+#: WeCom's answers to a resend of something that already went through: a spent response_url
+#: (the sandbox's 40192; WeCom documents none) or a spent card response_code.
+SPENT_URL = 40192
 
 
 class OutboxSender(WakeableLoop):
@@ -33,7 +49,8 @@ class OutboxSender(WakeableLoop):
 
     def __init__(self, sessionmaker: async_sessionmaker, client: WeComClient, clock: Clock,
                  metrics: Metrics, *, max_attempts: int = 8, batch: int = 50,
-                 poll_seconds: float = 1.0, gate: WriteGate | None = None) -> None:
+                 poll_seconds: float = 1.0, gate: WriteGate | None = None,
+                 lease: timedelta = LEASE) -> None:
         super().__init__()
         self.sm = sessionmaker
         self.gate = gate
@@ -43,12 +60,16 @@ class OutboxSender(WakeableLoop):
         self.max_attempts = max_attempts
         self.batch = batch
         self.poll_seconds = poll_seconds
+        self.lease = lease
 
     async def run_once(self) -> int:
-        """Send every due head message once; returns how many calls were made."""
+        """Claim every due head message, send each once; returns how many calls were made."""
         now = self.clock.now()
-        async with self.sm() as session:
-            rows = await outbox_due(session, now, self.batch)
+        async with self.sm() as session:  # a read first: an idle sender takes no write lock
+            if not await outbox_due(session, now, 1):
+                return 0
+        async with write_session(self.sm, self.gate) as session:
+            rows = await outbox_claim(session, now, self.batch, self.lease)
         results = await asyncio.gather(*(self._send(r) for r in rows))
         return sum(results)
 
@@ -65,35 +86,91 @@ class OutboxSender(WakeableLoop):
     async def _send(self, row: OutboxMessage) -> int:
         token = event_id_var.set(f"out{row.id}")
         try:
+            # The last attempt's outcome is unknown: a sender died mid-call (its lease ran out)
+            # or the call timed out after the request left.
+            uncertain = row.lease_until is not None
+            if uncertain and not await self._may_resend(row, row.last_error or "the sender "
+                                                        "stopped during the call"):
+                return 0
             until = await self._paced_until(row)
             if until is not None:
                 self.metrics.outbox_deferred.labels(row.api).inc()
                 async with write_session(self.sm, self.gate) as session:
-                    await outbox_defer(session, row.id, until)
+                    await outbox_defer(session, row.id, until,
+                                       unknown_since=row.lease_until if uncertain else None)
                 return 0
+            body = row.body if row.body is not None else wire_body(
+                row.payload["body"] if row.api in ("response_url", "webhook") else row.payload)
             try:
-                result = await self.client.perform(row.api, row.payload)
+                # Only WeCom's duplicate check makes an immediate blind repeat safe; any other
+                # unknown outcome comes back here and is decided by the row's delivery kind.
+                result = await self.client.perform(row.api, row.payload, body,
+                                                   retry_unknown=row.api == "message/send")
+            except WeComTransportError as exc:
+                if exc.unknown and row.delivery == AT_MOST_ONCE:
+                    await self._park_unknown(row, str(exc))
+                else:
+                    await self._failed(row, exc, unknown=exc.unknown)
+                return 1
             except WeComError as exc:
+                if uncertain and self._spent(row, exc):
+                    await self._mark_sent(row, {"errcode": 0, "assumed": "delivered before the "
+                                                f"restart; the resend was refused: {exc}"})
+                    return 1
                 await self._failed(row, exc)
                 return 1
             except Exception as exc:  # a bug or a bad payload: park it, keep the sender alive
                 log.exception("outbox message %s could not be sent", row.id)
                 await self._failed(row, WeComError(None, type(exc).__name__, row.api))
                 return 1
-            async with write_session(self.sm, self.gate) as session:
-                await outbox_mark_sent(session, row.id, self.clock.now(), result)
-                card = row.payload.get("template_card") if row.api == "message/send" else None
-                if card and isinstance(result, dict) and result.get("response_code"):
-                    # The code that can update this card later, once [doc 94888].
-                    await card_code_add(session, card.get("task_id", ""),
-                                        str(row.payload.get("touser", "")),
-                                        result["response_code"], "send", self.clock.now())
+            await self._mark_sent(row, result)
             self.metrics.outbox_sent.labels(row.api).inc()
             return 1
         finally:
             event_id_var.reset(token)
 
-    async def _failed(self, row: OutboxMessage, exc: WeComError) -> None:
+    async def _may_resend(self, row: OutboxMessage, why: str) -> bool:
+        """After an unknown outcome: True if this row's delivery kind allows sending it again."""
+        if row.delivery == AT_MOST_ONCE:
+            await self._park_unknown(row, why)
+            return False
+        if row.api == "message/send" and (
+                self.clock.now() - row.created_at).total_seconds() > DUPLICATE_CHECK_SECONDS:
+            # Past WeCom's duplicate-check interval a resend could arrive twice.
+            await self._park_unknown(row, why + "; older than WeCom's duplicate check")
+            return False
+        log.info("resending outbox message %s (%s) after an unknown outcome: %s", row.id,
+                 row.delivery, why)
+        return True
+
+    @staticmethod
+    def _spent(row: OutboxMessage, exc: WeComError) -> bool:
+        """A once-only target refused the resend: the first attempt went through."""
+        if row.delivery == ONCE:
+            return exc.errcode == SPENT_URL
+        return row.api == "message/update_template_card" and isinstance(
+            exc, WeComResponseCodeError)
+
+    async def _mark_sent(self, row: OutboxMessage, result: dict) -> None:
+        async with write_session(self.sm, self.gate) as session:
+            await outbox_mark_sent(session, row.id, self.clock.now(), result)
+            card = row.payload.get("template_card") if row.api == "message/send" else None
+            if card and isinstance(result, dict) and result.get("response_code"):
+                # The code that can update this card later, once [doc 94888].
+                await card_code_add(session, card.get("task_id", ""),
+                                    str(row.payload.get("touser", "")),
+                                    result["response_code"], "send", self.clock.now())
+
+    async def _park_unknown(self, row: OutboxMessage, why: str) -> None:
+        """At most once: not resent, parked for a person to decide (``python main.py parked``)."""
+        log.error("send %s to %s: outcome unknown (%s); not resent (%s) — parked for a person",
+                  row.api, row.pace_key, why, row.delivery)
+        self.metrics.outbox_retries.labels(row.api, "unknown").inc()
+        async with write_session(self.sm, self.gate) as session:
+            await outbox_record_failure(session, row.id, f"outcome unknown: {why}; not resent "
+                                        f"({row.delivery})", self.clock.now(), None)
+
+    async def _failed(self, row: OutboxMessage, exc: WeComError, unknown: bool = False) -> None:
         attempts = row.attempts + 1
         now = self.clock.now()
         retry = exc.retryable and attempts < self.max_attempts
@@ -106,4 +183,5 @@ class OutboxSender(WakeableLoop):
             log.error("send %s to %s parked after %d attempt(s): %s — needs a person",
                       row.api, row.pace_key, attempts, exc)
         async with write_session(self.sm, self.gate) as session:
-            await outbox_record_failure(session, row.id, str(exc), now, retry_at)
+            await outbox_record_failure(session, row.id, str(exc), now, retry_at,
+                                        unknown=unknown)

@@ -23,7 +23,7 @@ from bot.inbox import inbox_row
 from bot.logs import event_id_var
 from bot.loop import WakeableLoop
 from bot.metrics import Metrics
-from bot.outbox import reply_rows
+from bot.outbox import distinct_rows, reply_rows
 from handlers.routing import Context, Dispatcher
 from models.db import WriteGate, write_session
 from models.queues import (backoff, inbox_claim, inbox_due_heads, inbox_insert, inbox_mark_done,
@@ -103,8 +103,9 @@ class InboxWorker(WakeableLoop):
                         return  # another bot process is handling it, or already has
                     ctx = Context(event, session, self.clock, self.services)
                     await self.dispatcher.feed(event, ctx, prepared)
-                    out = reply_rows(event, ctx.outgoing, agent_id=self.agent_id,
-                                     now=self.clock.now())
+                    out = await distinct_rows(session, reply_rows(
+                        event, ctx.outgoing, agent_id=self.agent_id, now=self.clock.now()),
+                        self.clock.now())
                     await outbox_add(session, out)
                     if ctx.emitted:  # internal events raised by the handler, same transaction
                         await inbox_insert(session, [inbox_row(e, self.clock.now())

@@ -52,7 +52,7 @@ async def tell_customer(ctx: Context, ticket: Ticket, text: str, *,
                      "left in WeCom's allowance)", ticket.number,
                      "a progress" if progress else "a", max(left, 0), KF_REPLIES)
             return False
-        ctx.send_to_kf(open_kfid, external_userid, text)
+        ctx.send_to_kf(open_kfid, external_userid, text, at_most_once=progress)
         return True
     if ticket.reporter:
         ctx.send_to(ticket.reporter, text)

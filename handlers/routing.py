@@ -60,9 +60,12 @@ class Context:
         """Send to an app member (technician, manager …) rather than back into the chat."""
         self.outgoing.append(Outgoing(text=text, card=card, to_user=user))
 
-    def send_to_kf(self, open_kfid: str, external_userid: str, text: str) -> None:
-        """Send to a 微信客服 customer outside their own conversation's event."""
-        self.outgoing.append(Outgoing(text=text, to_kf=(open_kfid, external_userid)))
+    def send_to_kf(self, open_kfid: str, external_userid: str, text: str, *,
+                   at_most_once: bool = False) -> None:
+        """Send to a 微信客服 customer outside their own conversation's event. ``at_most_once``:
+        a notice better lost than repeated if the send's outcome is unknown (bot/outbox.py)."""
+        self.outgoing.append(Outgoing(text=text, to_kf=(open_kfid, external_userid),
+                                      at_most_once=at_most_once))
 
     async def update_card(self, label: str | None = None, *, card: dict[str, Any] | None = None,
                           task_id: str | None = None, user: str | None = None,

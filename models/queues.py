@@ -99,10 +99,44 @@ async def outbox_add(session: AsyncSession, rows: Iterable[dict[str, Any]]) -> i
     return max(result.rowcount or 0, 0)
 
 
+def _outbox_due(now: datetime, limit: int):
+    return (_due_heads(OutboxMessage, OutboxMessage.pace_key, limit, now)
+            .where(or_(OutboxMessage.lease_until.is_(None), OutboxMessage.lease_until <= now)))
+
+
 async def outbox_due(session: AsyncSession, now: datetime, limit: int) -> list[OutboxMessage]:
-    """The due head message of each recipient, in creation order."""
-    stmt = _due_heads(OutboxMessage, OutboxMessage.pace_key, limit, now)
-    return list((await session.execute(stmt)).scalars())
+    """The due, unclaimed head message of each recipient (a read: nothing is claimed)."""
+    return list((await session.execute(_outbox_due(now, limit))).scalars())
+
+
+async def outbox_claim(session: AsyncSession, now: datetime, limit: int,
+                       lease: timedelta) -> list[OutboxMessage]:
+    """Claim the due head message of each recipient for ``lease``: no other sender (another
+    bot process) takes it meanwhile. Rows are locked with ``FOR UPDATE SKIP LOCKED`` on
+    PostgreSQL (SQLite's write transaction already makes this process the only writer). A head
+    still leased blocks its recipient, which keeps order per recipient. A row whose lease ran
+    out without an outcome comes back with ``lease_until`` set: its last attempt is unknown."""
+    stmt = _outbox_due(now, limit).with_for_update(skip_locked=True, of=OutboxMessage.__table__)
+    rows = list((await session.execute(stmt)).scalars())
+    if rows:
+        # The loaded rows keep the lease they had: set means the last outcome is unknown.
+        await session.execute(update(OutboxMessage).where(
+            OutboxMessage.id.in_([r.id for r in rows])).values(lease_until=now + lease)
+            .execution_options(synchronize_session=False))
+    return rows
+
+
+async def outbox_repeats(session: AsyncSession, keys: Iterable[str],
+                         since: datetime) -> dict[str, int]:
+    """How many messages with each duplicate key were queued since ``since``."""
+    keys = list(set(keys))
+    if not keys:
+        return {}
+    rows = await session.execute(
+        select(OutboxMessage.dup_key, func.count()).where(
+            OutboxMessage.dup_key.in_(keys), OutboxMessage.created_at > since)
+        .group_by(OutboxMessage.dup_key))
+    return {k: int(n) for k, n in rows.all()}
 
 
 async def outbox_sent_since(session: AsyncSession, pace_key: str, since: datetime) -> tuple[int, datetime | None]:
@@ -117,19 +151,24 @@ async def outbox_sent_since(session: AsyncSession, pace_key: str, since: datetim
 async def outbox_mark_sent(session: AsyncSession, msg_id: int, now: datetime,
                            result: dict[str, Any]) -> None:
     await session.execute(update(OutboxMessage).where(OutboxMessage.id == msg_id).values(
-        status=SENT, sent_at=now, result=result, last_error=None,
+        status=SENT, sent_at=now, result=result, last_error=None, lease_until=None,
         attempts=OutboxMessage.attempts + 1))
 
 
-async def outbox_defer(session: AsyncSession, msg_id: int, until: datetime) -> None:
-    """Not a failure: the recipient's rate window is full."""
+async def outbox_defer(session: AsyncSession, msg_id: int, until: datetime, *,
+                       unknown_since: datetime | None = None) -> None:
+    """Not a failure and not an attempt: the recipient's rate window is full. A row whose last
+    outcome is unknown keeps saying so (``unknown_since``)."""
     await session.execute(update(OutboxMessage).where(OutboxMessage.id == msg_id)
-                          .values(next_attempt_at=until))
+                          .values(next_attempt_at=until, lease_until=unknown_since))
 
 
 async def outbox_record_failure(session: AsyncSession, msg_id: int, error: str, now: datetime,
-                                retry_at: datetime | None) -> None:
-    values: dict[str, Any] = {"attempts": OutboxMessage.attempts + 1, "last_error": error[:4000]}
+                                retry_at: datetime | None, *, unknown: bool = False) -> None:
+    """Count a failed attempt; ``retry_at=None`` parks it. ``unknown``: the request may have
+    reached WeCom — the row keeps an (expired) lease, which tells the next attempt so."""
+    values: dict[str, Any] = {"attempts": OutboxMessage.attempts + 1, "last_error": error[:4000],
+                              "lease_until": now if unknown else None}
     values |= {"status": PARKED} if retry_at is None else {"next_attempt_at": retry_at}
     await session.execute(update(OutboxMessage).where(OutboxMessage.id == msg_id).values(**values))
 
@@ -198,6 +237,8 @@ async def retry_parked(session: AsyncSession, queue: str, row_id: int) -> bool:
     values: dict[str, Any] = {"status": PENDING, "attempts": 0, "next_attempt_at": first}
     if model is InboxEvent:
         values["processed_at"] = None
+    else:
+        values["lease_until"] = None  # the person decided: send it again
     res = await session.execute(update(model).where(
         and_(model.id == row_id, model.status == PARKED)).values(**values))
     return bool(res.rowcount)

@@ -55,6 +55,7 @@ class OutboxMessage(SQLModel, table=True):
     __table_args__ = (
         Index("ix_outbox_status_due", "status", "next_attempt_at"),
         Index("ix_outbox_pace", "pace_key", "sent_at"),
+        Index("ix_outbox_dup", "dup_key", "created_at"),
     )
 
     id: int | None = Field(default=None, sa_column=Column(_ID, primary_key=True, autoincrement=True))
@@ -69,6 +70,16 @@ class OutboxMessage(SQLModel, table=True):
     last_error: str | None = Field(default=None, sa_column=Column(Text))
     result: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
     sent_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    # The request body exactly as sent, and sent again after a crash or a timeout: WeCom's
+    # duplicate check compares the request JSON, so a resend must be the same bytes.
+    body: str | None = Field(default=None, sa_column=Column(Text))
+    # What a resend may do after an attempt whose outcome is unknown (bot/outbox.py DELIVERY).
+    delivery: str = Field(default="at_least_once", max_length=16)
+    # SHA-256 of (api, recipient, body before any distinct mark): counts repeats of a message,
+    # which must differ to arrive both (bot/outbox.py make_distinct).
+    dup_key: str | None = Field(default=None, max_length=64)
+    # Claimed by a sender until then; still set after the lease ran out = outcome unknown.
+    lease_until: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
 
 
 class KeyValue(SQLModel, table=True):

@@ -87,8 +87,9 @@ BOT_NAME = "工单助手"
 class Fault:
     errcode: int | None = None
     http_status: int | None = None
-    delay: float = 0.0
+    delay: float = 0.0  # stall before handling the call
     times: int = 1
+    answer_after: float = 0.0  # handle the call (deliver), then stall before answering
 
 
 @dataclass
@@ -117,6 +118,9 @@ class SandboxState:
     kf_allowance: dict[str, dict[str, Any]] = field(default_factory=dict)  # ext → last, sent
     appchats: dict[str, dict[str, Any]] = field(default_factory=dict)
     deliveries: list[dict[str, Any]] = field(default_factory=list)
+    # message/send's duplicate check: request JSON → when it was first accepted, and the answer
+    dup_seen: dict[str, dict[str, Any]] = field(default_factory=dict)
+    duplicates: list[dict[str, Any]] = field(default_factory=list)  # requests not delivered again
 
 
 class Sandbox:
@@ -181,9 +185,11 @@ class Sandbox:
     # -- test controls ----------------------------------------------------------------------
 
     def fail(self, api: str, *, errcode: int | None = None, http_status: int | None = None,
-             delay: float = 0.0, times: int = 1) -> None:
-        """Make the next ``times`` calls of ``api`` fail (or stall for ``delay`` seconds)."""
-        self.state.faults[api].append(Fault(errcode, http_status, delay, times))
+             delay: float = 0.0, times: int = 1, answer_after: float = 0.0) -> None:
+        """Make the next ``times`` calls of ``api`` fail (or stall for ``delay`` seconds before
+        handling them); ``answer_after``: handle (deliver) them, then answer that much later —
+        WeCom accepting a message and answering after the client gave up."""
+        self.state.faults[api].append(Fault(errcode, http_status, delay, times, answer_after))
 
     def expire_tokens(self) -> None:
         """WeCom may expire a token early: every issued token becomes stale now."""
@@ -251,7 +257,7 @@ class Sandbox:
 
     async def _fault(self, api: str) -> web.Response | None:
         queue = self.state.faults.get(api)
-        if not queue:
+        if not queue or queue[0].answer_after:
             return None
         fault = queue[0]
         fault.times -= 1
@@ -264,6 +270,17 @@ class Sandbox:
         if fault.errcode is not None:
             return web.json_response({"errcode": fault.errcode, "errmsg": "injected by sandbox"})
         return None
+
+    async def _late_answer(self, api: str) -> None:
+        """An ``answer_after`` fault: the call was handled; hold the answer back."""
+        queue = self.state.faults.get(api)
+        if not queue or not queue[0].answer_after:
+            return
+        fault = queue[0]
+        fault.times -= 1
+        if fault.times <= 0:
+            queue.popleft()
+        await asyncio.sleep(fault.answer_after)
 
     def _check_token(self, request: web.Request) -> int:
         tok = request.query.get("access_token", "")
@@ -301,6 +318,7 @@ class Sandbox:
                 return web.json_response({"errcode": code, "errmsg": "token rejected"})
             result = await getattr(self, "_" + api.replace("/", "_"))(body or {}, request)
             self._record(api, request, body, result.get("errcode", 0))
+            await self._late_answer(api)
             return web.json_response(result)
 
         return handler
@@ -309,6 +327,23 @@ class Sandbox:
         users = [u for u in str(body.get("touser", "")).split("|") if u]
         if not users:
             return {"errcode": 81013, "errmsg": "all recipients invalid"}
+        # Duplicate check [doc 90236]: with enable_duplicate_check 1, the same request JSON
+        # within duplicate_check_interval seconds (default 1800, at most 4 h) is not delivered
+        # again. The answer repeats the first one's (WeCom's own answer is not documented).
+        dup_key = None
+        if body.get("enable_duplicate_check") == 1:
+            interval = min(int(body.get("duplicate_check_interval") or 1800), 4 * 3600)
+            dup_key = json.dumps(body, sort_keys=True, ensure_ascii=False)
+            seen = self.state.dup_seen.get(dup_key)
+            if seen is not None and self.clock.now() - seen["at"] < timedelta(seconds=interval):
+                self.state.duplicates.append(body)
+                return dict(seen["result"])
+        result = self._deliver_app_message(users, body)
+        if dup_key is not None:
+            self.state.dup_seen[dup_key] = {"at": self.clock.now(), "result": result}
+        return result
+
+    def _deliver_app_message(self, users: list[str], body: dict[str, Any]) -> dict[str, Any]:
         msgtype = body.get("msgtype")
         out: dict[str, Any] = {"errcode": 0, "errmsg": "ok", "msgid": f"sbx{next(self._ids)}"}
         for user in users:
@@ -388,7 +423,9 @@ class Sandbox:
                     "errmsg": "no reply allowance left for this customer"}
         allowance["sent"] += 1
         self._line(f"kf:{ext}", "bot", "text", (body.get("text") or {}).get("content", ""))
-        return {"errcode": 0, "errmsg": "ok", "msgid": f"sbxkf{next(self._ids)}"}
+        # A msgid the caller chose is echoed back; WeCom's docs say nothing of deduplicating
+        # on it, so neither does the sandbox.
+        return {"errcode": 0, "errmsg": "ok", "msgid": body.get("msgid") or f"sbxkf{next(self._ids)}"}
 
     async def _externalcontact_get(self, body: dict[str, Any],
                                    request: web.Request) -> dict[str, Any]:
@@ -429,6 +466,7 @@ class Sandbox:
         else:
             self.state.dropped.append({"api": "response_url", "body": body})
         self._record("response_url", request, body, 0)
+        await self._late_answer("response_url")
         return web.json_response({"errcode": 0, "errmsg": "ok"})
 
     # -- callbacks to the bot ---------------------------------------------------------------
