@@ -96,15 +96,49 @@ def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
 
 
+#: PostgreSQL advisory-lock key that serialises migrations across processes ("wo-migr").
+MIGRATION_LOCK = 0x776F2D6D69677200
+
+
 def migrate(url: str, revision: str = "head") -> None:
-    """Apply Alembic migrations (synchronous; call before the event loop's work starts)."""
+    """Apply Alembic migrations (synchronous; call before the event loop's work starts).
+
+    Safe when several processes start at once on a fresh database: they take turns (an
+    advisory lock on PostgreSQL, a lock file beside the SQLite database); the second finds
+    the schema current and goes on.
+    """
     from alembic import command
     from alembic.config import Config
+    from sqlalchemy import create_engine, pool, text
 
     _ensure_sqlite_dir(url)
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.attributes["url"] = sync_url(url)
+    u = make_url(url)
+    if u.get_backend_name() == "postgresql":
+        engine = create_engine(sync_url(url), poolclass=pool.NullPool)
+        try:
+            with engine.connect() as conn:
+                conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": MIGRATION_LOCK})
+                conn.commit()
+                try:
+                    cfg.attributes["connection"] = conn
+                    command.upgrade(cfg, revision)
+                    conn.commit()
+                finally:
+                    conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": MIGRATION_LOCK})
+                    conn.commit()
+        finally:
+            engine.dispose()
+        return
+    if u.get_backend_name() == "sqlite" and u.database and u.database != ":memory:":
+        import fcntl
+
+        with open(f"{u.database}.migrate-lock", "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+            command.upgrade(cfg, revision)
+        return
     command.upgrade(cfg, revision)
 
 
