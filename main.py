@@ -1,6 +1,7 @@
 """The one place that wires settings, database, client, dispatcher, workers and servers.
 
     python main.py serve          # the bot (and the local WeCom sandbox without credentials)
+    python main.py worker         # handlers, timers and sender only (no HTTP listener)
     python main.py migrate        # apply database migrations and exit
     python main.py parked         # what stopped retrying and needs a person
     python main.py retry inbox|outbox ID   # send a parked row back to its queue
@@ -16,9 +17,11 @@ import asyncio
 import logging
 import signal
 import sys
+from datetime import timedelta
 from typing import Any
 
 from aiohttp import web
+from sqlalchemy.engine import make_url
 
 from bot.client import AppCredentials, WeComClient
 from bot.crypto import WeComCrypto
@@ -46,13 +49,14 @@ class BotRuntime:
     """Starts and stops the bot's parts in order. Used by ``serve``, the tests and the benches."""
 
     def __init__(self, settings: Settings, *, clock: Clock | None = None,
-                 run_worker: bool = True, run_sender: bool = True,
+                 run_worker: bool = True, run_sender: bool = True, run_http: bool = True,
                  client_kwargs: dict[str, Any] | None = None,
                  analyzer: Any = None) -> None:
         self.settings = settings
         self.clock = clock or SystemClock()
         self.run_worker = run_worker
         self.run_sender = run_sender
+        self.run_http = run_http  # False: a worker-only process (ingest runs elsewhere)
         self.client_kwargs = client_kwargs or {}
         self.metrics = Metrics()
         self.url = ""
@@ -82,7 +86,8 @@ class BotRuntime:
             clock=self.clock, on_call=lambda api, code: self.metrics.api_calls.labels(
                 api, str(code)).inc(), **self.client_kwargs)
         self.sender = OutboxSender(self.sm, self.client, self.clock, self.metrics,
-                                   max_attempts=s.SENDER_MAX_ATTEMPTS, gate=gate)
+                                   max_attempts=s.SENDER_MAX_ATTEMPTS, gate=gate,
+                                   lease=timedelta(seconds=s.SENDER_LEASE_SECONDS))
         self.dispatcher = build_dispatcher(self.metrics)
         self.worker = InboxWorker(
             self.sm, self.dispatcher, self.clock, self.metrics,
@@ -91,7 +96,7 @@ class BotRuntime:
                       "offering_config": offering_config, "settlement": settlement},
             agent_id=s.WECOM_AGENT_ID,
             max_attempts=s.WORKER_MAX_ATTEMPTS, concurrency=s.WORKER_CONCURRENCY,
-            on_outbox=self.sender.wake, gate=gate)
+            poll_seconds=s.WORKER_POLL_SECONDS, on_outbox=self.sender.wake, gate=gate)
         # The inbox writer has its own engine: its commits are fsynced before the ack.
         # Durable timers fire into the inbox; every process that handles events also sweeps.
         self.timers = TimerSweep(self.sm, self.clock, gate=gate, on_fired=self.worker.wake)
@@ -111,12 +116,17 @@ class BotRuntime:
                                      clock=self.clock,
                                      max_skew_seconds=s.CALLBACK_MAX_SKEW_SECONDS,
                                      health=self.health, refresh_gauges=self.refresh_gauges)
-        await self.writer.start()
+        if self.run_http:
+            await self.writer.start()
         if self.run_worker:
             await self.worker.start()
             self.timers.start(s.TIMER_SWEEP_SECONDS)
         if self.run_sender:
             await self.sender.start()
+        if not self.run_http:
+            log.info("worker running: handlers, timers and sender on %s (no HTTP listener)",
+                     make_url(s.DATABASE_URL).render_as_string(hide_password=True))
+            return
         self.runner = web.AppRunner(self.server.make_app(), access_log=None,
                                     shutdown_timeout=10)
         await self.runner.setup()
@@ -130,8 +140,9 @@ class BotRuntime:
     async def stop(self) -> None:
         """Stop accepting, let in-flight callbacks finish storing, finish handlers, close."""
         self.server.accepting = False
-        await self.runner.cleanup()
-        await self.writer.stop()
+        if self.run_http:
+            await self.runner.cleanup()
+            await self.writer.stop()
         self.timers.stop()
         await self.worker.stop()
         await self.sender.stop()
@@ -155,9 +166,10 @@ class BotRuntime:
                 self.metrics.outbox_depth.labels(status).set(n)
 
 
-async def serve(settings: Settings, with_sandbox: bool) -> None:
+async def serve(settings: Settings, with_sandbox: bool, *, worker_only: bool = False) -> None:
     sandbox = None
-    bot = BotRuntime(settings, run_worker=settings.RUN_WORKER)
+    bot = BotRuntime(settings, run_worker=settings.RUN_WORKER or worker_only,
+                     run_http=not worker_only)
     await bot.start()
     if with_sandbox:
         from bot.sandbox.server import Sandbox
@@ -277,6 +289,8 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command")
     sub.add_parser("serve", help="run the bot (default)")
+    sub.add_parser("worker", help="handlers, timers and sender only, beside an ingest process "
+                                  "(serve with RUN_WORKER=false) on the same database")
     sub.add_parser("migrate", help="apply database migrations and exit")
     sub.add_parser("parked", help="list inbox events and outbox messages parked for a person")
     retry_p = sub.add_parser("retry", help="send a parked row back to its queue")
@@ -318,8 +332,13 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(_staff(settings, args))
     if command in ("parked", "retry"):
         return asyncio.run(_operate(settings, args))
+    if command == "worker" and with_sandbox:
+        print("configuration error: worker needs the WeCom settings of the ingest process it "
+              "works beside (a sandbox run is one process: python main.py serve)",
+              file=sys.stderr)
+        return 2
     try:
-        asyncio.run(serve(settings, with_sandbox))
+        asyncio.run(serve(settings, with_sandbox, worker_only=command == "worker"))
     except ConfigError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2

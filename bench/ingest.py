@@ -1,7 +1,8 @@
 """Ingest benchmark: encrypted callbacks against the running bot vs a bare aiohttp handler.
 
     .venv/bin/python bench/ingest.py [--requests 5000] [--rate 500] [--seconds 10]
-                                     [--concurrency 64] [--db sqlite|postgresql] [--worker]
+                                     [--concurrency 64] [--db sqlite|postgresql]
+                                     [--worker | --in-process-worker]
 
 Both servers run as separate processes on loopback; this process generates the load. For each
 it prints throughput (closed loop, ``--concurrency`` in flight) and ack latency p50/p99 at a
@@ -9,13 +10,16 @@ fixed arrival rate (open loop, ``--rate`` per second), then the ratios. Afterwar
 bot's inbox rows: every acked callback must be stored.
 
 By default the bot runs ingest-only (RUN_WORKER=false), which measures the ack path alone;
-``--worker`` also runs the handlers and the outbox sender against a sandbox in this process.
+``--worker`` also runs the handlers, timers and outbox sender in a second process
+(``main.py worker``) against a sandbox in this process, at the same time as the load;
+``--in-process-worker`` runs them inside the ingest process instead (one core for all of it).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import signal
 import statistics
@@ -29,7 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.common import (AES_KEY, CORP_ID, SECRET, TOKEN, bench_database,  # noqa: E402
-                          bot_process, free_port, wait_up)
+                          bot_process, free_port, wait_up, worker_process)
 from bot.crypto import WeComCrypto  # noqa: E402
 
 
@@ -112,14 +116,14 @@ def pct(values: list[float], p: float) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[int(p) - 1] * 1000
 
 
-async def count_inbox(db_url: str) -> int:
+async def count_inbox(db_url: str, where: str = "") -> int:
     from sqlalchemy import text
 
     from models.db import make_engine
 
     eng = make_engine(db_url)
     async with eng.connect() as c:
-        n = (await c.execute(text("SELECT count(*) FROM inbox"))).scalar_one()
+        n = (await c.execute(text(f"SELECT count(*) FROM inbox {where}"))).scalar_one()
     await eng.dispose()
     return int(n)
 
@@ -140,6 +144,11 @@ async def measure(name: str, url: str, args, offset: int) -> dict:
     return r
 
 
+@contextlib.asynccontextmanager
+async def _nothing():
+    yield
+
+
 async def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -149,13 +158,16 @@ async def main() -> None:
     ap.add_argument("--concurrency", type=int, default=64)
     ap.add_argument("--db", choices=["sqlite", "postgresql"], default="sqlite")
     ap.add_argument("--pg-url", default="postgresql://postgres@127.0.0.1:5432/test")
-    ap.add_argument("--worker", action="store_true")
+    ap.add_argument("--worker", action="store_true",
+                    help="handlers and sender in a separate worker process")
+    ap.add_argument("--in-process-worker", action="store_true",
+                    help="handlers and sender inside the ingest process")
     ap.add_argument("--bare-server", type=int, help=argparse.SUPPRESS)
     args = ap.parse_args()
 
     sandbox = None
     api_base = "http://127.0.0.1:9"  # unused in ingest-only mode
-    if args.worker:
+    if args.worker or args.in_process_worker:
         from bot.sandbox.server import Sandbox
 
         sandbox = Sandbox(corp_id=CORP_ID, agent_id=1000002, secret=SECRET, app_token=TOKEN,
@@ -166,13 +178,22 @@ async def main() -> None:
                                                 str(bare_port))
     try:
         async with bench_database(args.db, args.pg_url) as (db_url, tmp), bot_process(
-                db_url, api_base, tmp, RUN_WORKER="true" if args.worker else "false") as bot_url:
+                db_url, api_base, tmp,
+                RUN_WORKER="true" if args.in_process_worker else "false") as bot_url, \
+                (worker_process(db_url, api_base, tmp, WORKER_POLL_SECONDS="0.05")
+                 if args.worker else _nothing()):
             await wait_up(f"http://127.0.0.1:{bare_port}", bare)
-            print(f"machine: {os.cpu_count()} cores; database: {args.db}; bot worker: "
-                  f"{'on' if args.worker else 'off (ingest only)'}", flush=True)
+            mode = ("in a separate worker process" if args.worker else
+                    "in the ingest process" if args.in_process_worker else "off (ingest only)")
+            print(f"machine: {os.cpu_count()} cores; database: {args.db}; handlers and sender: "
+                  f"{mode}", flush=True)
             b = await measure("bare aiohttp", f"http://127.0.0.1:{bare_port}", args, 0)
             r = await measure("bot", bot_url, args, 10_000_000)
             stored = await count_inbox(db_url)
+            if sandbox is not None:
+                handled = await count_inbox(db_url, "WHERE status = 'done'")
+                print(f"handled while measuring: {handled} of {stored} events; replies sent: "
+                      f"{len(sandbox.calls('message/send'))}")
             print(f"\nthroughput ratio bot/bare: {r['throughput'] / b['throughput']:.2f} "
                   f"(target >= 0.33)")
             print(f"p99 ack at {args.rate:.0f}/s: bot {r['p99']:.2f} ms vs bare "

@@ -55,10 +55,16 @@ class Settings(BaseSettings):
     # Handler failures before an inbox event is parked for a person.
     WORKER_MAX_ATTEMPTS: int = Field(default=5, ge=1)
     WORKER_CONCURRENCY: int = Field(default=8, ge=1)
+    # How often the worker looks for new inbox events it was not woken for (seconds): events
+    # stored by another process (a separate ingest process, a replica), backoffs coming due.
+    WORKER_POLL_SECONDS: float = Field(default=0.2, gt=0)
     # How often the durable-timer sweep looks for due timers (seconds).
     TIMER_SWEEP_SECONDS: float = Field(default=1.0, gt=0)
     # Send failures before an outbox message is parked.
     SENDER_MAX_ATTEMPTS: int = Field(default=8, ge=1)
+    # How long a sender holds a claimed outbox message: after a crash, another sender (or the
+    # restarted process) takes it again this much later. Longer than one call with retries.
+    SENDER_LEASE_SECONDS: float = Field(default=60.0, gt=0)
     # Offering rules (direct / grab, answer times); a path, for deployments that keep their
     # configuration elsewhere. Default: config/offering.yaml in the checkout.
     OFFERING_CONFIG: str = ""
