@@ -4,71 +4,15 @@ configuration errors; no secret in the logs."""
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import socket
 import sys
-from pathlib import Path
 
 import aiohttp
 import pytest
 
 from bot.sandbox.server import Sandbox
-from tests.conftest import (ROOT, TEST_AES_KEY, TEST_CORP_ID, TEST_SECRET, TEST_TOKEN)
-
-MAIN = str(ROOT / "main.py")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def clean_env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("WECOM_", "AIBOT_", "DATABASE_", "PORT", "HOST", "SANDBOX_"))}
-    env.update(extra)
-    return env
-
-
-async def wait_healthy(url: str, proc, timeout: float = 30.0) -> None:
-    """Wait for the process to answer /healthz (it is starting: migrations, sockets)."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    async with aiohttp.ClientSession() as http:
-        while loop.time() < deadline:
-            if proc.returncode is not None:
-                raise AssertionError(f"bot exited early with {proc.returncode}")
-            try:
-                async with http.get(f"{url}/healthz") as r:
-                    if r.status == 200:
-                        return
-            except aiohttp.ClientError:
-                pass
-            await asyncio.sleep(0.05)  # polling a starting process, not waiting for time to pass
-    raise AssertionError("bot did not become healthy")
-
-
-async def start_bot(db_url: str, sandbox_url: str, port: int, cwd: Path, **env):
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, MAIN, "serve", cwd=cwd, stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        env=clean_env(WECOM_CORP_ID=TEST_CORP_ID, WECOM_AGENT_ID="218", WECOM_SECRET=TEST_SECRET,
-                      WECOM_TOKEN=TEST_TOKEN, WECOM_AES_KEY=TEST_AES_KEY,
-                      WECOM_API_BASE=sandbox_url, DATABASE_URL=db_url, PORT=str(port), **env))
-    await wait_healthy(f"http://127.0.0.1:{port}", proc)
-    return proc
-
-
-async def stop_all(procs, engine, sandbox) -> None:
-    """Stop the bot processes (SIGTERM, as an operator would), then the engine and sandbox."""
-    for p in procs:
-        if p.returncode is None:
-            p.send_signal(signal.SIGTERM)
-            await asyncio.wait_for(p.communicate(), 30)
-    await engine.dispose()
-    await sandbox.stop()
+from tests.conftest import TEST_AES_KEY, TEST_CORP_ID, TEST_SECRET, TEST_TOKEN
+from tests.procs import MAIN, clean_env, free_port, start_bot, stop_all
 
 
 async def test_sigkill_right_after_acks_loses_nothing(db_url, tmp_path):

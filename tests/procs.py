@@ -1,0 +1,91 @@
+"""Real bot processes for tests: start ``main.py`` with the test credentials, wait, stop."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import sys
+from pathlib import Path
+
+import aiohttp
+
+from tests.conftest import ROOT, TEST_AES_KEY, TEST_CORP_ID, TEST_SECRET, TEST_TOKEN
+
+MAIN = str(ROOT / "main.py")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("WECOM_", "AIBOT_", "DATABASE_", "PORT", "HOST", "SANDBOX_"))}
+    env.update(extra)
+    return env
+
+
+def bot_env(db_url: str, sandbox_url: str, port: int, **env: str) -> dict[str, str]:
+    return clean_env(WECOM_CORP_ID=TEST_CORP_ID, WECOM_AGENT_ID="218", WECOM_SECRET=TEST_SECRET,
+                     WECOM_TOKEN=TEST_TOKEN, WECOM_AES_KEY=TEST_AES_KEY,
+                     WECOM_API_BASE=sandbox_url, DATABASE_URL=db_url, PORT=str(port), **env)
+
+
+async def wait_healthy(url: str, proc, timeout: float = 30.0) -> None:
+    """Wait for the process to answer /healthz (it is starting: migrations, sockets)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    async with aiohttp.ClientSession() as http:
+        while loop.time() < deadline:
+            if proc.returncode is not None:
+                raise AssertionError(f"bot exited early with {proc.returncode}")
+            try:
+                async with http.get(f"{url}/healthz") as r:
+                    if r.status == 200:
+                        return
+            except aiohttp.ClientError:
+                pass
+            await asyncio.sleep(0.05)  # polling a starting process, not waiting for time to pass
+    raise AssertionError("bot did not become healthy")
+
+
+async def spawn_bot(db_url: str, sandbox_url: str, port: int, cwd: Path, *,
+                    command: str = "serve", **env: str):
+    """``main.py <command>`` as a child process (not waited for)."""
+    return await asyncio.create_subprocess_exec(
+        sys.executable, MAIN, command, cwd=cwd, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE, env=bot_env(db_url, sandbox_url, port, **env))
+
+
+async def start_bot(db_url: str, sandbox_url: str, port: int, cwd: Path, **env: str):
+    proc = await spawn_bot(db_url, sandbox_url, port, cwd, **env)
+    await wait_healthy(f"http://127.0.0.1:{port}", proc)
+    return proc
+
+
+async def start_worker(db_url: str, sandbox_url: str, cwd: Path, **env: str):
+    """``main.py worker``: no listener; ready once it logs that it runs."""
+    proc = await spawn_bot(db_url, sandbox_url, 0, cwd, command="worker", LOG_FORMAT="text",
+                           **env)
+    while True:
+        line = (await asyncio.wait_for(proc.stderr.readline(), 30)).decode()
+        if not line:
+            raise AssertionError(f"worker exited early with {await proc.wait()}")
+        if "worker running" in line:
+            return proc
+
+
+async def stop_all(procs, engine=None, sandbox=None) -> None:
+    """Stop the bot processes (SIGTERM, as an operator would), then the engine and sandbox."""
+    for p in procs:
+        if p.returncode is None:
+            p.send_signal(signal.SIGTERM)
+            await asyncio.wait_for(p.communicate(), 30)
+    if engine is not None:
+        await engine.dispose()
+    if sandbox is not None:
+        await sandbox.stop()
