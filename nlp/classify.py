@@ -134,7 +134,12 @@ URGENCY_CUES: Final[dict[str, Cues]] = {
 #: "显示E1", "报E05", "故障码 H1": an error code means a fault report
 ERROR_CODE: Final = re.compile(r"(?:显示|报|代码|故障码|错误码)\s*[a-z]{1,2}-?\d{1,3}(?![\d])")
 #: "报修三天了", "等了两天", "坏了一周": a long wait raises urgency
-LONG_WAIT: Final = re.compile(r"(?:[两三四五六七八九十\d]+|几)(?:天|个?礼拜|个?星期|周)了|都第[\d一二三四五六七八九十]+天|[一1]个?(?:礼拜|星期|周)了")
+#: A count is tried only where its run of numerals begins (and read possessively): a search
+#: used to start again at every digit of a long digit run (quadratic: 135 ms for 2,000 digits).
+LONG_WAIT: Final = re.compile(
+    r"(?:(?<![两三四五六七八九十\d])[两三四五六七八九十\d]++|几)(?:天|个?礼拜|个?星期|周)了"
+    r"|都第[\d一二三四五六七八九十]++天|[一1]个?(?:礼拜|星期|周)了"
+)
 QUESTION: Final = re.compile(r"[?吗么呢]|能不能|是不是|多少|(?<!好)几[点天次个]|什么|怎么|哪")
 SERVICE_INTENTS: Final = frozenset({"create", "urge", "cancel", "confirm"})
 _LOW_INTENTS: Final = frozenset({"rate", "other"})

@@ -16,6 +16,9 @@ BIG_UNITS: dict[str, int] = {"万": 10_000, "萬": 10_000, "亿": 100_000_000}
 CN_CHARS = "".join(DIGITS) + "".join(SMALL_UNITS) + "".join(BIG_UNITS)
 #: one number: Arabic (1,280.50 / 2.5) or Chinese (一千五百 / 十二), optionally mixed (5万2, 3千)
 NUMBER_PATTERN = rf"(?:\d[\d,]*(?:\.\d+)?[{CN_CHARS}]*|[{CN_CHARS}]+)"
+_DECIMAL = re.compile(r"\d+(?:\.\d+)?")
+#: the big units, largest first (亿 before 万; 万 before its variant 萬)
+_BIG_ORDER: tuple[tuple[str, int], ...] = tuple(sorted(BIG_UNITS.items(), key=lambda kv: -kv[1]))
 
 
 def _small_section(text: str) -> Decimal | None:
@@ -28,11 +31,11 @@ def _small_section(text: str) -> Decimal | None:
     while i < len(text):
         ch = text[i]
         if ch.isdigit() or ch == ".":
-            m = re.match(r"\d+(?:\.\d+)?", text[i:])
+            m = _DECIMAL.match(text, i)  # at i, without copying the rest of the text
             if m is None:
                 return None
             current = Decimal(m.group())
-            i += len(m.group())
+            i = m.end()
             continue
         if ch in DIGITS:
             current = Decimal(DIGITS[ch])
@@ -59,32 +62,45 @@ def parse_number(text: str) -> Decimal | None:
 
     >>> parse_number("5万2"), parse_number("一千五百"), parse_number("2.5万"), parse_number("1,280.50")
     (Decimal('52000'), Decimal('1500'), Decimal('25000.0'), Decimal('1280.50'))
+
+    What follows a big unit (万, 亿) is read in a loop, not by recursion ("万" * 1500
+    used to raise RecursionError); what precedes one holds no unit as large, so that
+    recursion is at most three levels deep. Terms are added right to left, as before.
     """
     text = text.replace(",", "")
-    if not text:
-        return None
-    try:
-        if text.replace(".", "", 1).isdigit():
-            return Decimal(text)
-    except InvalidOperation:  # pragma: no cover - guarded by isdigit
-        return None
-    for big_char, big in sorted(BIG_UNITS.items(), key=lambda kv: -kv[1]):
-        if big_char in text:
-            head, _, tail = text.partition(big_char)
-            head_value = parse_number(head) if head else Decimal(1)
-            if head_value is None:
-                return None
-            if not tail:
-                return head_value * big
-            # 5万2 / 五万二: a single trailing digit means the next unit down
-            if len(tail) == 1 and (tail.isdigit() or tail in DIGITS):
-                tail_value = Decimal(int(tail) if tail.isdigit() else DIGITS[tail]) * (big // 10)
-            else:
-                tail_value = parse_number(tail.lstrip("零〇"))
-            if tail_value is None:
-                return None
-            return head_value * big + tail_value
-    return _small_section(text)
+    terms: list[Decimal] = []  # head × unit for each big unit read so far
+
+    def done(rest: Decimal) -> Decimal:
+        for term in reversed(terms):
+            rest = term + rest
+        return rest
+
+    while True:
+        if not text:
+            return None
+        try:
+            if text.replace(".", "", 1).isdigit():
+                return done(Decimal(text))
+        except InvalidOperation:  # pragma: no cover - guarded by isdigit
+            return None
+        for big_char, big in _BIG_ORDER:
+            if big_char in text:
+                break
+        else:
+            small = _small_section(text)
+            return None if small is None else done(small)
+        head, _, tail = text.partition(big_char)
+        head_value = parse_number(head) if head else Decimal(1)
+        if head_value is None:
+            return None
+        if not tail:
+            return done(head_value * big)
+        # 5万2 / 五万二: a single trailing digit means the next unit down
+        if len(tail) == 1 and (tail.isdigit() or tail in DIGITS):
+            tail_value = Decimal(int(tail) if tail.isdigit() else DIGITS[tail]) * (big // 10)
+            return done(head_value * big + tail_value)
+        terms.append(head_value * big)
+        text = tail.lstrip("零〇")
 
 
 def parse_int(text: str) -> int | None:

@@ -15,15 +15,17 @@ from __future__ import annotations
 import re
 from typing import Final
 
-from nlp.text import Span, overlaps_any
+from nlp.text import Claimed, Span
 
 _ORDER_KEYWORDS: Final = (
     r"(?:订单编号|订单号码|订单号|订单|工单编号|工单号|工单|报修单号|服务单号|维修单号|售后单号|"
-    r"快递单号|物流单号|运单号|运单|单号|发票号码|发票号|编号|order\s*(?:no\.?|id|number)?|no\.)"
+    r"快递单号|物流单号|运单号|运单|单号|发票号码|发票号|编号|order(?:\s*+(?:no\.?|id|number))?|no\.)"
 )
 _ORDER_ID: Final = r"[a-z0-9][a-z0-9_-]{3,39}"
+#: one run of blanks between keyword and number: "order  no  :  12345" used to be splittable
+#: between three adjacent \s* (cubic in the number of spaces when no number followed)
 ORDER_AFTER_KEYWORD: Final[re.Pattern[str]] = re.compile(
-    _ORDER_KEYWORDS + r"\s*(?:是|为|:|#|=)?\s*(" + _ORDER_ID + r")(?![a-z0-9])"
+    _ORDER_KEYWORDS + r"\s*+(?:(?:是|为|:|#|=)\s*+)?(" + _ORDER_ID + r")(?![a-z0-9])"
 )
 #: GD20261125-0007, SF1234567890123, wo-2026-0042 — letters then ≥6 digits
 ORDER_STANDALONE: Final[re.Pattern[str]] = re.compile(
@@ -50,13 +52,15 @@ SERVICE: Final[re.Pattern[str]] = re.compile(r"(?<!\d)([48]00)" + _SEP + r"(\d{3
 def extract_order_ids(text: str) -> list[Span]:
     """Order / work-order / waybill numbers in the normalised ``text``."""
     spans: list[Span] = []
+    claimed = Claimed(len(text))
     for pattern in (ORDER_AFTER_KEYWORD, ORDER_STANDALONE, LONG_DIGITS):
         for m in pattern.finditer(text):
             start, end = m.span(1)
             value = m.group(1)
-            if not any(ch.isdigit() for ch in value) or overlaps_any(spans, start, end):
+            if not any(ch.isdigit() for ch in value) or claimed.overlaps(start, end):
                 continue
             spans.append(Span(start, end, "order_id", value))
+            claimed.add(start, end)
     spans.sort()
     return spans
 
@@ -64,12 +68,14 @@ def extract_order_ids(text: str) -> list[Span]:
 def extract_phones(text: str, blocked: list[Span]) -> list[Span]:
     """Phone numbers outside the ``blocked`` spans (order ids), as digit strings."""
     spans: list[Span] = []
+    orders = Claimed(len(text), blocked)
     for m in MOBILE.finditer(text):
-        if not overlaps_any(blocked, *m.span()):
+        if not orders.overlaps(*m.span()):
             spans.append(Span(m.start(), m.end(), "phone", "".join(m.group(1, 2, 3))))
+    claimed = Claimed(len(text), [*blocked, *spans])
     for pattern in (LANDLINE, SERVICE):
         for m in pattern.finditer(text):
-            if overlaps_any(blocked, *m.span()) or overlaps_any(spans, *m.span()):
+            if claimed.overlaps(*m.span()):
                 continue
             area = m.group(1)
             if pattern is LANDLINE and not area.startswith("0"):
@@ -79,5 +85,6 @@ def extract_phones(text: str, blocked: list[Span]) -> list[Span]:
                 area = "0" + area
             digits = area + "".join(m.group(2, 3))
             spans.append(Span(m.start(), m.end(), "phone", digits))
+            claimed.add(m.start(), m.end())
     spans.sort()
     return spans

@@ -159,14 +159,23 @@ class Gazetteer:
         if not hits:
             return RegionResult()
 
+        # The first hit naming each province, city and district: a division's support is
+        # read from these (not by comparing every hit with every other: a message
+        # naming 杭州 a thousand times made a million comparisons).
+        first: dict[tuple[str | None, ...], _Hit] = {}
+        for h in hits:
+            first.setdefault(_key(h.division), h)
+        supports: dict[Division, tuple[int, int, int]] = {}
+
         def support(div: Division) -> tuple[int, int, int]:
-            levels: dict[str, _Hit] = {}
-            for h in hits:
-                if h.division.level not in levels and _supports(h.division, div):
-                    levels[h.division.level] = h
-            full = sum(h.full for h in levels.values())
-            first = min(h.start for h in levels.values())
-            return (len(levels), full, -first)
+            if div not in supports:
+                keys = [("province", div.province), ("district", *div.chain)]
+                if div.level != "province":
+                    keys.insert(1, ("city", div.province, div.city))
+                levels = [first[k] for k in keys if k in first]
+                full = sum(h.full for h in levels)
+                supports[div] = (len(levels), full, -min(h.start for h in levels))
+            return supports[div]
 
         scored = [(support(h.division), LEVELS.index(h.division.level), h.division) for h in hits]
         best_score = max(s for s, _, _ in scored)
@@ -179,21 +188,28 @@ class Gazetteer:
         if district is None and deepest == 2:
             names = {d.district for d in winners}
             district = names.pop() if len(names) == 1 else None
+        # a hit is kept if it supports one of the winners
+        wanted = {("province", w.province) for w in winners}
+        wanted |= {("city", w.province, w.city) for w in winners if w.level != "province"}
+        wanted |= {("district", *w.chain) for w in winners}
         spans = tuple(
             Span(h.start, h.end, f"region_{h.division.level}", h.division.name)
             for h in hits
-            if any(_supports(h.division, w) for w in winners)
+            if _key(h.division) in wanted
         )
         return RegionResult(province, city, district, spans)
 
 
-def _supports(hit: Division, candidate: Division) -> bool:
-    """True if ``hit`` is ``candidate`` itself or one of its ancestors."""
+def _key(hit: Division) -> tuple[str | None, ...]:
+    """What a hit names: its province, its (province, city) or its full chain. A hit
+    supports a candidate division (is the candidate or one of its ancestors) iff this
+    key is one of the candidate's: province; (province, city) unless the candidate is a
+    province; (province, city, district)."""
     if hit.level == "province":
-        return hit.province == candidate.province
+        return ("province", hit.province)
     if hit.level == "city":
-        return candidate.level != "province" and (hit.province, hit.city) == (candidate.province, candidate.city)
-    return hit.chain == candidate.chain
+        return ("city", hit.province, hit.city)
+    return ("district", *hit.chain)
 
 
 def _common_prefix(
@@ -209,14 +225,18 @@ def _common_prefix(
     return (result[0], result[1], result[2])
 
 
-_ADDRESS_LABEL: Final = re.compile(r"(?:地址|地點|地点|位置|住址|门店地址|店址)\s*(?:是|为|在|:)?\s*")
+_ADDRESS_LABEL: Final = re.compile(r"(?:地址|地點|地点|位置|住址|门店地址|店址)\s*+(?:(?:是|为|在|:)\s*+)?")
 _ADDRESS_STOP: Final = re.compile(r"[,，。;；!！?？\n~～]|电话|手机|联系|tel|\s{2,}|\s(?=[\u4e00-\u9fff]{0,3}(?:电话|手机|联系))")
 _STREET: Final = re.compile(
     r"[\u4e00-\u9fffa-z0-9]{0,12}?[\u4e00-\u9fff](?:路|街|大道|大街|巷|弄|胡同|镇|村|小区|广场|大厦|商场|中心|园区)"
     r"(?:[\u4e00-\u9fffa-z0-9#-]{0,30})"
 )
 
-_HOUSE_NUMBER: Final = re.compile(r"[0-9一二三四五六七八九十百零a-zA-Z-]+\s*(?:号楼|号|楼|层|室|栋|座|幢|单元|铺|f)")
+#: tried only where a run of number characters begins: a search used to start again at
+#: every character of a long run with no 号/楼 after it (quadratic in the run)
+_HOUSE_NUMBER: Final = re.compile(
+    r"(?<![0-9一二三四五六七八九十百零a-zA-Z-])[0-9一二三四五六七八九十百零a-zA-Z-]+\s*+(?:号楼|号|楼|层|室|栋|座|幢|单元|铺|f)"
+)
 _REQUEST_WORDS: Final = re.compile(r"\s|(?:的)?(?:坏了|需要|麻烦|请|来修|维修|安装|报修|上门|这边|那边)")
 
 

@@ -19,7 +19,9 @@ from typing import Final
 from nlp.numerals import CN_CHARS, parse_number
 
 TICKET_NO: Final = re.compile(r"GD\d{8}-\d{4}", re.IGNORECASE)
-_NUM: Final = rf"(?:\d+(?:\.\d+)?|[{CN_CHARS}]+)"
+#: A number is tried only where its run of digits / Chinese numerals begins and is read
+#: possessively: a search used to start again at every digit of a long run (quadratic).
+_NUM: Final = rf"(?:(?<!\d)\d++(?:\.\d++)?+|(?<![{CN_CHARS}])[{CN_CHARS}]++)"
 
 # (kind, pattern at the start of the message, after an optional ticket number)
 _LEADS: Final[tuple[tuple[str, re.Pattern[str]], ...]] = tuple(
@@ -34,13 +36,18 @@ _LEADS: Final[tuple[tuple[str, re.Pattern[str]], ...]] = tuple(
         ("assign", r"指派|派给"),  # (re-assigning an accepted job is not supported)
     ))
 _WHY: Final = re.compile(r"(?:为什么|为啥|为何|凭什么)(?:派|分)给|派单(?:原因|理由|依据)|为什么是(?:他|她)")
+# (the old optional lead "(?:工时|用时|干了|花了|耗时)?\s*" changed no group and let a match start
+# at every blank of a run; the three \s* around 个半/个 now cannot share one run of blanks)
 _LABOUR: Final = re.compile(
-    rf"(?:工时|用时|干了|花了|耗时)?\s*(?P<n>{_NUM}|半)\s*(?P<half>个半)?\s*(?:个)?\s*"
+    rf"(?P<n>{_NUM}|半)\s*+(?:(?P<half>个半)\s*+)?(?:个\s*+)?"
     r"(?P<unit>小时|钟头|h(?![a-z])|分钟|分(?!钟)|min(?![a-z]))(?P<after>半)?", re.IGNORECASE)
 _NO_PARTS: Final = re.compile(r"(?:无|没有|没用|不需要|未用|没换)(?:更换)?(?:配件|零件|材料)|配件[:：]?\s*(?:无|没有)")
-_PARTS_HEAD: Final = re.compile(r"(?:配件|零件|材料|更换了?|换了)\s*[:：]?\s*")
+_PARTS_HEAD: Final = re.compile(r"(?:配件|零件|材料|更换了?|换了)\s*+(?:[:：]\s*+)?")
 _UNIT: Final = r"(?:个|只|件|根|瓶|套|米|条|片|支|台|罐|盒|卷|把)"
-_COST: Final = re.compile(rf"(?:每{_UNIT}|单价|共|合计)?\s*(\d+(?:\.\d+)?)\s*(?:元|块钱|块)")
+#: without a lead word a match starts only where a run of blanks (or the number) begins
+_COST: Final = re.compile(
+    rf"(?:每{_UNIT}|单价|共|合计|(?<!\s))\s*+(?<!\d)(\d++(?:\.\d++)?+)\s*+(?:元|块钱|块)"
+)
 _QTY: Final = re.compile(rf"[x×*]\s*({_NUM})|({_NUM})\s*{_UNIT}")
 
 

@@ -6,6 +6,7 @@ All extractors work on the normalised text so that character offsets
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import NamedTuple
 
 # Full-width ASCII (U+FF01..U+FF5E) -> ASCII, ideographic space -> space,
@@ -41,3 +42,26 @@ class Span(NamedTuple):
 
 def overlaps_any(spans: list[Span], start: int, end: int) -> bool:
     return any(s.overlaps(start, end) for s in spans)
+
+
+class Claimed:
+    """Character positions of ``text`` already taken by spans.
+
+    ``overlaps`` costs O(length of the queried span) in C, independent of how many
+    spans were added, so checking every match of a pattern against every span found
+    so far stays linear in the text (``overlaps_any`` over a growing list is quadratic
+    in the number of matches: 1,000 amounts in one message made 500,000 comparisons).
+    """
+
+    __slots__ = ("_marks",)
+
+    def __init__(self, size: int, spans: Iterable[Span] = ()) -> None:
+        self._marks = bytearray(size)
+        for span in spans:
+            self.add(span.start, span.end)
+
+    def overlaps(self, start: int, end: int) -> bool:
+        return self._marks.find(1, start, end) >= 0
+
+    def add(self, start: int, end: int) -> None:
+        self._marks[start:end] = b"\x01" * (end - start)

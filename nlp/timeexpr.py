@@ -27,7 +27,7 @@ from typing import Final
 from zoneinfo import ZoneInfo
 
 from nlp.numerals import CN_CHARS, parse_int
-from nlp.text import Span, overlaps_any
+from nlp.text import Claimed, Span
 
 SHANGHAI: Final = ZoneInfo("Asia/Shanghai")
 _N: Final = rf"(?:\d{{1,2}}|[{CN_CHARS}]{{1,3}})"
@@ -219,10 +219,11 @@ def extract_time(text: str, now: datetime, blocked: list[Span]) -> tuple[TimeExp
     today = now.date()
     groups: list[_Parts] = []
     spans: list[Span] = []
+    taken = Claimed(len(text), blocked)
     for m in PIECES.finditer(text):
         kind = m.lastgroup or ""
         start, end = m.span()
-        if overlaps_any(blocked, start, end):
+        if taken.overlaps(start, end):
             continue
         day: date | None = None
         past = False

@@ -9,7 +9,7 @@ from dataclasses import FrozenInstanceError
 import jieba
 import pytest
 
-from nlp.analyzer import Analyzer
+from nlp.analyzer import MAX_CHARS, Analyzer
 from tests.nlp.conftest import NOW
 
 ENTITY_KEYS = [
@@ -55,6 +55,16 @@ def test_very_long_message(analyzer: Analyzer) -> None:
     assert time.perf_counter() - start < 2.0
     assert result.entities.phones == ("13812345678",)
     assert result.entities.device == "冰箱"
+
+
+def test_only_the_first_max_chars_are_analysed(analyzer: Analyzer) -> None:
+    assert MAX_CHARS == 2000  # intake refuses longer messages (handlers/intake.py MAX_TEXT)
+    inside = "x" * (MAX_CHARS - 11) + "13812345678"
+    across = "x" * (MAX_CHARS - 5) + "13812345678"
+    assert analyzer.analyze(inside, NOW).entities.phones == ("13812345678",)
+    result = analyzer.analyze(across, NOW)
+    assert result.entities.phones == () and result.text == across
+    assert all(s.end <= MAX_CHARS for s in analyzer.analyze("电话13812345678 " * 200, NOW).spans)
 
 
 def test_analysis_is_frozen(analyzer: Analyzer) -> None:

@@ -44,6 +44,15 @@ def test_no_false_regions(analyzer: Analyzer, text: str) -> None:
     assert (e.province, e.city, e.district) == (None, None, None)
 
 
+def test_a_place_named_many_times_resolves_as_once(analyzer: Analyzer) -> None:
+    # support used to compare every hit with every other hit (a million comparisons here)
+    e = analyzer.analyze("杭州西湖区" * 400, NOW)
+    assert (e.entities.province, e.entities.city, e.entities.district) == ("浙江省", "杭州市", "西湖区")
+    assert len([s for s in e.spans if s.kind.startswith("region_")]) == 800
+    e = analyzer.analyze("朝阳区" * 600, NOW).entities
+    assert (e.province, e.city, e.district) == (None, None, "朝阳区")
+
+
 def test_gazetteer_is_complete() -> None:
     g = Gazetteer()
     names = set(g.names())

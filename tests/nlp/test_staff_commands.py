@@ -66,3 +66,13 @@ def test_a_completion_report_in_one_message():
     assert not parse_staff_command("完工 配件 电容1个35元").has_details  # labour time missing
     details = parse_staff_command("工时40分钟 无配件")
     assert (details.kind, details.labour_minutes, details.no_parts) == ("details", 40, True)
+
+
+def test_runs_of_blanks_between_the_pieces():
+    # the labour / cost patterns had up to three adjacent \s* (cubic in a run of blanks)
+    assert labour_minutes("用时 一 个半  小时") == 90
+    assert labour_minutes("工时   2   小时  30  分钟") == 150
+    assert labour_minutes("工时一" + " " * 2000 + "x") is None
+    assert parts_used("配件：  电容  35元，冷媒  x  2") == (
+        PartUsed("电容", Decimal(1), Decimal(35)), PartUsed("冷媒", Decimal(2), None))
+    assert parts_used("配件：冷媒" + "2" * 2000) == (PartUsed("冷媒" + "2" * 2000, Decimal(1), None),)
