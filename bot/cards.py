@@ -26,6 +26,14 @@ INTAKE_ACTIONS: Final = ("confirm", "edit", "cancel")
 #: the accepted offer)
 DISPATCH_ACTIONS: Final = ("accept", "decline", "transfer", "grab", "transfer_to", "assign",
                            "depart", "arrive", "done")
+#: the dispatch actions whose key carries a staff id (``arg``); every other one carries none
+DISPATCH_ARG_ACTIONS: Final = ("transfer_to", "assign")
+
+#: ids in keys are database ids: positive, and below 2**53 (exact in any JSON reader). A key
+#: is input — WeCom echoes ours, but anyone can forge one — so it is checked like any input.
+MAX_KEY_ID: Final = 2**53 - 1
+MAX_KEY_LENGTH: Final = 128  # ours are "transfer_to:<id>:<id>", far shorter
+_KEY_ID_RE: Final = re.compile(r"[1-9][0-9]{0,15}")  # ASCII digits only: "²".isdigit() is True
 
 
 class CardError(ValueError):
@@ -46,11 +54,19 @@ class ButtonKey:
         return f"{self.feature}:{self.action}:{self.ref}{tail}"
 
     @classmethod
-    def parse(cls, feature: str, rest: str, actions: tuple[str, ...]) -> "ButtonKey | None":
-        """The key after its ``feature:`` prefix (as a router hands it over), or None."""
+    def parse(cls, feature: str, rest: str, actions: tuple[str, ...],
+              arg_actions: tuple[str, ...] | None = None) -> "ButtonKey | None":
+        """The key after its ``feature:`` prefix (as a router hands it over), or None for
+        anything we never sent: an unknown action, an id that is not a positive integer below
+        2**53, a missing or extra ``arg`` (with ``arg_actions``, exactly those take one)."""
+        if not isinstance(rest, str) or len(rest) > MAX_KEY_LENGTH:
+            return None
         parts = rest.split(":")
-        if not 2 <= len(parts) <= 3 or parts[0] not in actions \
-                or not all(p.isdigit() for p in parts[1:]):
+        if not 2 <= len(parts) <= 3 or parts[0] not in actions:
+            return None
+        if not all(_KEY_ID_RE.fullmatch(p) and int(p) <= MAX_KEY_ID for p in parts[1:]):
+            return None
+        if arg_actions is not None and (len(parts) == 3) != (parts[0] in arg_actions):
             return None
         return cls(feature, parts[0], int(parts[1]), int(parts[2]) if len(parts) == 3 else None)
 

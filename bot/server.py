@@ -2,14 +2,16 @@
 
 A callback only verifies, decrypts, parses, stores (group commit) and acks with an empty 200
 [doc 90238: WeCom waits 5 s, then retries]. Anything that is not a genuine WeCom payload gets a
-4xx, one log line, and nothing stored. Handling happens later, in the worker.
+4xx, one log line, and nothing stored — whatever it is, never a 500; a 503 only means that
+storing failed (WeCom retries). Handling happens later, in the worker.
 """
 
 from __future__ import annotations
 
-import json
 import logging
+import os
 import time
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -18,8 +20,9 @@ from urllib.parse import unquote
 from aiohttp import web
 
 from bot.crypto import CryptoError, ReceiveIdError, SignatureError, WeComCrypto
-from bot.events import Event, PayloadError, event_from_aibot_json, event_from_app_xml, parse_xml
-from bot.inbox import InboxWriter
+from bot.events import (Event, PayloadError, event_from_aibot_json, event_from_app_xml,
+                        parse_json, parse_xml)
+from bot.inbox import InboxWriter, Unstorable
 from bot.metrics import CONTENT_TYPE_LATEST, Metrics
 from scheduler.clock import Clock
 
@@ -57,31 +60,47 @@ class Channel:
     parse: Callable[[str], Event]
 
 
-def _encrypt_from_xml(body: bytes) -> str:
-    outer = parse_xml(body)
-    enc = outer.get("Encrypt")
+def _encrypt_value(enc: object, what: str) -> str:
     if not isinstance(enc, str) or not enc:
-        raise PayloadError("no Encrypt element")
+        raise PayloadError(f"no {what}")
+    if not enc.isascii():  # base64; anything else could not even be signed (lone surrogates)
+        raise PayloadError(f"{what} is not base64 text")
     return enc
 
 
-def _encrypt_from_json(body: bytes) -> str:
+def encrypt_from_xml(body: bytes) -> str:
+    """The ``Encrypt`` of an app callback's envelope (nesting bounded, DTDs refused)."""
+    return _encrypt_value(parse_xml(body).get("Encrypt"), "Encrypt element")
+
+
+def encrypt_from_json(body: bytes) -> str:
+    """The ``encrypt`` of an AI-bot callback's envelope (UTF-8 JSON, nesting bounded)."""
     try:
-        outer = json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise PayloadError("body is not JSON") from None
-    enc = outer.get("encrypt") if isinstance(outer, dict) else None
-    if not isinstance(enc, str) or not enc:
-        raise PayloadError("no encrypt field")
-    return enc
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise PayloadError("body is not UTF-8") from None
+    outer = parse_json(text, "body")
+    return _encrypt_value(outer.get("encrypt") if isinstance(outer, dict) else None,
+                          "encrypt field")
+
+
+class _Unexpected(PayloadError):
+    public = "unreadable payload"
+
+
+def _unexpected(exc: Exception) -> PayloadError:
+    """A parser bug met this payload: still a 4xx for the sender; the log says where."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    where = f" at {os.path.basename(frames[-1].filename)}:{frames[-1].lineno}" if frames else ""
+    return _Unexpected(f"unreadable payload ({type(exc).__name__}{where})")
 
 
 def app_channel(crypto: WeComCrypto) -> Channel:
-    return Channel("app", crypto, _encrypt_from_xml, event_from_app_xml)
+    return Channel("app", crypto, encrypt_from_xml, event_from_app_xml)
 
 
 def aibot_channel(crypto: WeComCrypto) -> Channel:
-    return Channel("aibot", crypto, _encrypt_from_json, event_from_aibot_json)
+    return Channel("aibot", crypto, encrypt_from_json, event_from_aibot_json)
 
 
 class CallbackServer:
@@ -123,8 +142,8 @@ class CallbackServer:
         if self.max_skew:
             try:
                 skew = abs(self.clock.now().timestamp() - int(ts))
-            except ValueError:
-                raise Reject(400, "timestamp is not an integer") from None
+            except (ValueError, OverflowError):  # not digits, or far beyond any clock
+                raise Reject(400, "timestamp is not a usable integer") from None
             if skew > self.max_skew:
                 raise Reject(403, f"timestamp outside the {self.max_skew}s window")
         return sig, ts, nonce, q
@@ -140,10 +159,12 @@ class CallbackServer:
             status, reason = 413, "body over 1 MiB"
         else:  # PayloadError
             status, reason = 400, str(exc)
+        reason = reason.replace("\n", " ")  # one log line, whatever a message holds
         self.metrics.callbacks.labels(channel, f"rejected_{status}").inc()
         log.warning("callback rejected: channel=%s status=%d reason=%s remote=%s",
                     channel, status, reason, request.remote)
-        return web.Response(status=status, text=reason)
+        # Where our own code failed is for the log, not for whoever sent the request.
+        return web.Response(status=status, text=getattr(exc, "public", reason))
 
     # -- routes -----------------------------------------------------------------------------
 
@@ -158,6 +179,8 @@ class CallbackServer:
                 plain = ch.crypto.verify_and_decrypt(sig, ts, nonce, echostr)
             except (Reject, CryptoError) as exc:
                 return self._reject(name, request, exc)
+            except Exception as exc:  # never a 500 for what a sender can put in a request
+                return self._reject(name, request, _unexpected(exc))
             self.metrics.callbacks.labels(name, "url_verified").inc()
             # The bare plaintext: no quotes, BOM or newline [doc 90238].
             return web.Response(body=plain.message, content_type="text/plain")
@@ -180,10 +203,16 @@ class CallbackServer:
                 return self._reject(name, request, exc)
             except UnicodeDecodeError:
                 return self._reject(name, request, PayloadError("plaintext is not UTF-8"))
+            except Exception as exc:  # never a 500 for what a sender can put in a request
+                return self._reject(name, request, _unexpected(exc))
             try:
                 fresh = await self.writer.store(event)
+            except Unstorable as exc:
+                # This event itself can never be stored (the others of its batch were).
+                return self._reject(name, request, Reject(400, exc.reason))
             except Exception:
-                # Not stored, so not acked: WeCom retries.
+                # A storage fault (database down or locked): not stored, so not acked, and
+                # WeCom retries.
                 self.metrics.callbacks.labels(name, "store_failed").inc()
                 return web.Response(status=503, text="try again")
             self.metrics.callbacks.labels(name, "stored" if fresh else "duplicate").inc()

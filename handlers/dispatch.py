@@ -27,13 +27,15 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.cards import (DISPATCH_ACTIONS, ButtonKey, button_card, dispatch_key, offer_card,
-                       offer_task_id, pick_card, work_card, work_task_id)
+from bot.cards import (DISPATCH_ACTIONS, DISPATCH_ARG_ACTIONS, ButtonKey, button_card,
+                       dispatch_key, offer_card, offer_task_id, pick_card, work_card, work_task_id)
 from dispatching import GeoPoint, Job, TechnicianIndex, eta_minutes, explain, haversine_km, top_m
 from dispatching.config import DispatchConfig
+from dispatching.filters import skill_ok
 from dispatching.loader import technician_from_dict
 from dispatching.model import Technician
 from dispatching.record import DispatchDecision
+from dispatching.regions import serves
 from handlers import texts
 from handlers.dispatch_config import OfferingConfig
 from handlers.lifecycle import IllegalTransition, change, transition
@@ -480,9 +482,11 @@ class Dispatch:
         if job is None or ticket is None or offer is None:
             self.ctx.reply(texts.CARD_CLICK_UNKNOWN)
             return
-        if (offer.status != OFFERED or job.status != OFFERING or colleague is None
-                or ticket.status != "dispatched"):
+        if offer.status != OFFERED or job.status != OFFERING or ticket.status != "dispatched":
             await self.stale(offer, ticket, job, f"xfer-{offer.id}", True)
+            return
+        if colleague is None or not await self.may_take_over(colleague, offer, ticket):
+            self.ctx.reply(texts.CARD_CLICK_UNKNOWN)  # not a name the 转派 card offered
             return
         offer.status, offer.answered_at, offer.note = TRANSFERRED, self.now, colleague.userid
         await cancel(self.session, f"offer:{offer.id}", now=self.now)
@@ -506,6 +510,27 @@ class Dispatch:
                          texts.TRANSFER_OFFERED.format(name=colleague.name or colleague.userid))
         self.audit(ticket, "dispatch:transfer", {"from": offer.technician,
                                                  "to": colleague.userid})
+
+    async def may_take_over(self, colleague: Staff, offer: Offer, ticket: Ticket) -> bool:
+        """Whether ``colleague`` could have been on the 转派 card of ``offer``: an active
+        technician, not yet asked for this job (the offer's own technician included), with the
+        skill level and the region the engine's hard filters require. A key is input: a forged
+        one must not offer the job to a manager or to anyone the ranking would refuse. (Load,
+        leave and shift are left out: they may change between the card and the click.)"""
+        if not _is_technician(colleague):
+            return False
+        tried = {o.technician for o in await offers_of(self.session, job_id=offer.job_id)}
+        if colleague.userid in tried or colleague.userid == offer.technician:
+            return False
+        site = await self.session.get(Site, ticket.site_id) if ticket.site_id else None
+        job = job_for(ticket, site, self.offering, self.now)
+        if job is None:  # nothing places the ticket: the ranking offered nobody
+            return False
+        try:
+            level = int((colleague.skills or {}).get(job.skill, 0))
+        except (TypeError, ValueError):
+            return False
+        return skill_ok(level, job.min_level) and serves(colleague.regions or [], job.region)
 
     # -- a person assigns -----------------------------------------------------------------------
 
@@ -678,6 +703,11 @@ class Dispatch:
                                      after=after, at=self.now))
 
 
+def _is_technician(staff: Staff | None) -> bool:
+    """An active member of staff with the technician role (a card key names only those)."""
+    return staff is not None and bool(staff.active) and "technician" in (staff.roles or [])
+
+
 def _filter_name(name: str) -> str:
     from dispatching.filters import FILTER_ZH
 
@@ -771,24 +801,26 @@ async def on_grab_timeout(ctx: Context, data: dict[str, Any]) -> None:
 
 @router.card(prefix="dispatch:")
 async def on_card(ctx: Context, key: str) -> None:
-    parsed = ButtonKey.parse("dispatch", key, DISPATCH_ACTIONS)
+    # Typed and bounded: an id is a positive integer below 2**53, and only transfer_to and
+    # assign carry a staff id. Anything else (a forged or garbled key) is an unknown card.
+    parsed = ButtonKey.parse("dispatch", key, DISPATCH_ACTIONS, DISPATCH_ARG_ACTIONS)
     if parsed is None or not _enabled(ctx):
         ctx.reply(texts.CARD_CLICK_UNKNOWN)
         return
     d = Dispatch(ctx)
     if parsed.action == "assign":
         tech = await ctx.session.get(Staff, parsed.arg)
-        if tech is None:
+        if not _is_technician(tech):  # only a technician is assigned, whatever the key says
             ctx.reply(texts.CARD_CLICK_UNKNOWN)
             return
-        await d.assign_by_hand(parsed.ref, tech)
+        await d.assign_by_hand(parsed.ref, tech)  # type: ignore[arg-type]
         return
     offer = await ctx.session.get(Offer, parsed.ref)
     if offer is None:
         ctx.reply(texts.CARD_CLICK_UNKNOWN)
         return
     if parsed.action == "transfer_to":
-        await d.transfer_to(offer, parsed.arg or 0)
+        await d.transfer_to(offer, parsed.arg)  # type: ignore[arg-type]
     elif parsed.action in ("accept", "grab", "decline", "transfer"):
         await d.answer(offer, parsed.action, by_card=True)
     else:

@@ -178,3 +178,19 @@ async def test_unconfigured_aibot_endpoint_is_404(db_url, http):
     finally:
         await st.bot.stop()
         await st.sandbox.stop()
+
+
+async def test_a_parser_bug_is_still_a_4xx_with_where_it_happened(stack, http, caplog):
+    """Whatever a payload does to the code, the sender gets a 4xx, never a 500."""
+    def boom(plaintext: str):
+        return {}["no such key"]
+
+    stack.bot.server.channels["app"].parse = boom
+    q, body = sealed_post(TEXT)
+    with caplog.at_level("WARNING", logger="bot.server"):
+        async with http.post(f"{stack.bot.url}/wecom/callback?{q}", data=body) as r:
+            assert (r.status, await r.text()) == (400, "unreadable payload")  # no internals
+    [line] = [rec.getMessage() for rec in caplog.records
+              if "callback rejected" in rec.getMessage()]
+    assert "unreadable payload (KeyError at test_callbacks.py:" in line
+    assert await stack.inbox() == []

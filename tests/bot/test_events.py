@@ -162,3 +162,95 @@ def test_aibot_events():
 def test_bad_aibot_payloads(bad):
     with pytest.raises(PayloadError):
         event_from_aibot_json(bad)
+
+
+# -- malformed shapes are PayloadErrors, never anything else (issue 9, items 6 and 7) ----------
+
+
+@pytest.mark.parametrize("xml,reason", [
+    (app("<MsgType>text</MsgType><Content>x</Content>", user="a]]></FromUserName>"
+         "<FromUserName><![CDATA[b"), "FromUserName is repeated"),
+    (app("<MsgType>text</MsgType><Content><b>x</b></Content>"), "Content is not text"),
+    (app("<MsgType>text</MsgType><MsgId>1</MsgId><MsgId>2</MsgId>"), "MsgId is repeated"),
+    (app("<MsgType>text</MsgType>", user=""), "no FromUserName"),
+    (app("<MsgType>event</MsgType><Event>enter_agent</Event>", user="   "), "no FromUserName"),
+    (app("<MsgType>text</MsgType>", user="u" * 129), "FromUserName is longer than 128"),
+    (app(CARD.replace("<TaskId>t-7</TaskId>", "<TaskId>" + "任" * 43 + "</TaskId>")),
+     "TaskId is longer than 128 bytes"),
+    (app(CARD + "<SelectedItems>x</SelectedItems>"), "SelectedItems is not one element"),
+    (app(CARD + "<SelectedItems><SelectedItem><OptionIds><OptionId><a/></OptionId></OptionIds>"
+                "</SelectedItem></SelectedItems>"), "OptionId is not text"),
+    ("<xml>" + "<a>" * 40 + "</a>" * 40 + "</xml>", "nested deeper than 32"),
+    ("<xml>" + "<a/>" * 10_001 + "</xml>", "more than 10000 elements"),
+    ("<xml><![CDATA[" + "<a>" * 100, "unterminated"),
+])
+def test_malformed_app_xml_is_refused_with_a_reason(xml, reason):
+    with pytest.raises(PayloadError, match=reason):
+        event_from_app_xml(xml)
+
+
+def test_kf_event_without_from_user_name_comes_from_sys():
+    """WeCom documents ``kf_msg_or_event`` with no FromUserName at all."""
+    xml = ("<xml><ToUserName>ww1</ToUserName><CreateTime>1</CreateTime><MsgType>event</MsgType>"
+           "<Event>kf_msg_or_event</Event><Token>TK</Token><OpenKfId>wkA</OpenKfId></xml>")
+    e = event_from_app_xml(xml)
+    assert (e.sender, e.conversation_key, e.payload["kf"]) == (
+        "sys", "kf:wkA", {"token": "TK", "open_kfid": "wkA"})
+
+
+def test_deep_xml_inside_cdata_is_text_not_nesting():
+    e = event_from_app_xml(app("<MsgType>text</MsgType><Content><![CDATA[" + "<a>" * 100
+                               + "]]></Content><MsgId>5</MsgId>"))
+    assert e.text == "<a>" * 100
+
+
+@pytest.mark.parametrize("over,reason", [
+    ({"text": "str"}, "text"),
+    ({"msgtype": "mixed", "mixed": {"msg_item": [{"msgtype": "text", "text": "str"}]}},
+     "mixed.msg_item.0.text"),
+    ({"msgtype": "mixed", "mixed": {"msg_item": "str"}}, "mixed.msg_item.0"),
+    ({"msgtype": "event", "event": {"eventtype": "template_card_event",
+                                    "template_card_event": "str"}}, "template_card_event"),
+    ({"msgtype": "event", "event": {"eventtype": "template_card_event",
+                                    "template_card_event": {"selected_items": {
+                                        "selected_item": [{"option_ids": {"option_id": [1]}}]}}}},
+     "option_ids"),
+    ({"msgtype": "event", "event": "enter_chat"}, "event"),
+    ({"from": "str"}, "from"),
+    ({"from": {"userid": ""}}, "from.userid"),
+    ({"from": {"userid": 7}}, "from.userid"),
+    ({"from": None}, "from"),
+    ({"msgid": 12345}, "msgid"),
+    ({"msgid": "m" * 129}, "msgid"),
+    ({"chatid": "c" * 201}, "chatid"),
+    ({"image": {"url": ["x"]}}, "image.url"),
+    ({"text": {"content": None}}, "text.content"),
+    ({"text": {"content": "a\u0000b"}}, "NUL"),
+    ({"text": {"content": "\ud800"}}, "surrogate"),
+    ({"x": float("nan")}, "NaN"),
+    ({"x": float("inf")}, "Infinity"),
+])
+def test_malformed_aibot_json_is_refused_with_a_reason(over, reason):
+    with pytest.raises(PayloadError, match=reason) as info:
+        event_from_aibot_json(aibot(**over))
+    assert "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize("text", ["[" * 100_000 + "]" * 100_000,
+                                  json.dumps({"msgtype": "text"})[:-1] + ', "x": 1e999}',
+                                  '{"msgtype": "text", "x": 1' + "0" * 5000 + "}"])
+def test_aibot_json_the_json_module_chokes_on_is_refused(text):
+    with pytest.raises(PayloadError):
+        event_from_aibot_json(text)
+
+
+def test_aibot_unknown_fields_and_one_item_lists_are_taken():
+    e = event_from_aibot_json(aibot(msgtype="mixed", extra={"new": ["field"]}, mixed={
+        "msg_item": {"msgtype": "image", "image": {"url": "http://i"}}}))
+    assert e.payload["images"] == ["http://i"] and e.text == ""
+    assert e.payload["raw"]["extra"] == {"new": ["field"]}
+    click = event_from_aibot_json(aibot(msgtype="event", event={
+        "eventtype": "template_card_event", "template_card_event": {
+            "event_key": "k",
+            "selected_items": [{"question_key": "q", "option_ids": ["a", "b"]}]}}))
+    assert click.card["selected_items"] == [{"question_key": "q", "option_ids": ["a", "b"]}]

@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.cards import (DISPATCH_ACTIONS, ButtonKey, CardError, dispatch_key, offer_card,
-                       pick_card, work_card)
+from bot.cards import (DISPATCH_ACTIONS, DISPATCH_ARG_ACTIONS, ButtonKey, CardError,
+                       dispatch_key, offer_card, pick_card, work_card)
 from handlers import texts
 from handlers.dispatch import job_for
 from handlers.dispatch_config import (OfferingConfigError, load_dispatch_configs,
@@ -60,6 +60,31 @@ def test_button_keys_are_typed_and_checked():
         assert ButtonKey.parse("dispatch", bad, DISPATCH_ACTIONS) is None
     with pytest.raises(CardError):
         dispatch_key("steal", 1)
+
+
+@pytest.mark.parametrize("bad", [
+    "accept:" + "9" * 40,  # was OverflowError (SQLite) / bigint out of range (PostgreSQL)
+    f"accept:{2 ** 53}", "accept:0", "accept:007", "accept:²", "accept:١٢", "accept: 1",
+    "accept:1\n", "transfer_to:1:" + "1" * 17, "accept:1:" + "x" * 200, "accept:" + "1" * 200,
+])
+def test_button_key_ids_are_bounded_ascii_integers(bad):
+    """A key is input: whatever does not parse into ids below 2**53 is an unknown card."""
+    assert ButtonKey.parse("dispatch", bad, DISPATCH_ACTIONS) is None
+
+
+def test_button_keys_carry_a_staff_id_exactly_where_the_action_takes_one():
+    parse = lambda rest: ButtonKey.parse("dispatch", rest, DISPATCH_ACTIONS,  # noqa: E731
+                                         DISPATCH_ARG_ACTIONS)
+    assert parse("transfer_to:5:7") == ButtonKey("dispatch", "transfer_to", 5, 7)
+    assert parse(f"assign:{2 ** 53 - 1}:1").ref == 2 ** 53 - 1
+    assert parse("accept:5") == ButtonKey("dispatch", "accept", 5)
+    for bad in ("transfer_to:5", "assign:12", "accept:5:7", "done:5:1"):
+        assert parse(bad) is None
+    # Every key the bot itself builds parses back to what it was built from.
+    for action in DISPATCH_ACTIONS:
+        arg = 3 if action in DISPATCH_ARG_ACTIONS else None
+        key = dispatch_key(action, 42, arg).removeprefix("dispatch:")
+        assert parse(key) == ButtonKey("dispatch", action, 42, arg)
 
 
 def test_offer_work_and_pick_cards_respect_wecom_limits():
