@@ -22,6 +22,7 @@ from typing import Any
 
 from aiohttp import web
 from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from bot.client import AppCredentials, WeComClient
 from bot.crypto import WeComCrypto
@@ -33,10 +34,11 @@ from bot.server import CallbackServer, aibot_channel, app_channel
 from bot.settings import Settings, SettingsError, load_settings
 from bot.worker import InboxWorker
 from handlers import build_dispatcher
+from handlers.services import Services
 from handlers.config_file import ConfigError
-from handlers.dispatch_config import load_dispatch_configs
-from handlers.intake_config import load_intake_config
-from handlers.settlement_config import load_settlement
+from handlers.dispatch.config import load_dispatch_configs
+from handlers.intake.config import load_intake_config
+from handlers.settlement.config import load_settlement
 from models.db import WriteGate, make_engine, make_sessionmaker, migrate
 from models.queues import inbox_counts, outbox_counts
 from scheduler.clock import Clock, SystemClock
@@ -88,13 +90,13 @@ class BotRuntime:
         self.sender = OutboxSender(self.sm, self.client, self.clock, self.metrics,
                                    max_attempts=s.SENDER_MAX_ATTEMPTS, gate=gate,
                                    lease=timedelta(seconds=s.SENDER_LEASE_SECONDS))
-        self.dispatcher = build_dispatcher(self.metrics)
+        # What handlers may use, found by the type they annotate (handlers/services.py).
+        self.services = Services(self.client, s, self.analyzer, intake_config, dispatch_config,
+                                 offering_config, settlement)
+        self.services.add(self.sm, as_type=async_sessionmaker)
+        self.dispatcher = build_dispatcher(self.services, self.clock, self.metrics)
         self.worker = InboxWorker(
-            self.sm, self.dispatcher, self.clock, self.metrics,
-            services={"client": self.client, "settings": s, "analyzer": self.analyzer,
-                      "intake_config": intake_config, "dispatch_config": dispatch_config,
-                      "offering_config": offering_config, "settlement": settlement},
-            agent_id=s.WECOM_AGENT_ID,
+            self.sm, self.dispatcher, self.clock, self.metrics, agent_id=s.WECOM_AGENT_ID,
             max_attempts=s.WORKER_MAX_ATTEMPTS, concurrency=s.WORKER_CONCURRENCY,
             poll_seconds=s.WORKER_POLL_SECONDS, on_outbox=self.sender.wake, gate=gate)
         # The inbox writer has its own engine: its commits are fsynced before the ack.
@@ -181,7 +183,7 @@ async def serve(settings: Settings, with_sandbox: bool, *, worker_only: bool = F
                           app_aes_key=s.WECOM_AES_KEY.get_secret_value(),
                           aibot_token=s.AIBOT_TOKEN.get_secret_value(),
                           aibot_aes_key=s.AIBOT_AES_KEY.get_secret_value(), bot_url=bot.url)
-        from bot.sandbox.seed import seed_sandbox
+        from handlers.staff.seed import seed_sandbox
         from models.db import write_session
 
         async with write_session(bot.sm, None) as session:
@@ -236,7 +238,7 @@ async def _staff(settings: Settings, args: argparse.Namespace) -> int:
     from datetime import UTC, datetime
 
     from models.db import command_database, write_session
-    from models.staff_io import (StaffFileError, export_staff, import_staff, read_staff_file,
+    from handlers.staff.fileformat import (StaffFileError, export_staff, import_staff, read_staff_file,
                                  staff_format)
 
     try:
@@ -298,7 +300,7 @@ def main(argv: list[str] | None = None) -> int:
     retry_p.add_argument("id", type=int)
     nlp_p = sub.add_parser("nlp", help="analyse messages from stdin, one JSON object per line")
     nlp_p.add_argument("--now", help="ISO 8601 instant to resolve times against (default: now)")
-    from handlers import settlement_cli as settle_cli
+    from handlers.settlement import cli as settle_cli
 
     settle_cli.add_parser(sub)
     staff_p = sub.add_parser("staff", help="import or export technicians and dispatchers "

@@ -21,9 +21,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from dispatching import TechnicianIndex, rank  # noqa: E402
-from dispatching.loader import load_config  # noqa: E402
-from dispatching.synthetic import NOW, random_exclusions, random_jobs, random_technicians  # noqa: E402
+from handlers.dispatch.engine import TechnicianIndex, rank  # noqa: E402
+from handlers.dispatch.config import load_scoring_config as load_config  # noqa: E402
+from handlers.dispatch.engine.synthetic import NOW, random_exclusions, random_jobs, random_technicians  # noqa: E402
 
 
 def pct(xs: list[float], q: float) -> float:

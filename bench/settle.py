@@ -25,8 +25,8 @@ from typing import Any, Iterator
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from settlement.loader import load_books  # noqa: E402
-from settlement.period import PeriodAccumulator, PeriodTotals  # noqa: E402
+from handlers.settlement.loader import load_books  # noqa: E402
+from handlers.settlement.engine.period import PeriodAccumulator, PeriodTotals  # noqa: E402
 
 MONTH = "2026-11"
 CHUNK = 10_000

@@ -17,16 +17,17 @@ other exception:
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import re
-from dataclasses import dataclass, field
 from typing import Annotated, Any
 from xml.etree.ElementTree import Element
 
 import defusedxml.ElementTree as SafeET
 from defusedxml import DefusedXmlException
+from models.messages import Event
+from models.keys import (aibot_conversation, app_conversation, kf_conversation, message_dedupe,
+                         payload_dedupe)
 from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictStr,
                       ValidationError)
 
@@ -207,36 +208,6 @@ def _xml_selected_items(container: Any) -> list[dict[str, Any]]:
     return out
 
 
-# -- the normalised event ------------------------------------------------------------------
-
-
-@dataclass
-class Event:
-    """What the dispatcher sees, whatever the channel. ``payload`` is JSON-ready."""
-
-    channel: str  # app | aibot | kf | timer
-    kind: str  # message | event
-    type: str  # msgtype or event name
-    sender: str
-    conversation_key: str
-    dedupe_key: str
-    payload: dict[str, Any] = field(default_factory=dict)
-    id: int | None = None  # inbox row id once stored
-
-    @property
-    def text(self) -> str | None:
-        return self.payload.get("text")
-
-    @property
-    def card(self) -> dict[str, Any] | None:
-        return self.payload.get("card")
-
-
-def _payload_hash(channel: str, raw: str | bytes) -> str:
-    data = raw.encode("utf-8") if isinstance(raw, str) else raw
-    return f"{channel}:evt:{hashlib.sha256(data).hexdigest()}"
-
-
 def event_from_app_xml(plaintext: str) -> Event:
     """Self-built app message or event [doc 90239, 90240, 90241]."""
     d = parse_xml(plaintext)
@@ -276,16 +247,16 @@ def event_from_app_xml(plaintext: str) -> Event:
                 "external_user_id": _text(d, "ExternalUserID"), "chat_id": _text(d, "ChatId"),
             }
         # Events carry no MsgId, and several can share one CreateTime: key on the payload.
-        dedupe = _payload_hash("app", plaintext)
+        dedupe = payload_dedupe("app", plaintext)
         if name == "kf_msg_or_event":
-            conversation = f"kf:{payload['kf']['open_kfid']}"
+            conversation = kf_conversation(payload["kf"]["open_kfid"])
         else:
-            conversation = f"app:{sender}"
+            conversation = app_conversation(sender)
     else:
         kind, etype = "message", msgtype
         msg_id = _text(d, "MsgId", None, chars=MAX_MSG_ID)
-        dedupe = f"app:msg:{msg_id}" if msg_id else _payload_hash("app", plaintext)
-        conversation = f"app:{sender}"
+        dedupe = message_dedupe("app", msg_id) if msg_id else payload_dedupe("app", plaintext)
+        conversation = app_conversation(sender)
         if msgtype == "text":
             payload["text"] = _text(d, "Content")
         elif msgtype == "image":
@@ -456,7 +427,7 @@ def event_from_aibot_json(plaintext: str) -> Event:
     sender = m.sender.userid
     chat_type = m.chattype or "single"
     chat_id = m.chatid or ""
-    conversation = f"aibot:g:{chat_id}" if chat_type == "group" and chat_id else f"aibot:u:{sender}"
+    conversation = aibot_conversation(sender, chat_id if chat_type == "group" else "")
     payload: dict[str, Any] = {"raw": d, "chat_type": chat_type, "chat_id": chat_id,
                                "response_url": d.get("response_url", ""),
                                "aibot_id": d.get("aibotid", "")}
@@ -487,7 +458,7 @@ def event_from_aibot_json(plaintext: str) -> Event:
                                         if i.msgtype == "text" and i.text is not None)
             payload["images"] = [i.image.url for i in items
                                  if i.msgtype == "image" and i.image is not None]
-    dedupe = f"aibot:msg:{m.msgid}" if m.msgid else _payload_hash("aibot", plaintext)
+    dedupe = message_dedupe("aibot", m.msgid) if m.msgid else payload_dedupe("aibot", plaintext)
     return Event("aibot", kind, etype, sender, conversation, dedupe, payload)
 
 
@@ -507,5 +478,5 @@ def event_from_kf_message(msg: dict[str, Any]) -> Event:
                                "label": loc.get("name", "") or loc.get("address", "")}
     elif msgtype == "image":
         payload["image"] = {"media_id": (msg.get("image") or {}).get("media_id", "")}
-    return Event("kf", kind, etype, ext, f"kf:{open_kfid}:{ext}",
-                 f"kf:msg:{msg.get('msgid', '')}", payload)
+    return Event("kf", kind, etype, ext, kf_conversation(open_kfid, ext),
+                 message_dedupe("kf", msg.get("msgid", "")), payload)

@@ -24,8 +24,8 @@ from typing import Any
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from bot.events import Event
 from models.db import WriteGate, write_session
+from models.messages import Event, inbox_row
 from models.queues import inbox_insert
 from models.tables import InboxEvent
 from scheduler.clock import Clock
@@ -45,15 +45,6 @@ class Unstorable(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
-
-
-def inbox_row(event: Event, now) -> dict[str, Any]:
-    return {
-        "dedupe_key": event.dedupe_key, "channel": event.channel, "kind": event.kind,
-        "type": event.type, "conversation_key": event.conversation_key, "sender": event.sender,
-        "payload": event.payload, "received_at": now, "status": "pending", "attempts": 0,
-        "next_attempt_at": now,
-    }
 
 
 def row_problem(event: Event) -> str | None:

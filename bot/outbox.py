@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.events import Event
+from models.messages import Event, Outgoing
+from models.keys import aibot_pace, app_pace, card_pace, kf_conversation, outbox_key
 from models.queues import outbox_repeats
 
 # Per-recipient windows WeCom enforces, and past which it drops messages *silently*
@@ -73,36 +73,16 @@ def dup_key(api: str, pace_key: str, body: str) -> str:
     return hashlib.sha256(f"{api}\n{pace_key}\n{body}".encode()).hexdigest()
 
 
-@dataclass
-class Outgoing:
-    """One message a handler wants delivered. ``card`` makes it a template card."""
-
-    text: str = ""
-    markdown: bool = False
-    card: dict[str, Any] | None = None
-    to_user: str | None = None  # app member to address instead of the event's sender
-    to_kf: tuple[str, str] | None = None  # (open_kfid, external_userid): a 微信客服 customer
-    card_update: str | None = None  # replace a card's buttons with this label …
-    card_replace: dict[str, Any] | None = None  # … or the whole card with this one
-    response_code: str | None = None  # the claimed code that updates it (None: the click's own)
-    at_most_once: bool = False  # never resent after an unknown outcome (see DELIVERY)
-
-    @property
-    def updates_card(self) -> bool:
-        return self.card_update is not None or self.card_replace is not None
-
-
 def reply_rows(event: Event, messages: list[Outgoing], *, agent_id: int | None,
                now: datetime) -> list[dict[str, Any]]:
     """Outbox rows for ``messages`` answering ``event``; idempotent per (event, position)."""
     if not messages:
         return []
-    base = f"evt{event.id}" if event.id is not None else f"key:{event.dedupe_key}"
     rows: list[dict[str, Any]] = []
 
     def row(n: int | str, api: str, pace_key: str, payload: dict[str, Any],
             once: bool = False) -> None:
-        key = f"{base}:{n}"
+        key = outbox_key(event, n)
         if api == "kf/send_msg":  # echoed back by WeCom; stable across resends of this row
             payload = {**payload, "msgid": "o" + hashlib.sha256(key.encode()).hexdigest()[:31]}
         body = wire_body(payload["body"] if api in ("response_url", "webhook") else payload)
@@ -114,11 +94,9 @@ def reply_rows(event: Event, messages: list[Outgoing], *, agent_id: int | None,
                      "next_attempt_at": now})
 
     # A card is updated through a response_code, which works once and within 72 h
-    # [doc 94888]: one claimed from models.cards, or else the click's own (only app clicks
-    # carry one; AI-bot clicks are answered in the reply itself).
-    click_code = (event.card or {}).get("response_code") if event.channel == "app" else None
+    # [doc 94888]: the one Context.update_card claimed (models.cards).
     for i, m in enumerate(m for m in messages if m.updates_card):
-        code = m.response_code or click_code
+        code = m.response_code
         if not code:
             continue
         body: dict[str, Any] = {"userids": [m.to_user or event.sender], "agentid": agent_id,
@@ -127,7 +105,7 @@ def reply_rows(event: Event, messages: list[Outgoing], *, agent_id: int | None,
             body["template_card"] = m.card_replace
         else:
             body["button"] = {"replace_name": m.card_update}
-        row(f"u{i}", "message/update_template_card", f"card:{code}", body)
+        row(f"u{i}", "message/update_template_card", card_pace(code), body)
     messages = [m for m in messages if not m.updates_card]
 
     if event.channel == "aibot":
@@ -138,13 +116,13 @@ def reply_rows(event: Event, messages: list[Outgoing], *, agent_id: int | None,
         if chat and url:
             content = "\n\n".join(m.text for m in chat if m.text)
             body = {"msgtype": "markdown", "markdown": {"content": content}}
-            row(0, "response_url", f"aibot:{event.conversation_key}", {"url": url, "body": body})
+            row(0, "response_url", aibot_pace(event.conversation_key), {"url": url, "body": body})
         messages = [m for m in messages if m.to_user is not None or m.to_kf is not None]
     for n, m in enumerate(messages, start=1 if event.channel == "aibot" else 0):
         kf = m.to_kf or ((event.payload["open_kfid"], event.payload["external_userid"])
                          if event.channel == "kf" and m.to_user is None else None)
         if kf is not None:
-            row(n, "kf/send_msg", f"kf:{kf[0]}:{kf[1]}",
+            row(n, "kf/send_msg", kf_conversation(*kf),
                 {"touser": kf[1], "open_kfid": kf[0], "msgtype": "text",
                  "text": {"content": m.text}}, once=m.at_most_once)
             continue
@@ -152,13 +130,11 @@ def reply_rows(event: Event, messages: list[Outgoing], *, agent_id: int | None,
         payload: dict[str, Any] = {"touser": user, "agentid": agent_id}
         if m.card is not None:
             payload |= {"msgtype": "template_card", "template_card": m.card}
-        elif m.markdown:
-            payload |= {"msgtype": "markdown", "markdown": {"content": m.text}}
         else:
             payload |= {"msgtype": "text", "text": {"content": m.text}}
         payload |= {"enable_duplicate_check": 1,
                     "duplicate_check_interval": DUPLICATE_CHECK_SECONDS}
-        row(n, "message/send", f"app:{agent_id}:{user}", payload)
+        row(n, "message/send", app_pace(agent_id, user), payload)
     return rows
 
 

@@ -26,7 +26,7 @@ from bot.logs import event_id_var
 from bot.loop import WakeableLoop
 from bot.metrics import Metrics
 from bot.outbox import AT_MOST_ONCE, DUPLICATE_CHECK_SECONDS, ONCE, PACING, wire_body
-from models.cards import card_code_add
+from models.cards import remember_send_code
 from models.db import WriteGate, write_session
 from models.queues import (backoff, outbox_claim, outbox_defer, outbox_due, outbox_mark_sent,
                            outbox_record_failure, outbox_sent_since)
@@ -154,12 +154,8 @@ class OutboxSender(WakeableLoop):
     async def _mark_sent(self, row: OutboxMessage, result: dict) -> None:
         async with write_session(self.sm, self.gate) as session:
             await outbox_mark_sent(session, row.id, self.clock.now(), result)
-            card = row.payload.get("template_card") if row.api == "message/send" else None
-            if card and isinstance(result, dict) and result.get("response_code"):
-                # The code that can update this card later, once [doc 94888].
-                await card_code_add(session, card.get("task_id", ""),
-                                    str(row.payload.get("touser", "")),
-                                    result["response_code"], "send", self.clock.now())
+            if row.api == "message/send":  # a card's code can update it later, once
+                await remember_send_code(session, row.payload, result, self.clock.now())
 
     async def _park_unknown(self, row: OutboxMessage, why: str) -> None:
         """At most once: not resent, parked for a person to decide (``python main.py parked``)."""

@@ -1,11 +1,13 @@
 """The inbox worker: events leave the inbox in arrival order per conversation.
 
-Each event runs in one database transaction that first claims the event's row (on PostgreSQL
-``FOR UPDATE SKIP LOCKED``, so several bot processes can share one inbox): the handler's
-changes, the outbox rows of its replies and the event's ``done`` mark commit together, or not
-at all. A failing handler's error
-is recorded on the event and retried with backoff; after ``max_attempts`` the event is parked
-for a person and the conversation moves on.
+The worker knows no use case: it is handed a ``Feed`` (main.py wires the handlers' dispatcher)
+with two steps per event — ``prepare`` outside any transaction (network reads, text analysis,
+reading what the handlers need), then ``handle`` inside the event's one database transaction.
+That transaction first claims the event's row (on PostgreSQL ``FOR UPDATE SKIP LOCKED``, so
+several bot processes can share one inbox): the handler's changes, the outbox rows of its
+replies, the internal events it raised and the event's ``done`` mark commit together, or not at
+all. A failing handler's error is recorded on the event and retried with backoff; after
+``max_attempts`` the event is parked for a person and the conversation moves on.
 """
 
 from __future__ import annotations
@@ -14,18 +16,16 @@ import asyncio
 from datetime import datetime
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
-from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.events import Event
-from bot.inbox import inbox_row
 from bot.logs import event_id_var
 from bot.loop import WakeableLoop
 from bot.metrics import Metrics
 from bot.outbox import distinct_rows, reply_rows
-from handlers.routing import Context, Dispatcher
 from models.db import WriteGate, write_session
+from models.messages import Event, Handled, inbox_row
 from models.queues import (backoff, inbox_claim, inbox_due_heads, inbox_insert, inbox_mark_done,
                            inbox_record_failure, outbox_add)
 from models.tables import InboxEvent
@@ -34,26 +34,30 @@ from scheduler.clock import Clock
 log = logging.getLogger("bot.worker")
 
 
-def event_from_row(row: InboxEvent) -> Event:
-    return Event(row.channel, row.kind, row.type, row.sender, row.conversation_key,
-                 row.dedupe_key, row.payload, row.id)
+class Feed(Protocol):
+    """Where events go (the handlers' dispatcher)."""
+
+    async def prepare(self, event: Event) -> Any:
+        """Reads and CPU work, before the event's transaction opens (no database held)."""
+
+    async def handle(self, event: Event, session: AsyncSession, prepared: Any) -> Handled:
+        """Handle ``event`` in ``session`` (its one transaction); what it said and raised."""
 
 
 class InboxWorker(WakeableLoop):
     name = "inbox-worker"
 
-    def __init__(self, sessionmaker: async_sessionmaker, dispatcher: Dispatcher, clock: Clock,
-                 metrics: Metrics, *, services: dict[str, Any] | None = None,
-                 agent_id: int | None = None, max_attempts: int = 5, concurrency: int = 8,
+    def __init__(self, sessionmaker: async_sessionmaker, feed: Feed, clock: Clock,
+                 metrics: Metrics, *, agent_id: int | None = None, max_attempts: int = 5,
+                 concurrency: int = 8,
                  poll_seconds: float = 1.0, on_outbox: Callable[[], None] | None = None,
                  gate: WriteGate | None = None) -> None:
         super().__init__()
         self.sm = sessionmaker
         self.gate = gate
-        self.dispatcher = dispatcher
+        self.feed = feed
         self.clock = clock
         self.metrics = metrics
-        self.services = {"sessionmaker": sessionmaker, **(services or {})}
         self.agent_id = agent_id
         self.max_attempts = max_attempts
         self.concurrency = concurrency
@@ -92,32 +96,29 @@ class InboxWorker(WakeableLoop):
         return total
 
     async def process(self, row: InboxEvent) -> None:
-        event = event_from_row(row)
+        event = Event.from_row(row)
         token = event_id_var.set(f"in{row.id}")
         try:
             try:
-                # Network reads a handler needs happen first, outside the write transaction.
-                prepared = await self.dispatcher.prepare(event, self.services)
+                prepared = await self.feed.prepare(event)  # outside the write transaction
                 async with write_session(self.sm, self.gate) as session:
                     if await inbox_claim(session, row.id) is None:
                         return  # another bot process is handling it, or already has
-                    ctx = Context(event, session, self.clock, self.services)
-                    await self.dispatcher.feed(event, ctx, prepared)
+                    done = await self.feed.handle(event, session, prepared)
+                    now = self.clock.now()
                     out = await distinct_rows(session, reply_rows(
-                        event, ctx.outgoing, agent_id=self.agent_id, now=self.clock.now()),
-                        self.clock.now())
+                        event, done.outgoing, agent_id=self.agent_id, now=now), now)
                     await outbox_add(session, out)
-                    if ctx.emitted:  # internal events raised by the handler, same transaction
-                        await inbox_insert(session, [inbox_row(e, self.clock.now())
-                                                     for e in ctx.emitted])
-                    await inbox_mark_done(session, row.id, self.clock.now())
+                    if done.emitted:  # internal events raised by the handler, same transaction
+                        await inbox_insert(session, [inbox_row(e, now) for e in done.emitted])
+                    await inbox_mark_done(session, row.id, now)
             except Exception as exc:
                 await self._failed(row, exc)
                 return
             self.processed += 1
             if out and self.on_outbox:
                 self.on_outbox()
-            if ctx.emitted:
+            if done.emitted:
                 self.wake()
         finally:
             event_id_var.reset(token)

@@ -1,15 +1,31 @@
-"""Use cases. ``build_dispatcher`` declares the routers and the middlewares, in order."""
+"""Use cases, one folder per feature. ``build_dispatcher`` declares the routers and the
+middlewares, in order: a new feature is one folder plus one line in ``ROUTERS``."""
 
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from handlers.routing import Context, Dispatcher, Router
-from models.cards import card_code_add
+from handlers.services import Services
+from models.cards import remember_click_code
+from scheduler.clock import Clock
 
 
-def build_dispatcher(metrics=None, extra_routers: list[Router] | None = None) -> Dispatcher:
-    from handlers import basic, dispatch, intake, kf, settlement
+def routers() -> list[Router]:
+    """Who may take an event, in order (the first that takes a message answers it; every one
+    subscribed to an internal event hears it)."""
+    from handlers.basic.router import router as basic
+    from handlers.dispatch.router import router as dispatch
+    from handlers.intake.router import router as intake
+    from handlers.kf.router import router as kf
+    from handlers.settlement.router import router as settlement
+
+    return [kf, settlement, dispatch, intake, basic]
+
+
+def build_dispatcher(services: Services, clock: Clock, metrics: Any = None,
+                     extra_routers: list[Router] | None = None) -> Dispatcher:
 
     async def timing(event, ctx: Context, nxt):
         """Handler latency per event type, for /metrics."""
@@ -27,15 +43,11 @@ def build_dispatcher(metrics=None, extra_routers: list[Router] | None = None) ->
     async def card_codes(event, ctx: Context, nxt):
         """A click brings a fresh response_code for its card [doc 94888]: keep it, so the
         card can be updated once, by whichever handler decides to."""
-        card = event.card or {}
-        if event.channel == "app" and card.get("response_code"):
-            await card_code_add(ctx.session, card.get("task_id", ""), event.sender,
-                                card["response_code"], "click", ctx.clock.now())
+        await remember_click_code(ctx.session, event, ctx.clock.now())
         return await nxt()
 
     # Errors are recorded by the worker around feed(); dedupe happened at the inbox's unique key;
     # the database session is opened per event by the worker, so feed stays HTTP- and DB-agnostic.
     middlewares = [timing, card_codes]
-    routers = [*(extra_routers or []), kf.router, settlement.router, dispatch.router, intake.router,
-               basic.router]
-    return Dispatcher(routers, middlewares)
+    return Dispatcher([*(extra_routers or []), *routers()], middlewares, services=services,
+                      clock=clock)

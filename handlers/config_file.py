@@ -15,6 +15,10 @@ from pydantic import BaseModel, ValidationError
 
 M = TypeVar("M", bound=BaseModel)
 
+#: the checkout's root and its config/ folder, where the files users edit live
+ROOT = Path(__file__).resolve().parent.parent
+CONFIG_DIR = ROOT / "config"
+
 
 class ConfigError(Exception):
     """One line per problem: ``file:line: field: message``."""

@@ -24,7 +24,7 @@ from typing import Final
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
 
-from handlers import texts
+from handlers import voice
 from models.ticketing import snapshot
 from models.tickets import Ticket, TicketEvent
 
@@ -57,16 +57,16 @@ class IllegalTransition(LifecycleError):
     def __init__(self, ticket: Ticket, to: str) -> None:
         self.number, self.frm, self.to = ticket.number, ticket.status, to
         super().__init__(f"ticket {ticket.number}: illegal transition {ticket.status} -> {to}")
-        self.chat = texts.ILLEGAL_TRANSITION.get(to, texts.ILLEGAL_TRANSITION_DEFAULT).format(
-            number=ticket.number, status=texts.STATUS_NAMES.get(ticket.status, ticket.status),
-            to=texts.STATUS_NAMES.get(to, to))
+        self.chat = voice.ILLEGAL_TRANSITION.get(to, voice.ILLEGAL_TRANSITION_DEFAULT).format(
+            number=ticket.number, status=voice.STATUS_NAMES.get(ticket.status, ticket.status),
+            to=voice.STATUS_NAMES.get(to, to))
 
 
 class TicketConflict(LifecycleError):
     def __init__(self, ticket_number: str) -> None:
         self.number = ticket_number
         super().__init__(f"ticket {ticket_number}: changed concurrently (stale version)")
-        self.chat = texts.TICKET_CONFLICT.format(number=ticket_number)
+        self.chat = voice.TICKET_CONFLICT.format(number=ticket_number)
 
 
 def allowed(frm: str, to: str, *, came_from: str | None = None) -> bool:

@@ -1,38 +1,52 @@
-"""Routers, filters, middlewares and the one dispatch entry, ``Dispatcher.feed(event, ctx)``.
+"""Routers, filters, middlewares and the one dispatch entry, ``Dispatcher`` (the worker's feed).
 
 Modelled on aiogram's routers and Slack Bolt's listeners: a handler is a small async function
-registered with a decorator; its filters decide whether it runs and may hand it values::
+registered with a decorator; its filters decide whether it runs and may hand it values; any
+other parameter annotated with a registered service type receives that service
+(``handlers.services``)::
 
     router = Router("intake")
 
     @router.message(msgtype="text")
-    async def on_text(ctx: Context) -> None: ...
+    async def on_text(ctx: Context, cfg: IntakeConfig) -> None: ...
 
     @router.card(prefix="dispatch:")          # the button key after the prefix → ``key``
     async def on_dispatch(ctx: Context, key: str) -> None: ...
 
-The first matching handler in router order runs (a handler may pass with ``SkipHandler``) —
-except for internal events (``ctx.emit``), which every matching handler receives. Middlewares wrap every dispatch, in the order declared in
-``handlers.build_dispatcher``.
+Each event goes through two steps (``bot.worker.Feed``):
+
+* ``prepare`` — outside the database transaction: the shared understanding of a message (text
+  analysis, once per event, ``ctx.turn``) and each matching handler's own ``prepare`` (network
+  and database reads), whose values reach that handler only.
+* ``handle`` — inside the event's transaction: the middlewares, then the first matching handler
+  in router order (a handler may pass with ``SkipHandler``) — except for internal events
+  (``ctx.emit``), which every matching handler receives.
 """
 
 from __future__ import annotations
 
 import inspect
 import logging
+import typing
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
-from bot.events import Event
-from bot.outbox import Outgoing
+from handlers.services import Services
+from models.cards import card_code_claim
+from models.keys import internal_dedupe_key
+from models.messages import INTERNAL, TIMER, Event, Handled, Outgoing
 from scheduler.clock import Clock
 
 log = logging.getLogger("handlers")
 
 HandlerFunc = Callable[..., Awaitable[None]]
-INTERNAL = "internal"  # the channel of events handlers raise themselves (``Context.emit``)
-Filter = Callable[[Event], "bool | dict[str, Any] | None"]
+#: a filter sees the event and the shared understanding of it (``Turn`` or None); a dict it
+#: returns is handed to the handler as keyword arguments
+Filter = Callable[[Event, Any], "bool | dict[str, Any] | None"]
+Prepare = Callable[..., Awaitable[dict[str, Any]]]
+Understand = Callable[[Event, Services, Clock], Awaitable[Any]]
 
 
 class SkipHandler(Exception):
@@ -43,18 +57,20 @@ class SkipHandler(Exception):
 
 @dataclass
 class Context:
-    """Everything a handler may use. ``session`` is the event's one database transaction."""
+    """Everything a handler may use. ``session`` is the event's one database transaction;
+    ``turn`` the shared understanding of a message (None for events and timers)."""
 
     event: Event
     session: Any  # AsyncSession
     clock: Clock
-    services: dict[str, Any] = field(default_factory=dict)  # e.g. "client", "settings"
+    services: Services = field(default_factory=Services)
+    turn: Any = None
     outgoing: list[Outgoing] = field(default_factory=list)
     emitted: list[Event] = field(default_factory=list)
 
-    def reply(self, text: str, *, markdown: bool = False) -> None:
+    def reply(self, text: str) -> None:
         """Answer the conversation the event came from (channel-appropriate, via the outbox)."""
-        self.outgoing.append(Outgoing(text=text, markdown=markdown))
+        self.outgoing.append(Outgoing(text=text))
 
     def send_to(self, user: str, text: str = "", *, card: dict[str, Any] | None = None) -> None:
         """Send to an app member (technician, manager …) rather than back into the chat."""
@@ -74,12 +90,10 @@ class Context:
         clicked card by default, else ``user``'s card ``task_id``.
 
         Spends the card's newest unused response_code (each works once, within 72 h
-        [doc 94888]); the click's own code is recorded before handlers run. With no code
-        left, ``user`` gets ``fallback`` as a text message instead of a wrong card. True if
-        the card itself will be updated.
+        [doc 94888]; models/cards.py keeps them). With no code left, ``user`` gets
+        ``fallback`` as a text message instead of a wrong card. True if the card itself will
+        be updated.
         """
-        from models.cards import card_code_claim
-
         task_id = task_id or (self.event.card or {}).get("task_id", "")
         user = user or self.event.sender
         code = (await card_code_claim(self.session, task_id, user, self.clock.now())
@@ -95,12 +109,8 @@ class Context:
     def emit(self, type: str, payload: dict[str, Any], *, conversation_key: str) -> None:
         """Raise an internal event (``ticket_created`` …): stored in the inbox in this event's
         transaction and handled like any other, in order within ``conversation_key``."""
-        base = f"evt{self.event.id}" if self.event.id is not None else self.event.dedupe_key
         self.emitted.append(Event(INTERNAL, "event", type, "", conversation_key,
-                                  f"internal:{base}:{len(self.emitted)}", payload))
-
-
-Prepare = Callable[[Event, dict[str, Any]], Awaitable[dict[str, Any]]]
+                                  internal_dedupe_key(self.event, len(self.emitted)), payload))
 
 
 @dataclass
@@ -108,17 +118,37 @@ class Handler:
     func: HandlerFunc
     filters: list[Filter]
     name: str
-    prepare: Prepare | None = None  # network reads, run before the event's transaction opens
+    prepare: Prepare | None = None  # reads before the event's transaction opens
 
-    def match(self, event: Event) -> dict[str, Any] | None:
+    def match(self, event: Event, turn: Any = None) -> dict[str, Any] | None:
         kwargs: dict[str, Any] = {}
         for f in self.filters:
-            got = f(event)
+            got = f(event, turn)
             if not got:
                 return None
             if isinstance(got, dict):
                 kwargs.update(got)
         return kwargs
+
+    @staticmethod
+    def injected(func: Callable[..., Any], given: dict[str, Any],
+                 services: Services) -> dict[str, Any]:
+        """``given`` values for ``func``'s parameters, and services for those annotated with a
+        registered type."""
+        out: dict[str, Any] = {}
+        for name, kind in _parameters(func):
+            if name in given:
+                out[name] = given[name]
+            elif isinstance(kind, type) and kind in services:
+                out[name] = services[kind]
+        return out
+
+
+@lru_cache(maxsize=None)
+def _parameters(func: Callable[..., Any]) -> tuple[tuple[str, Any], ...]:
+    """``func``'s parameters after the first, with their annotated types (resolved once)."""
+    hints = typing.get_type_hints(func)
+    return tuple((name, hints.get(name)) for name in list(inspect.signature(func).parameters)[1:])
 
 
 class Router:
@@ -137,32 +167,32 @@ class Router:
     def message(self, *, msgtype: str | tuple[str, ...] | None = None,
                 channel: str | tuple[str, ...] | None = None,
                 when: Filter | None = None) -> Callable[[HandlerFunc], HandlerFunc]:
-        filters: list[Filter] = [lambda e: e.kind == "message"]
+        filters: list[Filter] = [lambda e, t: e.kind == "message"]
         if msgtype:
             types = (msgtype,) if isinstance(msgtype, str) else msgtype
-            filters.append(lambda e: e.type in types)
+            filters.append(lambda e, t: e.type in types)
         if channel:
             chans = (channel,) if isinstance(channel, str) else channel
-            filters.append(lambda e: e.channel in chans)
+            filters.append(lambda e, t: e.channel in chans)
         if when:
             filters.append(when)
         return self._register(filters)
 
     def event(self, name: str | tuple[str, ...], *, channel: str | tuple[str, ...] | None = None,
               prepare: Prepare | None = None) -> Callable[[HandlerFunc], HandlerFunc]:
-        """``prepare(event, services)`` may do network reads; its dict arrives as arguments."""
+        """``prepare(event, …services)`` may do network reads; its dict arrives as arguments."""
         names = (name,) if isinstance(name, str) else name
-        filters: list[Filter] = [lambda e: e.kind == "event" and e.type in names]
+        filters: list[Filter] = [lambda e, t: e.kind == "event" and e.type in names]
         if channel:
             chans = (channel,) if isinstance(channel, str) else channel
-            filters.append(lambda e: e.channel in chans)
+            filters.append(lambda e, t: e.channel in chans)
         return self._register(filters, prepare)
 
     def timer(self, kind: str) -> Callable[[HandlerFunc], HandlerFunc]:
         """A durable timer of ``kind`` fired (see scheduler/timers.py); its payload is ``data``."""
 
-        def f(e: Event) -> dict[str, Any] | None:
-            if e.channel != "timer" or e.type != kind:
+        def f(e: Event, t: Any) -> dict[str, Any] | None:
+            if e.channel != TIMER or e.type != kind:
                 return None
             return {"data": e.payload.get("data", {}), "timer_key": e.payload.get("timer_key")}
 
@@ -171,7 +201,7 @@ class Router:
     def card(self, *, prefix: str) -> Callable[[HandlerFunc], HandlerFunc]:
         """A card click whose button key starts with ``prefix``; the rest arrives as ``key``."""
 
-        def f(e: Event) -> dict[str, Any] | None:
+        def f(e: Event, t: Any) -> dict[str, Any] | None:
             card = e.card
             if e.type != "template_card_event" or not card:
                 return None
@@ -184,44 +214,71 @@ class Router:
 Middleware = Callable[[Event, Context, Callable[[], Awaitable[bool]]], Awaitable[bool]]
 
 
-class Dispatcher:
-    """The one entry point. Knows nothing of HTTP, WeCom crypto or the inbox table."""
+@dataclass
+class Prepared:
+    """What ``Dispatcher.prepare`` found before the transaction: the shared understanding of
+    the event, and each matching handler's own prepared values (by handler name)."""
 
-    def __init__(self, routers: list[Router], middlewares: list[Middleware] | None = None) -> None:
+    turn: Any = None
+    by_handler: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+class Dispatcher:
+    """The one entry point (``bot.worker.Feed``). Knows nothing of HTTP, WeCom crypto or the
+    inbox table."""
+
+    def __init__(self, routers: list[Router], middlewares: list[Middleware] | None = None, *,
+                 services: Services | None = None, clock: Clock | None = None,
+                 understand: Understand | None = None) -> None:
         self.routers = routers
         self.middlewares = middlewares or []
+        self.services = services or Services()
+        self.clock = clock
+        self.understand = understand
 
-    def _matches(self, event: Event) -> Iterator[tuple[Handler, dict[str, Any]]]:
+    def _matches(self, event: Event, turn: Any = None) -> Iterator[tuple[Handler, dict[str, Any]]]:
         for router in self.routers:
             for h in router.handlers:
-                kwargs = h.match(event)
+                kwargs = h.match(event, turn)
                 if kwargs is not None:
                     yield h, kwargs
 
-    def resolve(self, event: Event) -> tuple[Handler, dict[str, Any]] | None:
-        return next(self._matches(event), None)
+    def resolve(self, event: Event, turn: Any = None) -> tuple[Handler, dict[str, Any]] | None:
+        return next(self._matches(event, turn), None)
 
-    async def prepare(self, event: Event, services: dict[str, Any]) -> dict[str, Any]:
-        """Run the matching handler's ``prepare`` step, if it has one (no database held)."""
-        found = self.resolve(event)
-        if found is None or found[0].prepare is None:
-            return {}
-        return await found[0].prepare(event, services)
+    async def prepare(self, event: Event) -> Prepared:
+        """Outside the transaction: understand the event once, then run the ``prepare`` step
+        of every handler that may take it (each handler gets only its own results)."""
+        out = Prepared()
+        if self.understand is not None:
+            out.turn = await self.understand(event, self.services, self.clock)
+        for handler, _ in self._matches(event, out.turn):
+            if handler.prepare is not None:
+                out.by_handler[handler.name] = await handler.prepare(
+                    event, **handler.injected(handler.prepare, {}, self.services))
+        return out
 
-    async def feed(self, event: Event, ctx: Context,
-                   prepared: dict[str, Any] | None = None) -> bool:
+    async def handle(self, event: Event, session: Any, prepared: Prepared | None) -> Handled:
+        """Inside the event's transaction: run it through the middlewares and its handler."""
+        prepared = prepared or Prepared()
+        ctx = Context(event, session, self.clock, self.services, turn=prepared.turn)
+        await self.feed(event, ctx, prepared)
+        return Handled(ctx.outgoing, ctx.emitted)
+
+    async def feed(self, event: Event, ctx: Context, prepared: Prepared | None = None) -> bool:
         """Run ``event`` through the middlewares and its handler. True if a handler ran."""
+        prepared = prepared or Prepared(turn=ctx.turn)
 
         async def call_handler() -> bool:
             # Internal events (ticket_created, ticket_resolved …) are news several features
             # act on: every matching handler runs, in router order. Anything else is answered
             # by the first matching handler that does not skip it.
             ran = False
-            for handler, kwargs in self._matches(event):
-                kwargs = {**kwargs, **(prepared or {})}
-                params = inspect.signature(handler.func).parameters
+            for handler, kwargs in self._matches(event, ctx.turn):
+                given = {**kwargs, **prepared.by_handler.get(handler.name, {})}
                 try:
-                    await handler.func(ctx, **{k: v for k, v in kwargs.items() if k in params})
+                    await handler.func(ctx, **handler.injected(handler.func, given,
+                                                                ctx.services))
                 except SkipHandler:
                     continue
                 ran = True

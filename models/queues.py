@@ -11,6 +11,8 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from models.keys import kf_conversation
+
 from models.tables import DONE, PARKED, PENDING, SENT, InboxEvent, KeyValue, OutboxMessage
 
 
@@ -184,7 +186,7 @@ async def kf_sends_since_last_message(session: AsyncSession, open_kfid: str,
     """When the 微信客服 customer last wrote (as stored in the inbox), and how many of our
     messages count against the allowance that gave: those sent since, and those still queued
     (they will go out after it). Parked ones never reach WeCom and do not count."""
-    conversation = f"kf:{open_kfid}:{external_userid}"
+    conversation = kf_conversation(open_kfid, external_userid)
     last = (await session.execute(
         select(func.max(InboxEvent.received_at)).where(
             InboxEvent.conversation_key == conversation, InboxEvent.kind == "message"))

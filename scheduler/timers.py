@@ -24,9 +24,9 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.events import Event
-from bot.inbox import inbox_row
 from models.db import WriteGate, write_session
+from models.keys import timer_conversation, timer_dedupe
+from models.messages import TIMER, Event, inbox_row
 from models.queues import inbox_insert
 from models.timer import Timer
 from scheduler.clock import Clock
@@ -44,7 +44,7 @@ async def arm(session: AsyncSession, key: str, due_at: datetime, kind: str, *,
         select(Timer).where(Timer.key == key).with_for_update())).scalar_one_or_none()
     if timer is None:
         timer = Timer(key=key, kind=kind, due_at=due_at, payload=payload or {},
-                      conversation_key=conversation_key or f"timer:{key}", status=ARMED,
+                      conversation_key=conversation_key or timer_conversation(key), status=ARMED,
                       generation=1, created_at=now, updated_at=now)
         session.add(timer)
     else:
@@ -63,7 +63,7 @@ async def cancel(session: AsyncSession, key: str, *, now: datetime) -> bool:
 
 
 def timer_event(t: Timer) -> Event:
-    return Event("timer", "event", t.kind, "", t.conversation_key, f"timer:{t.id}:{t.generation}",
+    return Event(TIMER, "event", t.kind, "", t.conversation_key, timer_dedupe(t.id, t.generation),
                  {"timer_key": t.key, "due_at": t.due_at.isoformat(), "data": t.payload})
 
 

@@ -15,7 +15,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy import select
 
 import bot.inbox
-from bot.events import Event
+from models.messages import Event
 from bot.inbox import InboxWriter, Unstorable, _row_fault, row_problem
 from models.db import make_engine, make_sessionmaker
 from models.tables import InboxEvent

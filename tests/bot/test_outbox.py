@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from bot.events import Event
-from bot.outbox import Outgoing, reply_rows
+from models.messages import Event
+from bot.outbox import reply_rows
+from models.messages import Outgoing
 from models.queues import outbox_add
 
 

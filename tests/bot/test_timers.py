@@ -33,7 +33,7 @@ async def env(db_url):
     async def on_timeout(ctx, data, timer_key):
         fired.append((timer_key, data))
 
-    worker = InboxWorker(sm, Dispatcher([router]), clock, Metrics(), gate=gate)
+    worker = InboxWorker(sm, Dispatcher([router], clock=clock), clock, Metrics(), gate=gate)
     yield {"sm": sm, "clock": clock, "gate": gate, "fired": fired, "worker": worker,
            "sweep": TimerSweep(sm, clock, gate=gate, name="p1")}
     await engine.dispose()

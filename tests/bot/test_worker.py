@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.events import Event
+from models.messages import Event
 from bot.inbox import InboxWriter
 from bot.metrics import Metrics
 from bot.worker import InboxWorker
@@ -41,7 +41,7 @@ async def rig(db_url):
         ctx.reply(f"ok {t}")
 
     def worker(**kw):
-        return InboxWorker(sm, Dispatcher([router]), clock, Metrics(), agent_id=1,
+        return InboxWorker(sm, Dispatcher([router], clock=clock), clock, Metrics(), agent_id=1,
                            max_attempts=3, **kw)
 
     yield {"sm": sm, "clock": clock, "writer": writer, "seen": seen, "failing": failing,

@@ -3,7 +3,7 @@ events reach every subscriber, and what handlers emit carries the source event's
 
 from __future__ import annotations
 
-from bot.events import Event
+from models.messages import Event
 from handlers.routing import Context, Dispatcher, Router, SkipHandler
 from scheduler.clock import ManualClock
 

@@ -167,8 +167,8 @@ async def test_a_late_response_url_answer_is_not_repeated_and_counts_as_sent(db_
 async def test_an_at_most_once_notice_whose_outcome_is_unknown_is_parked_not_resent(db_url):
     """微信客服 progress notices (出发/到达) are at most once: after a timed-out send they are
     parked for a person instead of risking a second copy."""
-    from bot.outbox import Outgoing, reply_rows
-    from bot.events import Event
+    from bot.outbox import reply_rows
+    from models.messages import Event, Outgoing
     from models.db import write_session
     from models.queues import outbox_add, list_parked
 

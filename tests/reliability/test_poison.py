@@ -23,8 +23,8 @@ from sqlalchemy.engine import make_url
 
 from bot.crypto import WeComCrypto
 from bot.outbox import DISTINCT_MARK
-from bot.sandbox.seed import seed_sandbox
-from handlers import texts
+from handlers.staff.seed import seed_sandbox
+from handlers import voice as texts
 from models.dispatch import DispatchJob, Offer
 from models.tickets import Staff, Ticket
 from tests.conftest import TEST_AES_KEY, TEST_CORP_ID, TEST_TOKEN, start_stack

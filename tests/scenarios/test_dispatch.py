@@ -15,10 +15,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from bot.sandbox.seed import seed_sandbox
-from handlers import texts
+from handlers.staff.seed import seed_sandbox
+from handlers.dispatch import texts
 from models.dispatch import CardCode, DispatchDecisionRow, DispatchJob, Offer, WorkReport
-from models.staff_io import import_staff, read_staff_file
+from handlers.staff.fileformat import import_staff, read_staff_file
 from models.tables import InboxEvent
 from models.tickets import Staff, Ticket, TicketEvent
 from models.timer import Timer

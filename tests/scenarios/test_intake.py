@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from handlers import texts
+from handlers.intake import texts
+from handlers import voice
 from handlers.lifecycle import transition
 from models.ticketing import ticket_by_number
 from models.tickets import (Attachment, Draft, Staff, Ticket, TicketEvent, TicketMessage)
@@ -138,7 +139,7 @@ async def test_an_app_member_confirms_with_the_card(stack):
     # A second click on the same card creates nothing more.
     await stack.sandbox.click("zhangsan", card_line.task_id, keys[0])
     await stack.settle()
-    assert stack.sandbox.delivered("app:zhangsan")[-1].content == texts.DRAFT_GONE
+    assert stack.sandbox.delivered("app:zhangsan")[-1].content == voice.DRAFT_GONE
     assert len(await rows(stack, Ticket)) == 1
 
 
@@ -159,7 +160,7 @@ async def test_edit_then_cancel_from_the_card(stack):
     # A key the bot never issued is refused politely.
     await stack.sandbox.click("zhangsan", "intake-x", "intake:explode:1")
     await stack.settle()
-    assert stack.sandbox.delivered("app:zhangsan")[-1].content == texts.CARD_CLICK_UNKNOWN
+    assert stack.sandbox.delivered("app:zhangsan")[-1].content == voice.CARD_CLICK_UNKNOWN
 
 
 async def test_a_duplicate_report_is_added_to_the_open_ticket(stack):
@@ -282,8 +283,8 @@ async def test_pictures_and_locations_attach_to_the_draft_or_the_open_ticket(sta
 
 async def test_bad_input_gets_a_polite_answer_and_nothing_breaks(stack):
     assert await kf(stack, "😀😀👍") == texts.NOT_UNDERSTOOD
-    assert await kf(stack, "   ") == texts.EMPTY_MESSAGE
-    assert await kf(stack, "修" * 5000) == texts.TOO_LONG
+    assert await kf(stack, "   ") == voice.EMPTY_MESSAGE
+    assert await kf(stack, "修" * 5000) == voice.TOO_LONG
     mixed = await kf(stack, "hello 空调坏了 please help")
     assert "收到您的报修" in mixed and texts.ASK["place"] in mixed
     assert {r.status for r in await stack.inbox()} == {"done"}

@@ -187,9 +187,9 @@ async def test_two_bot_processes_on_postgresql_time_out_every_offer_exactly_once
 
     from sqlalchemy import text
 
-    from bot.events import Event
-    from bot.inbox import inbox_row
-    from bot.sandbox.seed import seed_sandbox
+    from models.messages import Event
+    from models.messages import inbox_row
+    from handlers.staff.seed import seed_sandbox
     from models.db import make_engine, make_sessionmaker, write_session
     from models.queues import inbox_insert
     from models.ticketing import create_ticket, customer_for, site_named

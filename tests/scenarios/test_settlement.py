@@ -30,13 +30,13 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
-from bot.events import Event
-from bot.inbox import inbox_row
 from bot.sandbox.server import OPEN_KFID
-from handlers import texts
-from handlers.settlement_cli import period_from_db, review_correct
-from handlers.settlement_config import Guard
+from handlers.settlement import texts
+from handlers.intake import texts as intake_texts
+from handlers.settlement.cli import period_from_db, review_correct
+from handlers.settlement.config import Guard, SettlementSetup
 from models.dispatch import WorkReport
+from models.messages import Event, inbox_row
 from models.queues import inbox_insert
 from models.settlement import (PromotionFreeze, SettlementPeriod, SettlementPeriodLine,
                                SettlementReview, SettlementStatement, StatementAck)
@@ -272,7 +272,7 @@ async def test_confirm_and_dispute_by_card_then_finance_corrects(stack):
 
     # Finance corrects the labour: a new statement that references the old one.
     old = (await rows(stack, SettlementStatement))[0]
-    new = await review_correct(stack.bot.sm, stack.bot.worker.services["settlement"], review.id,
+    new = await review_correct(stack.bot.sm, stack.bot.services[SettlementSetup], review.id,
                                by="zhao", note="按实际工时1小时计", now=stack.clock.now(),
                                quantities={"hours": Decimal("1")})
     await stack.settle()
@@ -357,7 +357,7 @@ async def test_a_bare_confirm_answers_a_correction_after_the_ticket_closed(stack
     await stack.sandbox.member_says(TECH, "异议 工时只有1小时")
     await stack.settle()
     [review] = await rows(stack, SettlementReview)
-    await review_correct(stack.bot.sm, stack.bot.worker.services["settlement"], review.id,
+    await review_correct(stack.bot.sm, stack.bot.services[SettlementSetup], review.id,
                          by="zhao", note="", now=stack.clock.now(),
                          quantities={"hours": Decimal("1")})
     await stack.settle()
@@ -376,7 +376,7 @@ async def test_closing_the_ticket_with_confirm_confirms_the_statement(stack):
     await complete(stack, t)
     await stack.sandbox.customer_kf(KF_USER, "确认")  # intake: closes the resolved ticket
     await stack.settle()
-    assert said(stack, f"kf:{KF_USER}")[-1] == texts.CONFIRMED_CLOSED.format(
+    assert said(stack, f"kf:{KF_USER}")[-1] == intake_texts.CONFIRMED_CLOSED.format(
         number="GD20261125-0001")
     [ticket] = await rows(stack, Ticket)
     assert ticket.status == "closed"
@@ -427,7 +427,7 @@ async def test_cancellations_freeze_an_address_and_its_next_quote_has_no_discoun
     for i, number in enumerate(numbers):
         await stack.sandbox.customer_kf(KF_USER, f"取消 {number}")
         await stack.settle()
-        assert said(stack, f"kf:{KF_USER}")[-1] == texts.CANCELLED.format(number=number)
+        assert said(stack, f"kf:{KF_USER}")[-1] == intake_texts.CANCELLED.format(number=number)
         frozen = await rows(stack, PromotionFreeze)
         assert len(frozen) == (1 if i == 3 else 0)
         stack.clock.advance(hours=1)
@@ -457,9 +457,9 @@ async def test_cancellations_freeze_an_address_and_its_next_quote_has_no_discoun
 
 async def test_enough_frozen_addresses_freeze_the_district(stack):
     await staff(stack)
-    setup = stack.bot.worker.services["settlement"]
-    stack.bot.worker.services["settlement"] = replace(setup, config=setup.config.model_copy(
-        update={"guard": Guard(max_events=1, window_days=30, region_threshold=2)}))
+    setup = stack.bot.services[SettlementSetup]
+    stack.bot.services.add(replace(setup, config=setup.config.model_copy(
+        update={"guard": Guard(max_events=1, window_days=30, region_threshold=2)})))
     now = stack.clock.now()
     for address in ("杭州市西湖区文三路1号", "杭州市西湖区文三路2号"):
         for _ in range(2):
@@ -518,7 +518,7 @@ async def test_the_month_from_the_database_with_vouchers_twice(stack, tmp_path):
     # December work does not count in November.
     stack.clock.advance(days=10)
     await complete(stack, await new_ticket(stack))
-    setup = stack.bot.worker.services["settlement"]
+    setup = stack.bot.services[SettlementSetup]
 
     result, stored, under_review = await period_from_db(stack.bot.sm, setup, "2026-11",
                                                         now=stack.clock.now())

@@ -1,0 +1,73 @@
+"""What settlement says: statements, answers, reviews, corrections (handlers/settlement/)."""
+
+from handlers.voice import (  # noqa: F401 — shared words this feature says too
+    CARD_CLICK_UNKNOWN, CATEGORY_NAMES)
+
+SETTLE_CURRENCY = {"CNY": "¥"}
+SETTLE_HEAD = "工单 {number} 结算单（{service}）"
+SETTLE_TECH_HEAD = "工单 {number} 结算明细（{service}）"
+SETTLE_BOOK = "计价依据：价目表 {book} 第{version}版，规则 {rule}"
+SETTLE_LINE = "{n}. {name}{detail}：{amount}（占{share}）"
+SETTLE_LINE_FROZEN = "{n}. {name}：优惠已暂停，本单未使用"
+SETTLE_PART_NAME = "{name}（{part}）"
+SETTLE_DETAIL = " {qty}{unit} × {rate}"
+SETTLE_DETAIL_QTY = " {qty}{unit}"
+SETTLE_DETAIL_PERCENT = " {rate}% × {base}"
+SETTLE_UNITS = {"h": "小时", "km": "公里", "次": "次", "件": "件", "台": "台", "m": "米",
+                "片": "片", "pack": "包"}
+SETTLE_SUBTOTAL = "小计：{amount}"
+SETTLE_TAX_EXCLUSIVE = "税额（{rate}%）：{amount}"
+SETTLE_TAX_INCLUSIVE = "其中税额（{rate}%，已含在价格内）：{amount}"
+SETTLE_TOTAL = "合计：{amount}"
+SETTLE_HOW_CARD = "请点卡片上的“确认”或“异议”；看不到卡片时，回复“确认”，或回复“异议”并说明原因。"
+SETTLE_HOW_TEXT = "费用无误请回复“确认”；如有异议，请回复“异议”并说明原因（例如：工时只有1小时）。"
+SETTLE_TECH_BASIS = {"net": "服务净额（不含税）：{amount}", "gross": "服务金额（含税）：{amount}"}
+SETTLE_TECH_SHARE = "您的分成：{amount}（占{percent}）"
+SETTLE_TECH_HOW = ("请点卡片上的“确认”或“异议”；看不到卡片时，回复“确认账单 {number}”，"
+                   "或回复“异议 {number}”并说明原因。")
+SETTLE_CARD_TITLE = "工单 {number} 结算单"
+SETTLE_CARD_DESC = "合计 {amount}，请确认"
+SETTLE_CARD_TECH_DESC = "您的分成 {amount}，请确认"
+SETTLE_CARD_ROWS = {"service": "服务", "total": "合计", "net": "净额", "share": "您的分成",
+                    "more": "其他{n}项"}
+SETTLE_CARD_LABELS = {"confirm": "确认", "dispute": "异议"}
+SETTLE_CARD_DONE = {"confirm": "已确认", "dispute": "已提出异议", "superseded": "已更正，见新结算单"}
+SETTLE_CARD_SOURCE = "工单助手·结算"
+SETTLE_CONFIRMED = "已确认工单 {number} 的结算单（合计 {amount}），谢谢！"
+SETTLE_TECH_CONFIRMED = "已确认工单 {number} 的结算，您的分成 {amount}。"
+SETTLE_DISPUTED = "已收到您对工单 {number} 结算单的异议，已转财务核对，处理后会通知您。"
+SETTLE_DISPUTE_ASK_WHY = ("已收到您对工单 {number} 结算单的异议，已转财务核对。"
+                          "方便的话请回复“异议”并说明哪里不对（例如：工时只有1小时）。")
+SETTLE_DISPUTE_MORE = "已把您的补充说明转给财务，处理后会通知您。"
+SETTLE_DISPUTE_BY_CARD = "（点了卡片上的“异议”，尚未说明原因）"
+SETTLE_ALREADY = {"confirmed": "您已确认过工单 {number} 的结算单，无需重复操作。",
+                  "disputed": "您对工单 {number} 结算单的异议正在由财务核对，请耐心等待。"}
+SETTLE_SUPERSEDED = "工单 {number} 的这张结算单已更正，请以最新的结算单为准。"
+SETTLE_NOT_YOURS = "这张结算单不是发给您的，无法操作。"
+SETTLE_PARTY_NAMES = {"customer": "客户", "technician": "技师"}
+SETTLE_REVIEW_TO_FINANCE = ("结算异议 #{review}：工单 {number}，{party}（{who}）对结算单（合计 {amount}）"
+                            "有异议：“{words}”\n"
+                            "处理：python main.py settle review accept {review}（维持原单）"
+                            "或 settle review correct {review} --hours …（更正）")
+SETTLE_REVIEW_MORE_TO_FINANCE = "结算异议 #{review} 补充（工单 {number}，{party}）：“{words}”"
+SETTLE_UNPRICED_TO_FINANCE = ("无法计价 #{review}：工单 {number}（{category}，{device}）已完工，"
+                              "但{why}。\n请人工核价：python main.py settle review correct "
+                              "{review} --service 服务名 …")
+SETTLE_UNPRICED_WHY = {"no_service": "没有对应的价目服务（config/settlement.yaml 的 services）",
+                       "no_report": "没有完工报告（工时、配件）",
+                       "bad_report": "完工报告的数据有误（{detail}）",
+                       "no_cost": "配件“{detail}”没有单价（师傅完工时未报价格）",
+                       "no_rule": "价目表里没有适用的价格（{detail}）"}
+SETTLE_UNPRICED_CUSTOMER = "工单 {number} 的费用明细正在核算，稍后发给您。"
+SETTLE_DEVICE_UNKNOWN = "设备未填"
+SETTLE_CORRECTED = "工单 {number} 的结算单已更正（第{revision}次更正），变化如下："
+SETTLE_DIFF_ROW = "{name}：{old} → {new}（{delta}）"
+SETTLE_DIFF_NONE = "无"
+SETTLE_DIFF_TOTAL = "合计：{old} → {new}"
+SETTLE_DIFF_SHARE = "您的分成：{old} → {new}"
+SETTLE_DIFF_NOTE = "财务说明：{note}"
+SETTLE_REVIEW_ACCEPTED = "经财务核对，工单 {number} 的结算单（合计 {amount}）无误，维持不变。"
+SETTLE_GUARD_ADDRESS = ("优惠冻结：地址“{address}”在{days}天内取消了{count}次（上限{limit}次），"
+                        "已暂停该地址的优惠活动。")
+SETTLE_GUARD_REGION = ("优惠冻结：{region}已有{count}个地址因频繁取消被冻结（阈值{threshold}个），"
+                       "已暂停该区域的优惠活动。")
