@@ -1,53 +1,28 @@
-"""Decrypted callback payloads → one normalised ``Event`` shape.
+"""WeCom callbacks and pulled messages → one normalised ``Event`` shape.
 
-App callbacks are XML [doc 90238–90241], AI-bot callbacks JSON [doc 100719, 101027]. Anything
-that is not a shape WeCom sends raises ``PayloadError`` (the callback answers 4xx), never any
-other exception:
+* Self-built app callbacks are XML [doc 90238–90241]: parsed with ``parse_xml`` (nesting
+  bounded first, defusedxml), and every field we read must be one text element: a repeated
+  ``<FromUserName>`` parses as a list and is refused here, not by the database.
+* 微信客服 messages pulled with ``kf/sync_msg`` are JSON the API client decoded: validated with
+  a typed model (``KfMessage``) like the AI-bot JSON (``bot/aibot.py``).
 
-* nesting is bounded *before* parsing (``check_xml_depth`` / ``check_json_depth``: a cheap,
-  linear scan), so no document can exhaust the stack or build a huge tree;
-* XML is parsed with defusedxml (a DTD or an entity is refused), and every field we read must
-  be one text element: a repeated ``<FromUserName>`` parses as a list and is refused here, not
-  by the database;
-* AI-bot JSON is validated with typed models (unknown extra fields are allowed); NaN, infinite
-  numbers, NUL characters and lone surrogates are refused, as neither database stores them;
-* the sender is a non-empty string on every channel, and every value that becomes a key or a
-  column (ids, task ids, button keys, response codes) is bounded.
+Anything that is not a shape WeCom sends raises ``PayloadError`` (``bot/payloads.py``), never
+any other exception; the sender is a non-empty string on every channel, and every value that
+becomes a key or a column (ids, task ids, button keys, response codes) is bounded.
 """
 
 from __future__ import annotations
 
-import json
-import math
-import re
 from typing import Annotated, Any
-from xml.etree.ElementTree import Element
 
-import defusedxml.ElementTree as SafeET
-from defusedxml import DefusedXmlException
+from pydantic import AfterValidator, Field, StrictFloat, StrictInt, StrictStr, ValidationError
+
+from bot.payloads import (MAX_CHAT_ID, MAX_EVENT_KEY, MAX_JSON_DEPTH, MAX_MEDIA_ID, MAX_MSG_ID,
+                          MAX_OPEN_KFID, MAX_RESPONSE_CODE, MAX_TASK_ID, MAX_TYPE, MAX_USERID,
+                          PayloadError, StrictModel, as_list, check_strings, not_blank,
+                          parse_xml, validation_reason)
+from models.keys import app_conversation, kf_conversation, message_dedupe, payload_dedupe
 from models.messages import Event
-from models.keys import (aibot_conversation, app_conversation, kf_conversation, message_dedupe,
-                         payload_dedupe)
-from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictStr,
-                      ValidationError)
-
-
-class PayloadError(ValueError):
-    """The payload is not something WeCom sends; ``str()`` is one line, safe to log."""
-
-
-# -- bounds -----------------------------------------------------------------------------------
-
-MAX_XML_DEPTH = 32  # WeCom's deepest XML (SelectedItems › SelectedItem › OptionIds › OptionId) is 5
-MAX_JSON_DEPTH = 32  # the deepest AI-bot JSON (a card click's option ids) is 6
-MAX_XML_ELEMENTS = 10_000  # WeCom's callbacks hold dozens; a 1 MiB body could hold 260,000
-MAX_USERID = 128  # characters: inbox.sender and card_code.userid (WeCom userids are ≤ 64 bytes)
-MAX_TYPE = 64  # characters: inbox.type (a msgtype or an event name)
-MAX_MSG_ID = 128  # characters: the dedupe key ("app:msg:" + MsgId) is at most 200
-MAX_CHAT_ID = 200  # characters: the conversation key ("aibot:g:" + chatid) is at most 255
-MAX_TASK_ID = 128  # bytes: WeCom's task_id limit [PROTOCOL.md §4]
-MAX_EVENT_KEY = 1024  # bytes: WeCom's button key limit [PROTOCOL.md §4]
-MAX_RESPONSE_CODE = 200  # characters: card_code.code
 
 #: App events WeCom sends without a FromUserName: 微信客服's ``kf_msg_or_event`` (its documented
 #: example has none). They are taken from ``SYSTEM_SENDER``, as WeCom names itself on others.
@@ -55,122 +30,7 @@ SENDERLESS_EVENTS = frozenset({"kf_msg_or_event"})
 SYSTEM_SENDER = "sys"
 
 
-# -- nesting, bounded before parsing ----------------------------------------------------------
-
-
-def _reduce_nesting(s: str, limit: int, what: str) -> None:
-    """``s`` holds only ``(`` and ``)``; each pass removes the innermost pairs (one level)."""
-    for _ in range(limit):
-        if "(" not in s:
-            return
-        shorter = s.replace("()", "")
-        if shorter == s:
-            break  # unbalanced: the parser would refuse it anyway
-        s = shorter
-    if "(" in s:
-        raise PayloadError(f"{what} nested deeper than {limit} levels (or unbalanced)")
-
-
-_JSON_ESCAPE = re.compile(r"\\.", re.S)
-_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
-_BRACKETS = str.maketrans("[{]}", "(())")
-
-
-def check_json_depth(text: str, limit: int = MAX_JSON_DEPTH) -> None:
-    """Refuse JSON nested deeper than ``limit`` arrays/objects, before ``json.loads`` (whose C
-    scanner would recurse into it). Linear: C-level passes only, no backtracking regex."""
-    if text.count("[") + text.count("{") <= limit:
-        return
-    s = _JSON_ESCAPE.sub("", text)  # escaped quotes and backslashes
-    s = "".join(s.split('"')[0::2])  # what lies outside strings
-    _reduce_nesting(_NOT_BRACKET.sub("", s).translate(_BRACKETS), limit, "JSON")
-
-
-_XML_SECTION = re.compile(r"<!\[CDATA\[|<!--|<\?")
-_XML_SECTION_END = {"<![CDATA[": "]]>", "<!--": "-->", "<?": "?>"}
-_XML_CLOSE = re.compile(r"</[^<>]*>")
-_XML_EMPTY = re.compile(r"<[^<>!?/][^<>]*/>")
-_XML_OPEN = re.compile(r"<[^<>!?/][^<>]*>")
-_NOT_TAG = re.compile(r"[^()]+")
-
-
-def check_xml_depth(text: str | bytes, limit: int = MAX_XML_DEPTH) -> None:
-    """Refuse XML nested deeper than ``limit`` elements (or with more than
-    ``MAX_XML_ELEMENTS``), before it is parsed. CDATA sections, comments and processing
-    instructions are skipped; tags are counted with C-level passes. (An attribute value holding
-    ``>`` could be miscounted; WeCom's XML has no attributes, and ``_element_to_value`` bounds
-    the depth again on the parsed tree.)"""
-    if isinstance(text, (bytes, bytearray)):
-        if text.count(b"<") - text.count(b"</") <= limit:  # at most that many opening tags
-            return
-        s = text.decode("latin-1")  # byte for byte: every ASCII delimiter stays where it is
-    else:
-        s = text
-        if s.count("<") - s.count("</") <= limit:
-            return
-    parts, pos = [], 0
-    while (m := _XML_SECTION.search(s, pos)) is not None:
-        parts.append(s[pos:m.start()])
-        end = s.find(_XML_SECTION_END[m.group()], m.end())
-        if end < 0:
-            raise PayloadError("malformed XML (unterminated CDATA, comment or instruction)")
-        pos = end + len(_XML_SECTION_END[m.group()])
-    parts.append(s[pos:])
-    s = "".join(parts).replace("(", "").replace(")", "")
-    s = _XML_CLOSE.sub(")", s)
-    s, empty = _XML_EMPTY.subn("()", s)
-    s, opened = _XML_OPEN.subn("(", s)
-    if empty + opened > MAX_XML_ELEMENTS:  # the tree alone would cost the event loop seconds
-        raise PayloadError(f"XML has more than {MAX_XML_ELEMENTS} elements")
-    _reduce_nesting(_NOT_TAG.sub("", s), limit, "XML")
-
-
-# -- XML ------------------------------------------------------------------------------------
-
-
-def _element_to_value(el: Element, depth: int = 1) -> Any:
-    if depth > MAX_XML_DEPTH:  # check_xml_depth ran first; this only backs it up
-        raise PayloadError(f"XML nested deeper than {MAX_XML_DEPTH} levels")
-    children = list(el)
-    if not children:
-        return (el.text or "").strip() if el.text and el.text.strip() else (el.text or "")
-    out: dict[str, Any] = {}
-    for child in children:
-        value = _element_to_value(child, depth + 1)  # a str or a dict, never a list
-        prev = out.get(child.tag)
-        if prev is None:
-            out[child.tag] = value
-        elif isinstance(prev, list):
-            prev.append(value)  # in place: n repeated elements cost n, not n² (prev + [value])
-        else:
-            out[child.tag] = [prev, value]
-    return out
-
-
-def parse_xml(text: str | bytes) -> dict[str, Any]:
-    """Parse a WeCom XML document into a dict; refuse deep nesting, DTDs, entities and
-    malformed XML."""
-    check_xml_depth(text)
-    try:
-        root = SafeET.fromstring(text, forbid_dtd=True, forbid_entities=True,
-                                 forbid_external=True)
-    except DefusedXmlException as exc:
-        raise PayloadError(f"forbidden XML construct ({type(exc).__name__})") from None
-    except SafeET.ParseError as exc:
-        raise PayloadError(f"malformed XML ({exc})") from None
-    except (ValueError, LookupError) as exc:  # text that cannot be encoded, an unknown encoding
-        raise PayloadError(f"unreadable XML ({type(exc).__name__})") from None
-    if root.tag != "xml":
-        raise PayloadError("XML root is not <xml>")
-    value = _element_to_value(root)
-    return value if isinstance(value, dict) else {}
-
-
-def as_list(value: Any) -> list[Any]:
-    """One XML/JSON item parses as a dict, several as a list: always get a list."""
-    if value is None or value == "":
-        return []
-    return value if isinstance(value, list) else [value]
+# -- app XML ----------------------------------------------------------------------------------
 
 
 def _text(d: dict[str, Any], name: str, default: str | None = "", *, chars: int | None = None,
@@ -275,208 +135,79 @@ def event_from_app_xml(plaintext: str) -> Event:
     return Event("app", kind, etype, sender, conversation, dedupe, payload)
 
 
-# -- JSON -----------------------------------------------------------------------------------
+# -- 微信客服: a message pulled with kf/sync_msg -------------------------------------------------
 
 
-def _no_constant(name: str) -> Any:
-    raise PayloadError(f"JSON holds {name}")
-
-
-def _finite_float(text: str) -> float:
-    value = float(text)
-    if not math.isfinite(value):
-        raise PayloadError("JSON holds a number out of range")
-    return value
-
-
-def parse_json(text: str, what: str) -> Any:
-    """``json.loads`` with nesting bounded first, and NaN / Infinity / 1e999 refused (neither
-    database stores them)."""
-    check_json_depth(text)
-    try:
-        return json.loads(text, parse_constant=_no_constant, parse_float=_finite_float)
-    except PayloadError:
-        raise
-    except (ValueError, RecursionError) as exc:  # incl. JSONDecodeError, a 5,000-digit integer
-        raise PayloadError(f"{what} is not JSON ({type(exc).__name__})") from None
-
-
-def _check_strings(value: Any) -> None:
-    """Every key and string is storable: no NUL (PostgreSQL text refuses it), no lone
-    surrogate (not UTF-8)."""
-    stack = [value]
-    while stack:
-        v = stack.pop()
-        if isinstance(v, dict):
-            stack.extend(v.keys())
-            stack.extend(v.values())
-        elif isinstance(v, list):
-            stack.extend(v)
-        elif isinstance(v, str):
-            if "\x00" in v:
-                raise PayloadError("JSON string holds a NUL character")
-            if not v.isascii():
-                try:
-                    v.encode("utf-8")
-                except UnicodeEncodeError:
-                    raise PayloadError("JSON string holds a lone surrogate") from None
-
-
-def _max_bytes(n: int) -> AfterValidator:
-    def check(v: str) -> str:
-        if len(v.encode("utf-8")) > n:
-            raise ValueError(f"longer than {n} bytes")
+def _coordinate(bound: int) -> AfterValidator:
+    def check(v: float) -> float:
+        # NaN compares false; the range first: math.isfinite(10**400) would overflow
+        if not (-bound <= v <= bound):
+            raise ValueError(f"not a coordinate within ±{bound}")
         return v
 
     return AfterValidator(check)
 
 
-def _not_blank(v: str) -> str:
-    if not v.strip():
-        raise ValueError("empty")
-    return v
+#: what becomes a key or a column: a non-blank string, bounded
+_KfMsgId = Annotated[StrictStr, Field(max_length=MAX_MSG_ID), AfterValidator(not_blank)]
+_OpenKfId = Annotated[StrictStr, Field(max_length=MAX_OPEN_KFID), AfterValidator(not_blank)]
+_ExternalUserId = Annotated[StrictStr, Field(max_length=MAX_USERID), AfterValidator(not_blank)]
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="allow", frozen=True)
-
-
-class _From(_Model):
-    userid: Annotated[StrictStr, Field(max_length=MAX_USERID), AfterValidator(_not_blank)]
-
-
-class _Text(_Model):
+class _KfText(StrictModel):
     content: StrictStr = ""
 
 
-class _Image(_Model):
-    url: StrictStr = ""
+class _KfImage(StrictModel):
+    media_id: Annotated[StrictStr, Field(max_length=MAX_MEDIA_ID)] = ""
 
 
-class _MixedItem(_Model):
-    msgtype: StrictStr
-    text: _Text | None = None
-    image: _Image | None = None
+class _KfLocation(StrictModel):
+    latitude: Annotated[StrictInt | StrictFloat, _coordinate(90)] | None = None
+    longitude: Annotated[StrictInt | StrictFloat, _coordinate(180)] | None = None
+    name: StrictStr = ""
+    address: StrictStr = ""
 
 
-class _Mixed(_Model):
-    #: one item may come as the item itself (as_list), like every repeated element
-    msg_item: Annotated[list[_MixedItem], BeforeValidator(as_list)] = []
+class _KfEvent(StrictModel):
+    event_type: Annotated[StrictStr, Field(min_length=1, max_length=MAX_TYPE)] = "event"
 
 
-def _option_ids(v: Any) -> Any:
-    """``{"option_id": [...]}`` as documented; a bare list or string is taken too."""
-    return as_list(v.get("option_id")) if isinstance(v, dict) else as_list(v)
+class KfMessage(StrictModel):
+    """One entry of ``kf/sync_msg``'s ``msg_list`` (微信客服): the fields we read, typed."""
 
-
-def _selected(v: Any) -> Any:
-    """``{"selected_item": [...]}`` as documented; a bare list is taken too."""
-    return as_list(v.get("selected_item")) if isinstance(v, dict) else as_list(v)
-
-
-class _SelectedItem(_Model):
-    question_key: StrictStr = ""
-    option_ids: Annotated[list[StrictStr], BeforeValidator(_option_ids)] = []
-
-
-class _TemplateCardEvent(_Model):
-    card_type: Annotated[StrictStr, Field(max_length=MAX_TYPE)] = ""
-    event_key: Annotated[StrictStr, _max_bytes(MAX_EVENT_KEY)] = ""
-    task_id: Annotated[StrictStr, _max_bytes(MAX_TASK_ID)] = ""
-    selected_items: Annotated[list[_SelectedItem], BeforeValidator(_selected)] = []
-
-
-class _AibotEvent(_Model):
-    eventtype: Annotated[StrictStr, Field(max_length=MAX_TYPE)] = ""
-    template_card_event: _TemplateCardEvent | None = None
-
-
-class AibotCallback(_Model):
-    """A decrypted AI-bot callback [doc 100719, 101027, 101031]: the fields we read, typed."""
-
-    msgid: Annotated[StrictStr, Field(max_length=MAX_MSG_ID)] | None = None
-    aibotid: StrictStr | None = None
-    chattype: StrictStr | None = None
-    chatid: Annotated[StrictStr, Field(max_length=MAX_CHAT_ID)] | None = None
-    sender: _From = Field(alias="from")
-    response_url: StrictStr | None = None
+    msgid: _KfMsgId
+    open_kfid: _OpenKfId
+    external_userid: _ExternalUserId
     msgtype: Annotated[StrictStr, Field(min_length=1, max_length=MAX_TYPE)]
-    text: _Text | None = None
-    image: _Image | None = None
-    mixed: _Mixed | None = None
-    event: _AibotEvent | None = None
+    origin: StrictInt | None = None  # 3: the customer, 4: the system, 5: our agent
+    text: _KfText | None = None
+    image: _KfImage | None = None
+    location: _KfLocation | None = None
+    event: _KfEvent | None = None
 
 
-def _validation_reason(exc: ValidationError) -> str:
-    err = exc.errors(include_url=False, include_input=False)
-    where = ".".join(str(p) for p in err[0]["loc"]) or "payload"
-    more = f" (and {len(err) - 1} more)" if len(err) > 1 else ""
-    return f"AI-bot payload: {where}: {err[0]['msg']}{more}".replace("\n", " ")
-
-
-def event_from_aibot_json(plaintext: str) -> Event:
-    """AI-bot message or event (JSON) [doc 100719, 101027, 101031]."""
-    d = parse_json(plaintext, "AI-bot payload")
-    if not isinstance(d, dict) or not isinstance(d.get("msgtype"), str):
-        raise PayloadError("AI-bot payload has no msgtype")
-    _check_strings(d)
+def event_from_kf_message(msg: Any) -> Event:
+    """A message pulled with ``kf/sync_msg`` (微信客服); ``PayloadError`` if it is not one."""
+    if not isinstance(msg, dict):
+        raise PayloadError("kf message is not an object")
+    # It is stored as it came (payload["raw"]): every part of it must be storable.
+    check_strings(msg, finite=True, max_depth=MAX_JSON_DEPTH)
     try:
-        m = AibotCallback.model_validate(d)
+        m = KfMessage.model_validate(msg)
     except ValidationError as exc:
-        raise PayloadError(_validation_reason(exc)) from None
-    sender = m.sender.userid
-    chat_type = m.chattype or "single"
-    chat_id = m.chatid or ""
-    conversation = aibot_conversation(sender, chat_id if chat_type == "group" else "")
-    payload: dict[str, Any] = {"raw": d, "chat_type": chat_type, "chat_id": chat_id,
-                               "response_url": d.get("response_url", ""),
-                               "aibot_id": d.get("aibotid", "")}
-    msgtype = m.msgtype
-    if msgtype == "event":
-        ev = m.event
-        if ev is None or not ev.eventtype:
-            raise PayloadError("AI-bot event without eventtype")
-        kind, etype = "event", ev.eventtype
-        if etype == "template_card_event":
-            tc = ev.template_card_event or _TemplateCardEvent()
-            payload["card"] = {
-                "event_key": tc.event_key, "task_id": tc.task_id, "card_type": tc.card_type,
-                "response_code": "",
-                "selected_items": [{"question_key": i.question_key,
-                                    "option_ids": list(i.option_ids)}
-                                   for i in tc.selected_items],
-            }
-    else:
-        kind, etype = "message", msgtype
-        if msgtype == "text":
-            payload["text"] = m.text.content if m.text else ""
-        elif msgtype == "image":
-            payload["image"] = {"url": m.image.url if m.image else ""}
-        elif msgtype == "mixed":
-            items = m.mixed.msg_item if m.mixed else []
-            payload["text"] = "\n".join(i.text.content for i in items
-                                        if i.msgtype == "text" and i.text is not None)
-            payload["images"] = [i.image.url for i in items
-                                 if i.msgtype == "image" and i.image is not None]
-    dedupe = message_dedupe("aibot", m.msgid) if m.msgid else payload_dedupe("aibot", plaintext)
-    return Event("aibot", kind, etype, sender, conversation, dedupe, payload)
-
-
-def event_from_kf_message(msg: dict[str, Any]) -> Event:
-    """A message pulled with ``kf/sync_msg`` (微信客服)."""
-    open_kfid = msg.get("open_kfid", "")
-    ext = msg.get("external_userid", "")
-    msgtype = msg.get("msgtype", "")
+        raise PayloadError(validation_reason(exc, "kf message")) from None
+    open_kfid, ext, msgtype = m.open_kfid, m.external_userid, m.msgtype
     payload: dict[str, Any] = {"raw": msg, "open_kfid": open_kfid, "external_userid": ext}
     kind = "event" if msgtype == "event" else "message"
-    etype = (msg.get("event") or {}).get("event_type", "event") if kind == "event" else msgtype
+    etype = (m.event.event_type if m.event else "event") if kind == "event" else msgtype
     if msgtype == "text":
-        payload["text"] = (msg.get("text") or {}).get("content", "")
+        payload["text"] = m.text.content if m.text else ""
     elif msgtype == "location":
-        loc = msg.get("location") or {}
-        payload["location"] = {"lat": loc.get("latitude"), "lon": loc.get("longitude"),
-                               "label": loc.get("name", "") or loc.get("address", "")}
+        loc = m.location or _KfLocation()
+        payload["location"] = {"lat": loc.latitude, "lon": loc.longitude,
+                               "label": loc.name or loc.address}
     elif msgtype == "image":
-        payload["image"] = {"media_id": (msg.get("image") or {}).get("media_id", "")}
+        payload["image"] = {"media_id": m.image.media_id if m.image else ""}
     return Event("kf", kind, etype, ext, kf_conversation(open_kfid, ext),
-                 message_dedupe("kf", msg.get("msgid", "")), payload)
+                 message_dedupe("kf", m.msgid), payload)

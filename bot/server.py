@@ -19,11 +19,13 @@ from urllib.parse import unquote
 
 from aiohttp import web
 
+from bot.aibot import event_from_aibot_json
 from bot.crypto import CryptoError, ReceiveIdError, SignatureError, WeComCrypto
-from bot.events import (Event, PayloadError, event_from_aibot_json, event_from_app_xml,
-                        parse_json, parse_xml)
+from bot.events import event_from_app_xml
 from bot.inbox import InboxWriter, Unstorable
 from bot.metrics import CONTENT_TYPE_LATEST, Metrics
+from bot.payloads import PayloadError, parse_json, parse_xml
+from models.messages import Event
 from scheduler.clock import Clock
 
 log = logging.getLogger("bot.server")

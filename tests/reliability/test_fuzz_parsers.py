@@ -19,9 +19,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bot.aibot import event_from_aibot_json
 from bot.crypto import CryptoError, WeComCrypto, signature
-from bot.events import (MAX_JSON_DEPTH, MAX_XML_DEPTH, PayloadError, check_json_depth,
-                        check_xml_depth, event_from_aibot_json, event_from_app_xml, parse_xml)
+from bot.events import event_from_app_xml
+from bot.payloads import (MAX_JSON_DEPTH, MAX_XML_DEPTH, PayloadError, check_json_depth,
+                          check_xml_depth, parse_xml)
 from bot.server import encrypt_from_json, encrypt_from_xml
 from tests.conftest import TEST_AES_KEY, TEST_CORP_ID, TEST_TOKEN
 
