@@ -6,8 +6,10 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from handlers.arbitration import arbiter
 from handlers.routing import Context, Dispatcher, Router
 from handlers.services import Services
+from handlers.understanding import understand
 from models.cards import remember_click_code
 from scheduler.clock import Clock
 
@@ -48,6 +50,7 @@ def build_dispatcher(services: Services, clock: Clock, metrics: Any = None,
 
     # Errors are recorded by the worker around feed(); dedupe happened at the inbox's unique key;
     # the database session is opened per event by the worker, so feed stays HTTP- and DB-agnostic.
-    middlewares = [timing, card_codes]
+    # Short replies (确认, 取消 …) get their owner from what the conversation awaits.
+    middlewares = [timing, card_codes, arbiter]
     return Dispatcher([*(extra_routers or []), *routers()], middlewares, services=services,
-                      clock=clock)
+                      clock=clock, understand=understand)

@@ -98,3 +98,4 @@ import models.timer  # noqa: E402,F401
 import models.regions  # noqa: E402,F401
 import models.dispatch  # noqa: E402,F401
 import models.settlement  # noqa: E402,F401
+import models.conversation  # noqa: E402,F401

@@ -10,6 +10,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.queues import _insert_ignore
+from models.keys import kf_parts
 from models.tickets import (IDENTITY_KINDS, Attachment, Customer, CustomerIdentity, Draft, Site,
                             Staff, Ticket, TicketCounter, TicketCreate, TicketEvent, TicketMessage)
 
@@ -125,19 +126,17 @@ async def first_staff_with(session: AsyncSession, roles: Sequence[str]) -> list[
 # -- drafts ----------------------------------------------------------------------------------
 
 
-async def live_draft(session: AsyncSession, conversation_key: str, sender: str, now: datetime,
-                     window: timedelta) -> Draft | None:
-    """The person's draft in this conversation, if touched within ``window``; older ones expire."""
-    drafts = (await session.execute(select(Draft).where(
+async def open_drafts(session: AsyncSession, conversation_key: str, sender: str) -> list[Draft]:
+    """The person's drafts in this conversation still being filled in or confirmed."""
+    return list((await session.execute(select(Draft).where(
         Draft.conversation_key == conversation_key, Draft.sender == sender,
-        Draft.status.in_(("collecting", "confirming"))).order_by(Draft.id.desc()))).scalars().all()
-    live = None
-    for d in drafts:
-        if live is None and now - d.updated_at <= window:
-            live = d
-        else:
-            d.status = "expired"
-    return live
+        Draft.status.in_(("collecting", "confirming"))).order_by(Draft.id.desc()))).scalars())
+
+
+def customer_of(ticket: Ticket) -> str:
+    """Who answers for the ticket's customer: the 微信客服 external_userid, else the reporter."""
+    kf = kf_parts(ticket.conversation_key) if ticket.channel == "kf" else None
+    return kf[1] if kf else (ticket.reporter or "")
 
 
 async def draft_messages_to_ticket(session: AsyncSession, draft_id: int, ticket_id: int) -> None:

@@ -18,3 +18,7 @@ def bill_answer(text: str) -> Literal["confirm", "dispute"] | None:
     if DISPUTE_WORDS.search(text):
         return "dispute"
     return None
+
+
+#: a ticket number as the bot hands them out (``GD20261125-0007``), in any case
+TICKET_NO: Final = re.compile(r"GD\d{8}-\d{4}", re.IGNORECASE)

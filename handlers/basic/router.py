@@ -1,25 +1,17 @@
-"""The minimal conversation: answer a text so the path is visible end to end.
+"""The fallback: what nobody else took gets an answer here (this router stays last).
 
-Chat intake (tickets) will take over text messages; this router stays last as the fallback.
+Group chatter not addressed to the bot gets none (``Turn.addressed``).
 """
 
 from __future__ import annotations
 
 from handlers import voice
 from handlers.routing import Context, Router
+from handlers.understanding import MAX_TEXT, Turn
 
 router = Router("basic")
 
 MAX_ECHO = 200  # characters of the user's text quoted back
-
-
-def _strip_mention(text: str) -> str:
-    """AI-bot group messages start with "@BotName "; drop it."""
-    text = text.strip()
-    if text.startswith("@"):
-        head, _, rest = text.partition(" ")
-        return rest.strip() if rest else ""
-    return text
 
 
 @router.event("enter_agent")
@@ -28,12 +20,15 @@ async def on_enter(ctx: Context) -> None:
     ctx.reply(voice.GREETING)
 
 
-@router.message(msgtype=("text", "mixed"))
+@router.message(msgtype=("text", "mixed"), when=lambda e, t: t is None or t.addressed)
 async def on_text(ctx: Context) -> None:
-    text = _strip_mention(ctx.event.text or "")
-    if not text:
+    turn: Turn | None = ctx.turn
+    text = turn.text if turn is not None else (ctx.event.text or "").strip()
+    if not text and ctx.event.payload.get("images"):
+        await on_media(ctx)
+    elif not text:
         ctx.reply(voice.EMPTY_MESSAGE)
-    elif len(text) > 2000:
+    elif len(text) > MAX_TEXT:
         ctx.reply(voice.TOO_LONG)
     else:
         quoted = text if len(text) <= MAX_ECHO else text[:MAX_ECHO] + "…"
@@ -42,4 +37,5 @@ async def on_text(ctx: Context) -> None:
 
 @router.message(msgtype=("image", "voice", "video", "location", "link", "file"))
 async def on_media(ctx: Context) -> None:
-    ctx.reply(voice.NON_TEXT_RECEIVED.format(kind=voice.KIND_NAMES.get(ctx.event.type, voice.KIND_DEFAULT)))
+    kind = voice.KIND_NAMES.get(ctx.event.type, voice.KIND_DEFAULT)
+    ctx.reply(voice.NON_TEXT_RECEIVED.format(kind=kind))

@@ -47,11 +47,12 @@ from models.dispatch import (ACCEPTED, ASSIGNED, CLOSED, DECLINED, ESCALATED, LO
                              active_tickets_of, current_job, latest_decided_ticket,
                              latest_decision, lock_job, offers_of, open_loads, open_offers_of,
                              satisfaction_by_technician, technician_rows)
-from models.queues import kv_get, kv_set
+from models.conversation import expect, settle
 from models.ticketing import (first_staff_with, point_of, region_code_of, staff_by_userid,
                               staff_with_role, ticket_by_number)
 from models.tickets import Attachment, Site, Staff, Ticket, TicketEvent
-from nlp.staff_commands import StaffCommand, parse_staff_command
+from handlers.understanding import Turn
+from nlp.staff_commands import StaffCommand
 from scheduler.timers import arm, cancel
 
 log = logging.getLogger("handlers.dispatch.router")
@@ -62,7 +63,8 @@ DISPATCHERS = ("dispatcher", "supervisor", "manager")  # who may assign and ask 
 ESCALATE_TO = ("dispatcher", "supervisor", "manager")  # the first role anyone has
 RATING_PRIOR = 5  # customer scores count against the imported rating as if it were 5 scores
 ALWAYS = [{"days": "daily", "start": "00:00", "end": "24:00"}]  # no shifts given: always on
-AWAIT_REPORT = "dispatch:await_report:{userid}"  # kv: the ticket whose 完工 details we wait for
+OWNER, WORK_REPORT = "dispatch", "work_report"  # the 完工 details awaited from a technician
+REPORT_WAIT = timedelta(hours=24)  # how long a bare "工时1.5小时" still completes that job
 
 
 # -- the technician pool -----------------------------------------------------------------------
@@ -617,7 +619,8 @@ class Dispatch:
                 if ticket.status not in ("accepted", "in_progress"):
                     raise IllegalTransition(ticket, "resolved")
                 if cmd is None or not cmd.has_details:
-                    await kv_set(self.session, AWAIT_REPORT.format(userid=tech), str(ticket.id))
+                    await expect(self.session, person=tech, owner=OWNER, kind=WORK_REPORT,
+                                 ref=ticket.id, now=self.now, expires_at=self.now + REPORT_WAIT)
                     ask = (texts.ASK_LABOUR if cmd is not None and (cmd.parts or cmd.no_parts)
                            else texts.ASK_WORK_DETAILS)
                     ctx.reply(ask.format(number=ticket.number))
@@ -645,7 +648,7 @@ class Dispatch:
             note=self.ctx.event.text or "", reported_at=self.now)
         self.session.add(report)
         await transition(self.session, ticket, "resolved", actor=self.actor, now=self.now)
-        await kv_set(self.session, AWAIT_REPORT.format(userid=tech), "")
+        await settle(self.session, owner=OWNER, kind=WORK_REPORT, ref=ticket.id)
         work = _work_summary(report)
         self.ctx.reply(texts.DONE_OK.format(number=ticket.number, work=work))
         await tell_customer(self.ctx, ticket, texts.CUSTOMER_DONE.format(number=ticket.number,
@@ -832,9 +835,9 @@ async def _work_click(ctx: Context, d: Dispatch, offer: Offer, action: str) -> N
 # -- handlers: what technicians and dispatchers write ----------------------------------------------
 
 
-def _command(e: Any, turn: Any = None) -> dict[str, Any] | None:
-    cmd = parse_staff_command(e.text or "") if e.channel == "app" else None
-    return {"cmd": cmd} if cmd is not None else None
+def _command(e: Any, turn: Turn | None) -> dict[str, Any] | None:
+    """What a technician or dispatcher wrote (parsed once, in ``Turn.command``)."""
+    return {"cmd": turn.command} if turn is not None and turn.command is not None else None
 
 
 @router.message(msgtype=("text", "mixed"), when=_command)
@@ -854,9 +857,9 @@ async def on_command(ctx: Context, cmd: StaffCommand) -> None:
     elif cmd.kind in ("accept", "decline"):
         await _answer_text(ctx, d, cmd)
     elif cmd.kind == "details":  # the 完工 details the bot asked for (a named ticket wins)
-        waiting = await kv_get(ctx.session, AWAIT_REPORT.format(userid=ctx.event.sender))
+        awaited = ctx.turn.awaiting if ctx.turn.owner == OWNER else None  # arbitration.py
         ticket = (await ticket_by_number(ctx.session, cmd.ticket) if cmd.ticket
-                  else await ctx.session.get(Ticket, int(waiting)) if waiting else None)
+                  else await ctx.session.get(Ticket, awaited.ref) if awaited else None)
         if (ticket is None or ticket.assignee != ctx.event.sender
                 or ticket.status not in ("accepted", "in_progress")):
             raise SkipHandler  # "1小时" with no report awaited: not a report

@@ -10,14 +10,16 @@
 * query / urge / cancel / confirm / rate act on the customer's tickets.
 * Images and locations attach to the current draft, or else to the latest open ticket.
 
-Taken up: every 1:1 message; in groups, @-mentions of the bot and messages with a keyword.
-Anything else, and anything intake does not understand, falls through to ``handlers.basic.router``.
+Taken up: every 1:1 message; in groups, @-mentions of the bot and messages with a keyword
+(``Turn.addressed``). Anything intake does not understand goes on (``SkipHandler``) to the
+fallback, ``handlers/basic``. A draft and a completion waiting for the customer's 确认 are
+recorded as awaited answers (``models/conversation.py``), which is how a bare 确认 or 取消
+finds its owner (``handlers/arbitration.py``).
 """
 
 from __future__ import annotations
 
 import re
-import unicodedata
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -25,28 +27,29 @@ from zoneinfo import ZoneInfo
 from rapidfuzz import fuzz
 
 from bot.cards import INTAKE_ACTIONS, intake_confirm_card, parse_key
-from handlers.basic import router as basic
 from handlers.intake import texts
 from handlers.intake.config import IntakeConfig
 from handlers.lifecycle import IllegalTransition, change, transition
-from handlers.routing import Context, Router
+from handlers.routing import Context, Router, SkipHandler
+from handlers.understanding import MAX_TEXT, Turn
+from models.conversation import expect, expected, settle
+from models.keys import actor, ticket_conversation
+from models.messages import INTERNAL
 from models.ticketing import (DONE_STATUSES, OPEN_STATUSES, add_phone, create_ticket,
-                              customer_for, customer_phone, draft_messages_to_ticket,
-                              live_draft, site_named, staff_by_userid, staff_with_role,
-                              ticket_by_number, tickets_of)
+                              customer_for, customer_of, customer_phone,
+                              draft_messages_to_ticket, open_drafts, site_named, staff_by_userid,
+                              staff_with_role, ticket_by_number, tickets_of)
 from models.tickets import Attachment, Customer, Draft, Ticket, TicketCreate, TicketEvent, \
     TicketMessage
-from nlp.analyzer import Analyzer
+from nlp.billing import TICKET_NO
 from nlp.rating import parse_score
 from nlp.region_codes import region_codes
 
 router = Router("intake")
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-MAX_TEXT = 2000  # longer messages get a polite "please summarise"
 QUOTE = 60  # characters of the user's text quoted back
 PRIORITIES = ("low", "normal", "high", "urgent")
-TICKET_NO = re.compile(r"GD\d{8}-\d{4}", re.IGNORECASE)
 MOBILE = re.compile(r"(?<!\d)(1[3-9]\d)(\d{4})(\d{4})(?!\d)")
 WINDOW_HOURS = {"minute": 1, "part_of_day": 4, "date": 10}  # appointment window length
 LOW_SCORE = 2
@@ -60,24 +63,9 @@ def mask_phones(text: str) -> str:
     return MOBILE.sub(lambda m: f"{m.group(1)}****{m.group(3)}", text)
 
 
-def has_words(text: str) -> bool:
-    """Letters or digits of any script (not only emoji, symbols and punctuation)."""
-    return any(unicodedata.category(c)[0] in "LN" for c in text)
-
-
 def quote(text: str) -> str:
     text = " ".join(text.split())
     return text if len(text) <= QUOTE else text[:QUOTE] + "…"
-
-
-def reply_word(text: str, cfg: IntakeConfig) -> str | None:
-    """confirm / edit / cancel when the whole message is one of the configured reply words."""
-    t = re.sub(r"[\s。.!！,，~～]+", "", text).lower()
-    for kind, words in (("cancel", cfg.cancel_words), ("edit", cfg.edit_words),
-                        ("confirm", cfg.confirm_words)):
-        if t in {w.lower() for w in words}:
-            return kind
-    return None
 
 
 def local_time(iso: str, precision: str | None) -> str:
@@ -116,6 +104,10 @@ def _is_group(ctx: Context) -> bool:
     return ctx.event.channel == "aibot" and ctx.event.payload.get("chat_type") == "group"
 
 
+OWNER = "intake"
+DRAFT, COMPLETION = "draft", "completion"  # what intake awaits from a person
+
+
 class Intake:
     """One event's work: who is writing, their draft, and how to answer in this channel."""
 
@@ -123,8 +115,33 @@ class Intake:
         self.ctx, self.cfg, self.customer = ctx, cfg, customer
         self.session = ctx.session
         self.now = ctx.clock.now()
-        self.actor = f"{ctx.event.channel}:{ctx.event.sender}"
+        self.actor = actor(ctx.event.channel, ctx.event.sender)
         self.group = _is_group(ctx)
+
+    # -- what awaits the person's answer (models/conversation.py) ------------------------
+
+    async def current_draft(self) -> Draft | None:
+        """The draft this person is filling in here, if it awaits them still; older open ones
+        (their wait ran out) are marked expired."""
+        ev = self.ctx.event
+        live = await expected(self.session, ev.sender, self.now, ev.conversation_key,
+                              owner=OWNER, kind=DRAFT)
+        draft = await self.session.get(Draft, live[0].ref) if live else None
+        for d in await open_drafts(self.session, ev.conversation_key, ev.sender):
+            if draft is None or d.id != draft.id:
+                await self.release(d, "expired")
+        return draft
+
+    async def keep(self, draft: Draft) -> None:
+        """The draft was touched: it awaits this person's next message for the window."""
+        draft.updated_at = self.now
+        await expect(self.session, person=draft.sender, owner=OWNER, kind=DRAFT, ref=draft.id,
+                     now=self.now, conversation_key=draft.conversation_key,
+                     expires_at=self.now + timedelta(minutes=self.cfg.window_minutes))
+
+    async def release(self, draft: Draft, status: str) -> None:
+        draft.status, draft.updated_at = status, self.now
+        await settle(self.session, owner=OWNER, kind=DRAFT, ref=draft.id)
 
     def say(self, text: str) -> None:
         self.ctx.reply(mask_phones(text) if self.group and self.cfg.mask_phones_in_groups
@@ -229,7 +246,7 @@ class Intake:
         if as_description and (problem_info or not answered) and text not in draft.description:
             draft.description = f"{draft.description}\n{text}".strip()
         draft.fields = f
-        draft.updated_at = self.now
+        await self.keep(draft)
         if self.customer.id != draft.customer_id:
             draft.customer_id = self.customer.id
         return True
@@ -293,7 +310,7 @@ class Intake:
                                                            question="{question}"))
 
     async def cancel_draft(self, draft: Draft) -> None:
-        draft.status, draft.updated_at = "cancelled", self.now
+        await self.release(draft, "cancelled")
         self.say(texts.DRAFT_CANCELLED)
 
     async def create_from_draft(self, draft: Draft) -> Ticket:
@@ -324,13 +341,14 @@ class Intake:
             linked_ticket_id=draft.linked_ticket_id,
             link_kind="repeat" if draft.linked_ticket_id else None)
         ticket = await create_ticket(self.session, data, actor=self.actor, now=self.now)
-        draft.status, draft.ticket_id, draft.updated_at = "done", ticket.id, self.now
+        draft.ticket_id = ticket.id
+        await self.release(draft, "done")
         await self.session.flush()
         await draft_messages_to_ticket(self.session, draft.id, ticket.id)
         summary = "\n".join(f"{k}：{v}" for k, v in self.summary_rows(draft))
         self.say(texts.TICKET_CREATED.format(number=ticket.number, summary=summary))
         self.ctx.emit("ticket_created", {"ticket_id": ticket.id},
-                      conversation_key=f"ticket:{ticket.id}")
+                      conversation_key=ticket_conversation(ticket.id))
         return ticket
 
     # -- tickets -------------------------------------------------------------------------
@@ -400,8 +418,10 @@ class Intake:
         except IllegalTransition as exc:
             self.say(exc.chat)
             return
+        await settle(self.session, owner=OWNER, kind=COMPLETION, ref=t.id)
         self.say(texts.CANCELLED.format(number=t.number))
-        self.ctx.emit("ticket_cancelled", {"ticket_id": t.id}, conversation_key=f"ticket:{t.id}")
+        self.ctx.emit("ticket_cancelled", {"ticket_id": t.id},
+                      conversation_key=ticket_conversation(t.id))
 
     async def confirm_done(self, text: str) -> None:
         t = await self.target(text, ("resolved",))
@@ -409,8 +429,10 @@ class Intake:
             self.say(texts.NOTHING_TO_CONFIRM)
             return
         await transition(self.session, t, "closed", actor=self.actor, reason=text, now=self.now)
+        await settle(self.session, owner=OWNER, kind=COMPLETION, ref=t.id)
         self.say(texts.CONFIRMED_CLOSED.format(number=t.number))
-        self.ctx.emit("ticket_closed", {"ticket_id": t.id}, conversation_key=f"ticket:{t.id}")
+        self.ctx.emit("ticket_closed", {"ticket_id": t.id},
+                      conversation_key=ticket_conversation(t.id))
 
     async def rate(self, text: str, score: int | None) -> None:
         if score is None:
@@ -446,38 +468,34 @@ async def _intake(ctx: Context, cfg: IntakeConfig) -> Intake:
     return Intake(ctx, cfg, customer)
 
 
-@router.message(msgtype=("text", "mixed"))
-async def on_text(ctx: Context, analyzer: Analyzer, cfg: IntakeConfig) -> None:
-    text = basic._strip_mention(ctx.event.text or "")
-    raw = (ctx.event.text or "").lstrip()
-    if _is_group(ctx) and not raw.startswith("@") and not any(k in text for k in cfg.keywords):
-        return  # group chatter not addressed to the bot: stay silent
+@router.message(msgtype=("text", "mixed"), when=lambda e, t: t is not None and t.addressed)
+async def on_text(ctx: Context, cfg: IntakeConfig) -> None:
+    turn: Turn = ctx.turn
+    text = turn.text
     if not text and ctx.event.payload.get("images"):
         await on_media(ctx, cfg)
         return
     if not text or len(text) > MAX_TEXT:
-        await basic.on_text(ctx)  # the polite "no text" / "please summarise" answers
-        return
-    if not has_words(text):
+        raise SkipHandler  # the fallback's polite "no text" / "please summarise" answers
+    if turn.analysis is None:  # only emoji, symbols, punctuation
         ctx.reply(texts.NOT_UNDERSTOOD)
         return
     it = await _intake(ctx, cfg)
-    draft = await live_draft(ctx.session, ctx.event.conversation_key, ctx.event.sender, it.now,
-                             timedelta(minutes=cfg.window_minutes))
-    word = reply_word(text, cfg)
+    draft = await it.current_draft()
+    word, a = turn.word, turn.analysis
     if draft is not None and draft.status == "confirming" and word is not None:
         if word == "confirm":
             it.record(text, draft=draft)
             await it.create_from_draft(draft)
         elif word == "edit":
-            draft.status, draft.pending_slot, draft.updated_at = "collecting", None, it.now
+            draft.status, draft.pending_slot = "collecting", None
+            await it.keep(draft)
             it.say(texts.EDIT_PROMPT)
         else:
             await it.cancel_draft(draft)
         return
-    a = analyzer.analyze(text, ctx.clock.now())
     if draft is not None:
-        if word == "cancel" or (a.intent == "cancel" and not TICKET_NO.search(text)):
+        if word == "cancel" or (a.intent == "cancel" and not turn.ticket_no):
             await it.cancel_draft(draft)
         else:
             await it.continue_draft(draft, text, a)
@@ -499,7 +517,17 @@ async def on_text(ctx: Context, analyzer: Analyzer, cfg: IntakeConfig) -> None:
     elif intent == "create" or a.entities.device or a.faults or any(k in text for k in cfg.keywords):
         await it.new_report(text, a)
     else:
-        await basic.on_text(ctx)
+        raise SkipHandler  # nothing intake understands: the fallback answers
+
+
+@router.event("ticket_resolved", channel=INTERNAL)
+async def on_resolved(ctx: Context) -> None:
+    """The work is done: the customer's 确认 now closes the ticket (an awaited answer)."""
+    ticket = await ctx.session.get(Ticket, ctx.event.payload.get("ticket_id"))
+    person = customer_of(ticket) if ticket is not None else ""
+    if ticket is not None and ticket.status == "resolved" and person:
+        await expect(ctx.session, person=person, owner=OWNER, kind=COMPLETION, ref=ticket.id,
+                     now=ctx.clock.now())
 
 
 @router.message(msgtype=("image", "location"))
@@ -519,12 +547,11 @@ async def on_media(ctx: Context, cfg: IntakeConfig) -> None:
         media = (ev.payload.get("image") or {}).get("media_id")
         att = Attachment(kind="image", url=(urls[0] if urls else None) or None, media_id=media,
                          inbox_event_id=ev.id, at=it.now)
-    draft = await live_draft(ctx.session, ev.conversation_key, ev.sender, it.now,
-                             timedelta(minutes=cfg.window_minutes))
+    draft = await it.current_draft()
     if draft is not None:
         att.draft_id = draft.id
         ctx.session.add(att)
-        draft.updated_at = it.now
+        await it.keep(draft)
         if att.kind == "location":
             f = dict(draft.fields) | {"lat": att.lat, "lon": att.lon, "location_label": att.label}
             if not it.filled(f, "place") and att.label:
@@ -536,8 +563,7 @@ async def on_media(ctx: Context, cfg: IntakeConfig) -> None:
         return
     found = await tickets_of(ctx.session, it.customer.id, OPEN_STATUSES, limit=1)
     if not found:
-        await basic.on_media(ctx)
-        return
+        raise SkipHandler  # nothing to attach it to: the fallback acknowledges it
     t = found[0]
     att.ticket_id = t.id
     ctx.session.add(att)
@@ -563,7 +589,8 @@ async def on_card(ctx: Context, key: str, cfg: IntakeConfig) -> None:
     if action == "confirm":
         await it.create_from_draft(draft)
     elif action == "edit":
-        draft.status, draft.pending_slot, draft.updated_at = "collecting", None, it.now
+        draft.status, draft.pending_slot = "collecting", None
+        await it.keep(draft)
         it.say(texts.EDIT_PROMPT)
     else:
         await it.cancel_draft(draft)

@@ -30,10 +30,9 @@ from typing import Any
 from sqlalchemy import select
 
 from bot.cards import SETTLE_ACTIONS, parse_key, settle_task_id, settlement_card
-from handlers.basic import router as basic
-from handlers.intake import router as intake
-from handlers.intake.config import IntakeConfig
 from handlers.settlement import texts
+from handlers.understanding import Turn
+from models.conversation import expect, settle
 from handlers.notify import tell_customer
 from handlers.routing import Context, Router, SkipHandler
 from handlers.settlement.config import ServiceMap, SettlementSetup
@@ -49,9 +48,8 @@ from models.settlement import (CONFIRMED, CUSTOMER, DISPUTE, DISPUTED, OPEN, PEN
                                StatementAck, acks_for_person, acks_of, active_freezes,
                                cancellations_since, completed_ticket_count, freeze_add,
                                latest_statement, review_by_key, statement_add, statement_by_id)
-from models.ticketing import first_staff_with, region_code_of, staff_by_userid
+from models.ticketing import customer_of, first_staff_with, region_code_of, staff_by_userid
 from models.tickets import Site, Ticket
-from nlp.billing import bill_answer
 from handlers.settlement.engine.guard import CancelEvent, FrozenPromotions, evaluate_guard
 from handlers.settlement.engine.quote import QuoteError, Statement, quote, select_book
 from handlers.settlement.engine.ticket import Ticket as EngineTicket
@@ -59,9 +57,7 @@ from handlers.settlement.engine.ticket import TicketError
 
 log = logging.getLogger("handlers.settlement.router")
 router = Router("settlement")
-
-#: a bare reply word is at most this long: longer messages are not checked for one here
-SHORT_REPLY = 12
+OWNER, STATEMENT = "settlement", "statement"  # a statement awaits the party's answer
 
 
 # -- pricing and storing (shared with handlers/settlement_cli.py) -----------------------------
@@ -149,6 +145,7 @@ async def store(session: Any, ticket: Ticket, data: dict[str, Any], st: Statemen
         for ack in await acks_of(session, previous.statement_id):
             if ack.status != SUPERSEDED:
                 ack.status = SUPERSEDED
+            await settle(session, owner=OWNER, kind=STATEMENT, ref=ack.id)
     customer = customer_of(ticket)
     if customer:
         session.add(StatementAck(statement_id=st.id, ticket_id=ticket.id, party=CUSTOMER,
@@ -160,13 +157,6 @@ async def store(session: Any, ticket: Ticket, data: dict[str, Any], st: Statemen
     log.info("statement %s stored for ticket %s (revision %d, gross %s %s)", st.id,
              ticket.number, row.revision, row.gross, row.currency)
     return row
-
-
-def customer_of(ticket: Ticket) -> str:
-    """Who answers for the customer: the 微信客服 external_userid, else the reporter."""
-    if ticket.channel == "kf" and ticket.conversation_key.count(":") >= 2:
-        return ticket.conversation_key.split(":", 2)[2]
-    return ticket.reporter or ""
 
 
 async def tell_staff(ctx: Context, roles: tuple[str, ...], text: str) -> list[str]:
@@ -200,7 +190,11 @@ async def announce(ctx: Context, ticket: Ticket, row: SettlementStatement,
     """Each party's statement (or the correction's differences), with a card where the app
     reaches them (the text says how to answer without it: the WeChat plug-in shows no cards)."""
     st = row.statement
+    answer_by = row.created_at + timedelta(days=ctx.services[SettlementSetup].config.answer_days)
     for ack in await acks_of(ctx.session, row.statement_id):
+        if ack.status == PENDING:  # their 确认 belongs to this statement until they answer
+            await expect(ctx.session, person=ack.who, owner=OWNER, kind=STATEMENT, ref=ack.id,
+                         now=ctx.clock.now(), expires_at=answer_by)
         by_card = ack.party == TECHNICIAN or ticket.channel != "kf"
         if previous is not None:
             text = correction_text(ticket.number, previous.statement, st, revision=row.revision,
@@ -302,6 +296,7 @@ async def on_closed(ctx: Context) -> None:
     for ack in await acks_of(ctx.session, row.statement_id):
         if ack.party == CUSTOMER and ack.status == PENDING:
             ack.status, ack.via, ack.answered_at = CONFIRMED, "closed", ctx.clock.now()
+            await settle(ctx.session, owner=OWNER, kind=STATEMENT, ref=ack.id)
             if ack.task_id:
                 await ctx.update_card(texts.SETTLE_CARD_DONE["confirm"], task_id=ack.task_id,
                                       user=ack.who)
@@ -394,6 +389,7 @@ async def _answer(ctx: Context, ack: StatementAck, action: str, *, via: str,
     st = row.statement
     if action == "confirm":
         ack.status, ack.via, ack.answered_at = CONFIRMED, via, now
+        await settle(ctx.session, owner=OWNER, kind=STATEMENT, ref=ack.id)
         if ack.party == TECHNICIAN:
             ctx.reply(texts.SETTLE_TECH_CONFIRMED.format(
                 number=ticket.number, amount=money(technician_share(st), row.currency)))
@@ -415,6 +411,7 @@ async def _answer(ctx: Context, ack: StatementAck, action: str, *, via: str,
         ctx.reply(texts.SETTLE_DISPUTE_MORE)
         return
     ack.status, ack.via, ack.answered_at = DISPUTED, via, now
+    await settle(ctx.session, owner=OWNER, kind=STATEMENT, ref=ack.id)
     said = words or texts.SETTLE_DISPUTE_BY_CARD
     if review is None:
         review = SettlementReview(dedupe_key=key, kind=DISPUTE, ticket_id=ticket.id,
@@ -457,18 +454,7 @@ async def on_card(ctx: Context, key: str) -> None:
     await _answer(ctx, ack, action, via="card")
 
 
-def _billing_words(event: Any, turn: Any = None) -> dict[str, str] | None:
-    if event.channel not in ("app", "aibot", "kf"):
-        return None
-    text = basic._strip_mention(event.text or "")
-    if answer := bill_answer(text):
-        return {"billing": answer}
-    if 0 < len(text) <= SHORT_REPLY:  # maybe a bare 确认: intake's reply words decide, below
-        return {"billing": "confirm", "plain": "1"}
-    return None
-
-
-async def _ack_for_text(ctx: Context, text: str, action: str,
+async def _ack_for_text(ctx: Context, turn: Turn, action: str,
                         setup: SettlementSetup) -> StatementAck | None:
     """The sender's statement answer this message is about: the ticket it names, else their
     newest statement of the last ``answer_days``."""
@@ -477,35 +463,35 @@ async def _ack_for_text(ctx: Context, text: str, action: str,
     if not acks:
         return None
     since = ctx.clock.now() - timedelta(days=setup.config.answer_days)
-    m = intake.TICKET_NO.search(text)
     for ack in acks:
         row = await statement_by_id(ctx.session, ack.statement_id)
         if row is None or row.created_at < since:
             continue
-        if m and row.ticket_number != m.group(0).upper():
+        if turn.ticket_no and row.ticket_number != turn.ticket_no:
             continue
         return ack
     return None
 
 
-@router.message(msgtype=("text", "mixed"), when=_billing_words)
-async def on_billing_text(ctx: Context, setup: SettlementSetup, cfg: IntakeConfig,
-                          billing: str, plain: str = "") -> None:
-    raw = (ctx.event.text or "").lstrip()
-    text = basic._strip_mention(ctx.event.text or "")
-    group = ctx.event.channel == "aibot" and ctx.event.payload.get("chat_type") == "group"
-    if group and not raw.startswith("@"):
-        raise SkipHandler  # not addressed to the bot: intake decides (stays silent)
-    if plain and intake.reply_word(text, cfg) != "confirm":
-        raise SkipHandler  # a short message, but not intake's 确认 (checked before any query)
-    ack = await _ack_for_text(ctx, text, billing, setup)
+def _about_a_bill(event: Any, turn: Turn | None) -> bool:
+    """Explicit words about a bill (确认账单, 异议 …), or a short reply that arbitration gave
+    to settlement (a bare 确认 while a statement awaits the person's answer)."""
+    return turn is not None and turn.addressed and (
+        turn.bill is not None or turn.owner == OWNER)
+
+
+@router.message(msgtype=("text", "mixed"), when=_about_a_bill)
+async def on_billing_text(ctx: Context, setup: SettlementSetup) -> None:
+    turn: Turn = ctx.turn
+    billing = turn.bill or "confirm"
+    if turn.owner == OWNER and turn.bill is None:
+        ack = await ctx.session.get(StatementAck, turn.awaiting.ref)
+    else:
+        ack = await _ack_for_text(ctx, turn, billing, setup)
     if ack is None:
         raise SkipHandler  # no statement of theirs: not about a bill after all
-    if plain:  # a bare 确认 is the bill's only when no completion awaits it (intake's, then)
-        ticket = await ctx.session.get(Ticket, ack.ticket_id)
-        if ticket is None or ticket.status == "resolved":
-            raise SkipHandler  # intake's 确认 closes the ticket (ticket_closed confirms the bill)
     before = ack.status
-    await _answer(ctx, ack, billing, via="text", words=text if billing == "dispute" else "")
+    await _answer(ctx, ack, billing, via="text",
+                  words=turn.text if billing == "dispute" else "")
     if ack.task_id and ack.status != before:  # their card shows the answer too
         await ctx.update_card(texts.SETTLE_CARD_DONE[billing], task_id=ack.task_id, user=ack.who)

@@ -6,7 +6,8 @@ import pytest
 
 from bot.cards import CardError, button_card, intake_confirm_card, parse_key
 from handlers.intake import texts
-from handlers.intake.router import mask_phones, reply_word
+from handlers.intake.router import mask_phones
+from handlers.understanding import reply_word
 from handlers.intake.config import IntakeConfigError, load_intake_config
 from nlp.rating import parse_score
 
@@ -31,6 +32,13 @@ def test_config_errors_name_file_line_and_field(tmp_path):
         load_intake_config(p)
     p.write_text("slots:\n  bogus: []\n", encoding="utf-8")
     with pytest.raises(IntakeConfigError, match=r":2: slots.bogus: Input should be 'repair'"):
+        load_intake_config(p)
+    p.write_text("window_minutes: 10\nrepeat_days: 2026-02-30\n", encoding="utf-8")
+    with pytest.raises(IntakeConfigError, match=r"intake.yaml:2: not valid YAML \(day is out of range"):
+        load_intake_config(p)
+    # a key given twice: the last one counts, and is the line named
+    p.write_text("window_minutes: 10\nwindow_minutes: 0\n", encoding="utf-8")
+    with pytest.raises(IntakeConfigError, match=r"intake.yaml:2: window_minutes: Input should be"):
         load_intake_config(p)
 
 

@@ -1,0 +1,84 @@
+"""One conversation-state mechanism: "this person's next answer belongs to X".
+
+A feature that asks a person something records what it awaits (``expect``): who (``person``:
+a member's userid or a 微信客服 customer's external_userid), optionally in which conversation,
+which feature owns the answer (``owner``), what it is about (``kind`` and ``ref``: a draft, a
+ticket, a statement answer …) and until when. When the answer came, or the question is moot,
+the feature says so (``settle``). ``expected`` lists what still awaits a person, and
+``handlers/arbitration.py`` decides from it who owns a short reply (确认, 取消, a number).
+
+Used by intake's drafts (``draft``) and completions waiting for the customer's 确认
+(``completion``), dispatch's awaited 完工 report (``work_report``) and settlement's statement
+answers (``statement``); approvals will add theirs.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Column, Index, UniqueConstraint, delete, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import Field, SQLModel
+
+from models.tables import _ID
+from models.types import UTCDateTime
+
+
+class Awaiting(SQLModel, table=True):
+    __tablename__ = "awaiting"
+    __table_args__ = (UniqueConstraint("person", "owner", "kind", "ref",
+                                       name="uq_awaiting_subject"),
+                      Index("ix_awaiting_person", "person", "expires_at"))
+
+    id: int | None = Field(default=None, sa_column=Column(_ID, primary_key=True, autoincrement=True))
+    person: str = Field(max_length=128)
+    conversation_key: str | None = Field(default=None, max_length=255)  # None: any of theirs
+    owner: str = Field(max_length=32)  # the feature the answer belongs to
+    kind: str = Field(max_length=32)
+    ref: int = Field(sa_column=Column(BigInteger, nullable=False))
+    data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    expires_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+
+
+async def expect(session: AsyncSession, *, person: str, owner: str, kind: str, ref: int,
+                 now: datetime, expires_at: datetime | None = None,
+                 conversation_key: str | None = None,
+                 data: dict[str, Any] | None = None) -> Awaiting:
+    """Record (or renew) that ``person``'s answer about ``kind``/``ref`` belongs to ``owner``."""
+    row = (await session.execute(select(Awaiting).where(
+        Awaiting.person == person, Awaiting.owner == owner, Awaiting.kind == kind,
+        Awaiting.ref == ref))).scalar_one_or_none()
+    if row is None:
+        row = Awaiting(person=person, owner=owner, kind=kind, ref=ref, created_at=now)
+        session.add(row)
+    row.expires_at, row.conversation_key = expires_at, conversation_key
+    row.data = data or {}
+    return row
+
+
+async def settle(session: AsyncSession, *, owner: str, kind: str, ref: int,
+                 person: str | None = None) -> None:
+    """Nothing awaits about ``kind``/``ref`` any more (from ``person``, or from anyone)."""
+    stmt = delete(Awaiting).where(Awaiting.owner == owner, Awaiting.kind == kind,
+                                  Awaiting.ref == ref)
+    if person is not None:
+        stmt = stmt.where(Awaiting.person == person)
+    await session.execute(stmt.execution_options(synchronize_session=False))
+
+
+async def expected(session: AsyncSession, person: str, now: datetime,
+                   conversation_key: str | None = None, *, owner: str | None = None,
+                   kind: str | None = None) -> list[Awaiting]:
+    """What still awaits ``person`` (in ``conversation_key`` or in any conversation of theirs),
+    newest first; expired entries are left out."""
+    stmt = select(Awaiting).where(
+        Awaiting.person == person,
+        or_(Awaiting.expires_at.is_(None), Awaiting.expires_at > now),
+        or_(Awaiting.conversation_key.is_(None), Awaiting.conversation_key == conversation_key))
+    if owner is not None:
+        stmt = stmt.where(Awaiting.owner == owner)
+    if kind is not None:
+        stmt = stmt.where(Awaiting.kind == kind)
+    return list((await session.execute(stmt.order_by(Awaiting.id.desc()))).scalars())
