@@ -16,7 +16,8 @@ import json
 
 import yaml
 
-from handlers.config_file import CONFIG_DIR, ConfigError, load_yaml_model
+from handlers.config_file import (CONFIG_DIR, ConfigError, Problem, YamlSyntaxError, load_yaml_model,
+                                  read_yaml)
 from handlers.dispatch.engine import DispatchConfig, DispatchConfigError, Technician
 from handlers.dispatch.engine.config import parse_config
 from handlers.dispatch.engine.specs import technician_from_dict
@@ -118,8 +119,15 @@ def load_dispatch_configs(offering_path: str | None = None) -> tuple[DispatchCon
 
 
 def load_scoring_config(path: str | Path = SCORING_PATH) -> DispatchConfig:
-    """``config/dispatch.yaml``: the scoring weights (``DispatchConfigError`` names file:line)."""
-    return parse_config(Path(path).read_text(encoding="utf-8"), str(path))
+    """``config/dispatch.yaml``: the scoring weights (``DispatchConfigError`` names file:line).
+
+    Read with the one YAML reader (``handlers/config_file.py``); the engine validates the
+    document."""
+    try:
+        doc = read_yaml(Path(path).read_text(encoding="utf-8"), str(path))
+    except YamlSyntaxError as exc:
+        raise DispatchConfigError([Problem(str(path), exc.line, "<yaml>", exc.problem)]) from None
+    return parse_config(doc)
 
 
 def load_technicians(path: str | Path) -> list[Technician]:

@@ -18,10 +18,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from handlers.config_file import CONFIG_DIR, ROOT, ConfigError, line_of, load_yaml_model
+from handlers.config_file import (CONFIG_DIR, ROOT, ConfigError, load_yaml_model, read_yaml_file,
+                                  validate_model)
 from handlers.settlement.engine.books import Book, BookError
 from handlers.settlement.loader import load_books
 
@@ -105,7 +105,8 @@ def load_settlement_config(path: Path | None = None) -> SettlementConfig:
 def load_settlement(path: Path | None = None, books: str | Path | None = None) -> SettlementSetup:
     """The config and its price books, checked against each other (blocking: run off the loop)."""
     path = path or DEFAULT_PATH
-    cfg = load_settlement_config(path)
+    doc = read_yaml_file(path, SettlementConfigError)
+    cfg = validate_model(doc, SettlementConfig, SettlementConfigError)
     book_path = Path(books) if books is not None else Path(cfg.books)
     if not book_path.is_absolute() and books is None:
         book_path = ROOT / book_path
@@ -114,11 +115,10 @@ def load_settlement(path: Path | None = None, books: str | Path | None = None) -
     except BookError as exc:
         raise SettlementConfigError(str(exc)) from None
     known = {r.service for b in loaded for r in b.rules}
-    node = yaml.compose(path.read_text(encoding="utf-8"))
     problems = [
-        f"{path}:{line_of(node, ('services', i, 'service'))}: services.{i}.service: "
-        f"{m.service!r} is not a service of the price books in {book_path} "
-        f"({', '.join(sorted(known))})"
+        str(doc.problem(("services", i, "service"),
+                        f"{m.service!r} is not a service of the price books in {book_path} "
+                        f"({', '.join(sorted(known))})", field=f"services.{i}.service"))
         for i, m in enumerate(cfg.services) if m.service not in known]
     if problems:
         raise SettlementConfigError("\n".join(problems))

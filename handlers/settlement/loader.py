@@ -1,4 +1,8 @@
-"""File loading (the only module of the engine that touches the filesystem for input)."""
+"""File loading for settlement (the engine reads no files): price books, JSON, JSON Lines.
+
+A price book is read with the one YAML reader (``handlers/config_file.read_yaml``: plain values
+with decimals as written, and the line of every field) and validated by the engine's
+``build_book``; every problem is a ``BookError`` ``file:line: field.path: message``."""
 
 from __future__ import annotations
 
@@ -6,7 +10,18 @@ import json
 from pathlib import Path
 from typing import Any, Iterator
 
-from handlers.settlement.engine.books import Book, BookError, parse_book
+from handlers.config_file import Problem, YamlSyntaxError, read_yaml
+from handlers.settlement.engine.book_parser import build_book
+from handlers.settlement.engine.books import Book, BookError
+
+
+def parse_book(text: str, source: str = "<string>") -> Book:
+    """Parse and validate a price book from YAML ``text``; ``source`` names it in errors."""
+    try:
+        doc = read_yaml(text, source, decimals=True)
+    except YamlSyntaxError as exc:
+        raise BookError(Problem(source, exc.line, "(yaml)", exc.problem)) from None
+    return build_book(doc)
 
 
 def load_book(path: str | Path) -> Book:
@@ -15,7 +30,7 @@ def load_book(path: str | Path) -> Book:
     try:
         text = p.read_text(encoding="utf-8")
     except OSError as exc:
-        raise BookError(str(path), 0, "(file)", exc.strerror or str(exc)) from None
+        raise BookError(Problem(str(path), 0, "(file)", exc.strerror or str(exc))) from None
     return parse_book(text, str(path))
 
 
@@ -25,7 +40,7 @@ def load_books(path: str | Path) -> list[Book]:
     if p.is_dir():
         files = sorted([*p.glob("*.yaml"), *p.glob("*.yml")])
         if not files:
-            raise BookError(str(path), 0, "(directory)", "no *.yaml price books found")
+            raise BookError(Problem(str(path), 0, "(directory)", "no *.yaml price books found"))
         return [load_book(f) for f in files]
     return [load_book(p)]
 

@@ -1,7 +1,9 @@
 """Scoring configuration: weights, normalisation constants, per-category overrides.
 
-``parse_config(text, source)`` validates YAML text (no I/O; ``loader.load_config`` reads the
-file).  Every error names ``source:line: field: problem`` using the YAML node marks.
+``parse_config(doc)`` validates the YAML document of ``config/dispatch.yaml`` (no I/O and no YAML
+text: ``handlers/dispatch/config.load_scoring_config`` reads the file with the one YAML reader,
+``handlers/config_file.read_yaml``, and passes the document in).  Every error names
+``source:line: field: problem``.
 """
 
 from __future__ import annotations
@@ -10,8 +12,6 @@ import math
 from dataclasses import dataclass, field, fields, replace
 from types import MappingProxyType
 from typing import Any, Mapping
-
-import yaml
 
 PARTS: tuple[str, ...] = ("distance", "skill", "load", "response", "rating", "fairness")
 
@@ -126,67 +126,72 @@ def as_profile(weights: "Weights | DispatchConfig | Profile | None", category: s
     raise TypeError(f"weights must be Weights, DispatchConfig or Profile, not {type(weights).__name__}")
 
 
-# -- YAML parsing with line numbers ------------------------------------------------------------
+# -- validating the YAML document ---------------------------------------------------------------
 
 
 class DispatchConfigError(ValueError):
-    """One or more problems, each ``source:line: field: message``."""
+    """One or more problems, each ``(source, line, field, message)`` printed
+    ``source:line: field: message`` (the ``Problem`` of ``handlers/config_file.py``)."""
 
-    def __init__(self, problems: list[tuple[str, int, str, str]]) -> None:
-        self.problems = problems
-        super().__init__("\n".join(f"{src}:{line}: {fld}: {msg}" for src, line, fld, msg in problems))
+    def __init__(self, problems: list[Any]) -> None:
+        self.problems = list(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+Loc = tuple[str, ...]  # a field's place: ("categories", "install", "weights")
 
 
 class _Reader:
-    def __init__(self, text: str, source: str) -> None:
-        self.source = source
-        self.loader = yaml.SafeLoader(text)
-        self.problems: list[tuple[str, int, str, str]] = []
+    """Collects every problem of one document (``doc``: ``.data``, ``.line()``, ``.issues``,
+    ``.problem()``, handed in by the caller)."""
 
-    def err(self, node: yaml.Node, path: str, msg: str) -> None:
-        self.problems.append((self.source, node.start_mark.line + 1, path, msg))
+    def __init__(self, doc: Any) -> None:
+        self.doc = doc
+        self.problems: list[Any] = []
+        self.unreadable = {i.path for i in doc.issues if i.kind == "unreadable"}
+        for issue in doc.issues:
+            if issue.kind == "unreadable":
+                self.err(issue.path, f"cannot read {issue.written!r} ({issue.reason})", issue.line)
 
-    def mapping(self, node: yaml.Node, path: str) -> dict[str, tuple[yaml.Node, yaml.Node]]:
-        if not isinstance(node, yaml.MappingNode):
-            self.err(node, path or "<root>", "must be a mapping")
+    def err(self, path: Loc, msg: str, line: int | None = None, *, field: str | None = None) -> None:
+        if line is None and path in self.unreadable:
+            return  # already reported as unreadable
+        field = field or ".".join(str(p) for p in path) or "<root>"
+        self.problems.append(self.doc.problem(path, msg, field=field, line=line))
+
+    def mapping(self, value: Any, path: Loc) -> dict[str, Any]:
+        if not isinstance(value, dict):
+            self.err(path, "must be a mapping")
             return {}
-        out: dict[str, tuple[yaml.Node, yaml.Node]] = {}
-        for k, v in node.value:
-            key = str(self.loader.construct_object(k))
-            sub = f"{path}.{key}" if path else key
-            if key in out:
-                self.err(k, sub, "duplicate key")
-            out[key] = (k, v)
-        return out
+        for issue in self.doc.issues:
+            if issue.kind == "duplicate" and issue.path[:-1] == path:
+                self.err(issue.path, "duplicate key", issue.line)
+        return value
 
-    def scalar(self, node: yaml.Node) -> Any:
-        return self.loader.construct_object(node, deep=True)
-
-    def number(self, node: yaml.Node, path: str, *, minimum: float | None = None,
+    def number(self, v: Any, path: Loc, *, minimum: float | None = None,
                maximum: float | None = None, positive: bool = False, integer: bool = False) -> float | None:
-        v = self.scalar(node) if isinstance(node, yaml.ScalarNode) else None
+        scalar = not isinstance(v, (dict, list))
         ok = isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
         if ok and integer and not isinstance(v, int):
             ok = False
         if not ok:
-            self.err(node, path, f"must be {'an integer' if integer else 'a number'}, got {v!r}"
-                     if isinstance(node, yaml.ScalarNode) else "must be a number")
+            self.err(path, f"must be {'an integer' if integer else 'a number'}, got {v!r}"
+                     if scalar else "must be a number")
             return None
         if positive and v <= 0:
-            self.err(node, path, f"must be > 0, got {v}")
+            self.err(path, f"must be > 0, got {v}")
         elif minimum is not None and v < minimum:
-            self.err(node, path, f"must be >= {minimum}, got {v}")
+            self.err(path, f"must be >= {minimum}, got {v}")
         elif maximum is not None and v > maximum:
-            self.err(node, path, f"must be <= {maximum}, got {v}")
+            self.err(path, f"must be <= {maximum}, got {v}")
         else:
             return float(v) if not integer else int(v)
         return None
 
-    def unknown(self, items: dict[str, tuple[yaml.Node, yaml.Node]], path: str, allowed: tuple[str, ...]) -> None:
-        for key, (knode, _) in items.items():
+    def unknown(self, items: dict[str, Any], path: Loc, allowed: tuple[str, ...]) -> None:
+        for key in items:
             if key not in allowed:
-                sub = f"{path}.{key}" if path else key
-                self.err(knode, sub, f"unknown key (allowed: {', '.join(allowed)})")
+                self.err(path + (key,), f"unknown key (allowed: {', '.join(allowed)})")
 
 
 _NORM_BOUNDS: dict[str, dict[str, Any]] = {
@@ -200,93 +205,84 @@ _NORM_BOUNDS: dict[str, dict[str, Any]] = {
 }
 
 
-def _weights(r: _Reader, node: yaml.Node, path: str) -> tuple[dict[str, float], bool]:
-    items = r.mapping(node, path)
+def _weights(r: _Reader, value: Any, path: Loc) -> dict[str, float]:
+    items = r.mapping(value, path)
     r.unknown(items, path, PARTS)
     out: dict[str, float] = {}
-    for key, (_, v) in items.items():
-        if key in PARTS and (x := r.number(v, f"{path}.{key}", minimum=0)) is not None:
-            out[key] = x
-    return out, bool(items)
-
-
-def _norm(r: _Reader, node: yaml.Node, path: str) -> dict[str, float]:
-    items = r.mapping(node, path)
-    r.unknown(items, path, tuple(_NORM_BOUNDS))
-    out: dict[str, float] = {}
-    for key, (_, v) in items.items():
-        if key in _NORM_BOUNDS and (x := r.number(v, f"{path}.{key}", **_NORM_BOUNDS[key])) is not None:
+    for key, v in items.items():
+        if key in PARTS and (x := r.number(v, path + (key,), minimum=0)) is not None:
             out[key] = x
     return out
 
 
-def _check_combined(r: _Reader, node: yaml.Node, path: str, weights: dict[str, float],
-                    norm: dict[str, float]) -> None:
-    """Cross-field rules (sum of weights > 0, fast < slow) on the merged values."""
-    try:
-        Weights(**weights)
-    except ValueError as exc:
-        r.err(node, path + ".weights" if path else "weights", str(exc))
-    try:
-        Normalisation(**norm)
-    except ValueError as exc:
-        r.err(node, path + ".normalisation" if path else "normalisation", str(exc))
+def _norm(r: _Reader, value: Any, path: Loc) -> dict[str, float]:
+    items = r.mapping(value, path)
+    r.unknown(items, path, tuple(_NORM_BOUNDS))
+    out: dict[str, float] = {}
+    for key, v in items.items():
+        if key in _NORM_BOUNDS and (x := r.number(v, path + (key,), **_NORM_BOUNDS[key])) is not None:
+            out[key] = x
+    return out
 
 
-def parse_config(text: str, source: str = "<dispatch.yaml>") -> DispatchConfig:
-    r = _Reader(text, source)
-    try:
-        root = r.loader.get_single_node()
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else 0
-        raise DispatchConfigError([(source, line, "<yaml>", str(getattr(exc, "problem", exc)))]) from None
-    if root is None:
-        raise DispatchConfigError([(source, 1, "<root>", "empty file")])
-    items = r.mapping(root, "")
-    allowed = ("version", "weights", "normalisation", "categories", "location_fresh_hours",
-               "top_k", "skill_labels", "category_labels")
-    r.unknown(items, "", allowed)
+def _check_combined(r: _Reader, path: Loc, weights: dict[str, float], norm: dict[str, float]) -> None:
+    """Cross-field rules (sum of weights > 0, fast < slow) on the merged values, reported at
+    the line of ``path`` (the document, or the category)."""
+    for section, build, values in (("weights", Weights, weights),
+                                   ("normalisation", Normalisation, norm)):
+        try:
+            build(**values)
+        except ValueError as exc:
+            r.err(path, str(exc), field=".".join(path + (section,)))
+
+
+_TOP_KEYS = ("version", "weights", "normalisation", "categories", "location_fresh_hours",
+             "top_k", "skill_labels", "category_labels")
+
+
+def parse_config(doc: Any) -> DispatchConfig:
+    """The scoring configuration from the YAML document of ``config/dispatch.yaml``;
+    ``DispatchConfigError`` lists every problem."""
+    if doc.empty:
+        raise DispatchConfigError([doc.problem((), "empty file", field="<root>", line=1)])
+    r = _Reader(doc)
+    items = r.mapping(doc.data, ())
+    r.unknown(items, (), _TOP_KEYS)
     if "version" in items:
-        v = r.number(items["version"][1], "version", integer=True)
+        v = r.number(items["version"], ("version",), integer=True)
         if v is not None and v != 1:
-            r.err(items["version"][1], "version", f"unsupported version {v} (expected 1)")
-    weights: dict[str, float] = {}
-    norm: dict[str, float] = {}
-    if "weights" in items:
-        weights, _ = _weights(r, items["weights"][1], "weights")
-    if "normalisation" in items:
-        norm = _norm(r, items["normalisation"][1], "normalisation")
+            r.err(("version",), f"unsupported version {v} (expected 1)")
+    weights = _weights(r, items["weights"], ("weights",)) if "weights" in items else {}
+    norm = _norm(r, items["normalisation"], ("normalisation",)) if "normalisation" in items else {}
     fresh, top_k = 6.0, 5
     if "location_fresh_hours" in items:
-        x = r.number(items["location_fresh_hours"][1], "location_fresh_hours", minimum=0)
+        x = r.number(items["location_fresh_hours"], ("location_fresh_hours",), minimum=0)
         fresh = fresh if x is None else x
     if "top_k" in items:
-        n = r.number(items["top_k"][1], "top_k", integer=True, minimum=1)
+        n = r.number(items["top_k"], ("top_k",), integer=True, minimum=1)
         top_k = top_k if n is None else int(n)
     labels: dict[str, dict[str, str]] = {"skill_labels": {}, "category_labels": {}}
     for section, found in labels.items():
         if section not in items:
             continue
-        for key, (_, v) in r.mapping(items[section][1], section).items():
-            val = r.scalar(v) if isinstance(v, yaml.ScalarNode) else None
+        for key, val in r.mapping(items[section], (section,)).items():
             if not isinstance(val, str) or not val:
-                r.err(v, f"{section}.{key}", "must be a non-empty string")
+                r.err((section, key), "must be a non-empty string")
             else:
                 found[key] = val
     before = len(r.problems)
-    _check_combined(r, root, "", weights, norm)
+    _check_combined(r, (), weights, norm)
     base_ok = len(r.problems) == before
     categories: dict[str, CategoryOverride] = {}
     if "categories" in items:
-        for cat, (cnode, body) in r.mapping(items["categories"][1], "categories").items():
-            path = f"categories.{cat}"
+        for cat, body in r.mapping(items["categories"], ("categories",)).items():
+            path = ("categories", cat)
             citems = r.mapping(body, path)
             r.unknown(citems, path, ("weights", "normalisation"))
-            cw = _weights(r, citems["weights"][1], f"{path}.weights")[0] if "weights" in citems else {}
-            cn = _norm(r, citems["normalisation"][1], f"{path}.normalisation") if "normalisation" in citems else {}
+            cw = _weights(r, citems["weights"], path + ("weights",)) if "weights" in citems else {}
+            cn = _norm(r, citems["normalisation"], path + ("normalisation",)) if "normalisation" in citems else {}
             if base_ok:
-                _check_combined(r, cnode, path, {**weights, **cw}, {**norm, **cn})
+                _check_combined(r, path, {**weights, **cw}, {**norm, **cn})
             categories[cat] = CategoryOverride(MappingProxyType(cw), MappingProxyType(cn))
     if r.problems:
         raise DispatchConfigError(r.problems)

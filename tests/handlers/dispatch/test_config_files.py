@@ -171,3 +171,13 @@ def test_load_technicians_from_json_and_yaml(tmp_path):
     j = tmp_path / "techs.json"
     j.write_text(json.dumps(yaml.safe_load(textwrap.dedent(rows)), default=str), encoding="utf-8")
     assert load_technicians(j)[0] == t
+
+
+def test_unreadable_values_and_block_values_name_the_key_line(tmp_path):
+    lines = problems(tmp_path, "weights:\n  distance: 2026-02-30\n")
+    assert lines == [f"{tmp_path / 'dispatch.yaml'}:2: weights.distance: cannot read '2026-02-30' "
+                     f"(day is out of range for month)"]
+    lines = problems(tmp_path, "version: 1\nweights:\n  - 1\n")
+    assert lines == [f"{tmp_path / 'dispatch.yaml'}:2: weights: must be a mapping"]
+    lines = problems(tmp_path, "# nothing yet\n")
+    assert lines == [f"{tmp_path / 'dispatch.yaml'}:1: <root>: empty file"]

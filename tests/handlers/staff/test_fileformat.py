@@ -378,3 +378,20 @@ async def test_userids_match_whatever_their_case(db_url, tmp_path):
         assert (one.userid, one.name, one.roles) == ("LiShiFu", "李师傅", ["manager"])
     finally:
         await engine.dispose()
+
+
+def test_yaml_fields_given_twice_or_unreadable_name_the_mapping_line(tmp_path):
+    path = tmp_path / "staff.yaml"
+    path.write_text("- userid: a\n  name: 甲\n\n- userid: b\n  name: 乙\n  name: 丙\n"
+                    "  leave: [{from: 2026-02-30, to: 2026-03-01}]\n", encoding="utf-8")
+    with pytest.raises(StaffFileError) as err:
+        read_staff_file(path)
+    assert err.value.problems == [
+        f"{path}:4: name: given twice",
+        f"{path}:4: leave: cannot read '2026-02-30' (day is out of range for month)",
+    ]
+    path.write_text("userid: a\n", encoding="utf-8")
+    with pytest.raises(StaffFileError) as err:
+        read_staff_file(path)
+    assert err.value.problems == [f"{path}:1: expected a list of people (- userid: …), got a "
+                                  f"mapping"]

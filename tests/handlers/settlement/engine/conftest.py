@@ -6,7 +6,8 @@ import textwrap
 from decimal import Decimal
 from typing import Any
 
-from handlers.settlement.engine.books import Book, parse_book
+from handlers.settlement.engine.books import Book
+from handlers.settlement.loader import parse_book
 from handlers.settlement.engine.ticket import Ticket
 
 

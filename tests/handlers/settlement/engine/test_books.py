@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from handlers.settlement.engine.books import BookError, parse_book
-from handlers.settlement.loader import load_book, load_books
+from handlers.settlement.engine.books import BookError
+from handlers.settlement.loader import load_book, load_books, parse_book
 from handlers.settlement.engine.quote import QuoteError, diff_statements, quote, quote_ticket, select_book
 from handlers.settlement.engine.regions import point_in_polygon, region_chain
 
@@ -171,3 +171,42 @@ def test_example_book_switch_and_line_by_line_diff():
     assert rows["urban"] == (D("44.00"), D("48.00"), D("4.00"))
     assert rows["gross"] == (D("444.00"), D("468.00"), D("24.00"))
     assert rows["net"] == (D("418.87"), D("441.51"), D("22.64"))
+
+
+@pytest.mark.parametrize(
+    "snippet,line,path,message",
+    [
+        # the YAML itself: read by handlers/config_file.read_yaml, reported in the book's format
+        ("currency: CNY\n" + "services: []\n", 5, "currency", "duplicate key"),
+        ("services:\n  - id: a\n    service: s\n    region: CN\n    when: 2026-02-30\n", 9, "(yaml)",
+         "day is out of range for month"),
+        ("services:\n  - id: a\n    service: s\n    region: CN\n    a.b: 1\n    charges: [{id: x, model: fixed, amount: 1}]\n",
+         9, "services[0].a.b", "unknown field"),
+        ("services: [{id: a, service: s, region: CN, charges: [{id: x, model: fixed, amount: 1, amount: 2}]}]\n",
+         5, "services[0].charges[0].amount", "duplicate key"),
+    ],
+)
+def test_yaml_mistakes_name_file_line_and_field(snippet, line, path, message):
+    with pytest.raises(BookError) as ei:
+        make_book(snippet, source="x.yaml")
+    assert (ei.value.line, ei.value.path) == (line, path), str(ei.value)
+    assert ei.value.message.startswith(message) and str(ei.value).startswith(f"x.yaml:{line}: {path}: ")
+
+
+def test_not_yaml_and_empty_books():
+    with pytest.raises(BookError, match=r"^x.yaml:2: \(yaml\): mapping values are not allowed here"):
+        parse_book("book_id: a\nversion: 1: 2\n", "x.yaml")
+    with pytest.raises(BookError, match=r"^x.yaml:1: \(document\): empty file$"):
+        parse_book("# only a comment\n", "x.yaml")
+
+
+def test_decimals_are_read_as_written_and_anchors_merge():
+    book = make_book("""\
+        quantum: 0.010
+        services:
+          - &base {id: a, service: s, region: CN, charges: [{id: x, model: fixed, amount: 1_000.10}]}
+          - {<<: *base, id: b, region: "310000"}
+    """)
+    assert book.quantum == D("0.010") and str(book.quantum) == "0.010"
+    assert [(r.id, r.scope, r.charges[0].amount) for r in book.rules] == [
+        ("a", "CN", D("1000.10")), ("b", "310000", D("1000.10"))]
