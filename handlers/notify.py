@@ -19,6 +19,7 @@ import logging
 from datetime import timedelta
 
 from handlers.routing import Context
+from models.keys import kf_conversation, kf_parts
 from models.queues import kf_sends_since_last_message
 from models.tickets import Ticket
 
@@ -33,7 +34,7 @@ async def kf_sends_left(ctx: Context, open_kfid: str, external_userid: str) -> i
     last, used = await kf_sends_since_last_message(ctx.session, open_kfid, external_userid)
     if last is None or ctx.clock.now() - last > KF_WINDOW:
         return 0
-    conversation = f"kf:{open_kfid}:{external_userid}"
+    conversation = kf_conversation(open_kfid, external_userid)
     queued = sum(1 for m in ctx.outgoing
                  if not m.updates_card and (m.to_kf == (open_kfid, external_userid) or (
                      m.to_kf is None and m.to_user is None
@@ -45,7 +46,7 @@ async def tell_customer(ctx: Context, ticket: Ticket, text: str, *,
                         progress: bool = False) -> bool:
     """Tell the ticket's customer ``text``; False if WeCom's allowance kept it back."""
     if ticket.channel == "kf":
-        _, open_kfid, external_userid = ticket.conversation_key.split(":", 2)
+        open_kfid, external_userid = kf_parts(ticket.conversation_key)  # type: ignore[misc]
         left = await kf_sends_left(ctx, open_kfid, external_userid)
         if left <= (KF_KEEP_FOR_ESSENTIAL if progress else 0):
             log.info("ticket %s: %s notice to the 微信客服 customer kept back (%d of %d sends "

@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import datetime
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.queues import _insert_ignore
 from models.keys import kf_parts
+from models.types import LOCAL_TZ
 from models.tickets import (IDENTITY_KINDS, Attachment, Customer, CustomerIdentity, Draft, Site,
                             Staff, Ticket, TicketCounter, TicketCreate, TicketEvent, TicketMessage)
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 OPEN_STATUSES = ("new", "dispatched", "accepted", "in_progress", "pending_customer", "reopened")
 DONE_STATUSES = ("resolved", "closed")
 
@@ -30,7 +29,7 @@ async def allocate_number(session: AsyncSession, now: datetime) -> str:
     the single writer (SQLite) serialises concurrent allocations, and a rolled-back
     transaction gives its number back.
     """
-    day = now.astimezone(SHANGHAI).strftime("%Y%m%d")
+    day = now.astimezone(LOCAL_TZ).strftime("%Y%m%d")
     await session.execute(_insert_ignore(session, TicketCounter.__table__, "day"),
                           [{"day": day, "last": 0}])
     n = (await session.execute(

@@ -1,7 +1,7 @@
 """Tickets (工单), the people they belong to, drafts being filled in chat, and the audit trail.
 
 Model families where the shape is shared (``TicketBase`` → ``Ticket`` table, ``TicketCreate``
-for what intake collects, ``TicketPublic`` for what may be shown). Timestamps are aware UTC
+for what intake collects). Timestamps are aware UTC
 (``UTCDateTime``); ticket numbers are per day in Asia/Shanghai (see ``models.ticketing``).
 """
 
@@ -196,19 +196,6 @@ class Ticket(TicketBase, table=True):
 
     # UPDATE … WHERE id = ? AND version = ?: a stale copy raises StaleDataError on flush.
     __mapper_args__ = {"version_id_col": version.sa_column}  # type: ignore[attr-defined]
-
-
-class TicketPublic(SQLModel):
-    """What a customer may be told about a ticket."""
-
-    number: str
-    status: str
-    category: str
-    priority: str
-    title: str
-    assignee: str | None
-    appointment_start: datetime | None
-    created_at: datetime
 
 
 class TicketEvent(SQLModel, table=True):

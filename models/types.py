@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import DateTime
 from sqlalchemy.types import TypeDecorator
+
+#: The bot's business time zone: local days (ticket numbers), dates people read, shifts. The
+#: pure packages that may not import models/ (nlp/, the engines) state the same zone themselves;
+#: tests/test_layering.py checks that they agree.
+LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 
 
 class UTCDateTime(TypeDecorator[datetime]):

@@ -254,7 +254,8 @@ def extract_time(text: str, now: datetime, blocked: list[Span]) -> tuple[TimeExp
         if not joinable:
             current = _Parts(start, end)
             groups.append(current)
-        assert current is not None
+        if current is None:  # joinable implies a current group; kept for the type checker
+            continue
         current.end = end
         current.day = current.day or day
         current.past = current.past or past

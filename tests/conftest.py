@@ -175,6 +175,27 @@ class Stack:
             if not handled and not sent:
                 return
 
+    async def rows(self, model, *where):
+        """Rows of ``model`` (a table) matching ``where``, in id order."""
+        from sqlmodel import select
+
+        async with self.bot.sm() as s:
+            return list((await s.execute(select(model).where(*where).order_by(model.id))
+                         ).scalars())
+
+    def said(self, conversation: str) -> list[str]:
+        """What the bot said in ``conversation`` (not its cards), as people read it: without
+        the invisible mark that keeps a repeated text apart for WeCom's duplicate check."""
+        from bot.outbox import DISTINCT_MARK
+
+        return [ln.content.replace(DISTINCT_MARK, "") if isinstance(ln.content, str)
+                else ln.content for ln in self.sandbox.delivered(conversation)
+                if ln.kind != "card"]
+
+    def cards(self, user: str):
+        """The cards an app member was sent."""
+        return [ln for ln in self.sandbox.delivered(f"app:{user}") if ln.kind == "card"]
+
     async def inbox(self):
         from sqlmodel import select
 

@@ -40,7 +40,8 @@ class People:
             body = json.dumps({"encrypt": encrypt}).encode()
             path, ctype = "/wecom/aibot", "application/json"
         url = f"{self.bot_url}{path}?msg_signature={sig}&timestamp={ts}&nonce={nonce}"
-        assert self._http is not None, "sandbox not started"
+        if self._http is None:
+            raise RuntimeError("the sandbox is not started (call start() first)")
         record: dict[str, Any] = {"channel": channel, "attempts": [], "acked": False}
         for _ in range(CALLBACK_DELIVERIES):
             try:

@@ -82,7 +82,7 @@ class OfferingConfig(_Strict):
 
     @model_validator(mode="after")
     def _known(self) -> "OfferingConfig":
-        from handlers.intake.config import CATEGORIES
+        from nlp.classify import CATEGORIES
 
         unknown = sorted(set(self.categories) - set(CATEGORIES))
         if unknown:

@@ -25,10 +25,12 @@ import logging
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from bot.cards import (DISPATCH_ACTIONS, DISPATCH_ARG_ACTIONS, ButtonKey, button_card,
-                       dispatch_key, offer_card, offer_task_id, pick_card, work_card, work_task_id)
+from bot.cards import ButtonKey, button_card
+from handlers.dispatch.views import (DISPATCH_ACTIONS, DISPATCH_ARG_ACTIONS, dispatch_key,
+                                     offer_card, pick_card, work_card)
+from models.keys import (actor, assign_task, grab_timer, offer_task, offer_timer,
+                         ticket_conversation, transfer_task, work_task)
 from handlers.dispatch.engine import GeoPoint, Job, TechnicianIndex, eta_minutes, explain, haversine_km, top_m
 from handlers.dispatch.engine.config import DispatchConfig
 from handlers.dispatch.engine.filters import skill_ok
@@ -48,6 +50,7 @@ from models.dispatch import (ACCEPTED, ASSIGNED, CLOSED, DECLINED, ESCALATED, LO
                              latest_decision, lock_job, offers_of, open_loads, open_offers_of,
                              satisfaction_by_technician, technician_rows)
 from models.conversation import expect, settle
+from models.types import LOCAL_TZ
 from models.ticketing import (first_staff_with, point_of, region_code_of, staff_by_userid,
                               staff_with_role, ticket_by_number)
 from models.tickets import Attachment, Site, Staff, Ticket, TicketEvent
@@ -58,7 +61,6 @@ from scheduler.timers import arm, cancel
 log = logging.getLogger("handlers.dispatch.router")
 router = Router("dispatch")
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 DISPATCHERS = ("dispatcher", "supervisor", "manager")  # who may assign and ask 为什么派给他
 ESCALATE_TO = ("dispatcher", "supervisor", "manager")  # the first role anyone has
 RATING_PRIOR = 5  # customer scores count against the imported rating as if it were 5 scores
@@ -76,7 +78,7 @@ async def load_pool(session: Any, now: datetime) -> tuple[list[Technician], dict
     with a log line naming it."""
     staff = await technician_rows(session)
     loads = await open_loads(session)
-    local_midnight = now.astimezone(SHANGHAI).replace(hour=0, minute=0, second=0,
+    local_midnight = now.astimezone(LOCAL_TZ).replace(hour=0, minute=0, second=0,
                                                       microsecond=0)
     medians, today = await accept_stats(session, now - timedelta(days=3), local_midnight)
     scores = await satisfaction_by_technician(session)
@@ -119,7 +121,7 @@ def job_for(ticket: Ticket, site: Site | None, offering: OfferingConfig,
 
 
 def _local(t: datetime) -> str:
-    t = t.astimezone(SHANGHAI)
+    t = t.astimezone(LOCAL_TZ)
     return texts.DATE_TIME.format(month=t.month, day=t.day, hm=f"{t:%H:%M}")
 
 
@@ -148,7 +150,7 @@ class Dispatch:
         self.now = ctx.clock.now()
         self.offering = ctx.services[OfferingConfig]
         self.scoring = ctx.services[DispatchConfig]
-        self.actor = f"{ctx.event.channel}:{ctx.event.sender}" if ctx.event.sender else "dispatch"
+        self.actor = actor(ctx.event.channel, ctx.event.sender) if ctx.event.sender else "dispatch"
 
     # -- placing a job -------------------------------------------------------------------
 
@@ -212,13 +214,13 @@ class Dispatch:
             self.session.add(offer)
             await self.session.flush()
             if not grab:
-                await arm(self.session, f"offer:{offer.id}", expires, "offer_timeout",
-                          payload={"offer_id": offer.id}, conversation_key=f"ticket:{ticket.id}",
+                await arm(self.session, offer_timer(offer.id), expires, "offer_timeout",
+                          payload={"offer_id": offer.id}, conversation_key=ticket_conversation(ticket.id),
                           now=self.now)
             self.send_offer(offer, ticket, c.facts.distance_km, len(chosen), minutes)
         if grab:
-            await arm(self.session, f"grab:{job.id}", expires, "grab_timeout",
-                      payload={"job_id": job.id}, conversation_key=f"ticket:{ticket.id}",
+            await arm(self.session, grab_timer(job.id), expires, "grab_timeout",
+                      payload={"job_id": job.id}, conversation_key=ticket_conversation(ticket.id),
                       now=self.now)
         job.offers_made += len(targets)
         job.updated_at = self.now
@@ -280,7 +282,7 @@ class Dispatch:
                 number=ticket.number, title=ticket.title, place=self.place(ticket), reason=why))
             if choices:
                 self.ctx.send_to(p.userid, card=pick_card(
-                    task_id=f"assign-{job.id}", action="assign", ref=job.id,
+                    task_id=assign_task(job.id), action="assign", ref=job.id,
                     title=texts.ESCALATE_TITLE.format(number=ticket.number),
                     desc=texts.ESCALATE_DESC.format(reason=why),
                     rows=[(texts.OFFER_ROWS["place"], self.place(ticket)),
@@ -302,7 +304,7 @@ class Dispatch:
     async def answer(self, offer: Offer, action: str, *, by_card: bool) -> None:
         """接单 / 抢单 / 拒单 / 转派 from the offered technician."""
         ctx = self.ctx
-        task = offer_task_id(offer.id)
+        task = offer_task(offer.id)
         if offer.technician != ctx.event.sender:
             ctx.reply(texts.NOT_YOUR_CARD)
             return
@@ -318,7 +320,7 @@ class Dispatch:
         if action in ("accept", "grab"):
             await self.take(offer, job, ticket, task)
         elif action == "decline":
-            if by_card and (ctx.event.card or {}).get("task_id") == f"xfer-{offer.id}":
+            if by_card and (ctx.event.card or {}).get("task_id") == transfer_task(offer.id):
                 await ctx.update_card(texts.TRANSFER_SYSTEM_DONE)  # 系统安排 on the 转派 card
             await self.decline(offer, job, ticket, task)
         else:
@@ -347,14 +349,14 @@ class Dispatch:
         name = await self.name_of(tech)
         offer.status, offer.answered_at = ACCEPTED, self.now
         job.status, job.assigned_to, job.updated_at = ASSIGNED, tech, self.now
-        await cancel(self.session, f"offer:{offer.id}", now=self.now)
-        await cancel(self.session, f"grab:{job.id}", now=self.now)
+        await cancel(self.session, offer_timer(offer.id), now=self.now)
+        await cancel(self.session, grab_timer(job.id), now=self.now)
         for other in await offers_of(self.session, job_id=job.id):
             if other.id != offer.id and other.status == OFFERED:
                 other.status, other.answered_at = LOST, self.now
-                await cancel(self.session, f"offer:{other.id}", now=self.now)
+                await cancel(self.session, offer_timer(other.id), now=self.now)
                 await self.ctx.update_card(
-                    texts.TAKEN_BY.format(name=name), task_id=offer_task_id(other.id),
+                    texts.TAKEN_BY.format(name=name), task_id=offer_task(other.id),
                     user=other.technician,
                     fallback=texts.TAKEN_BY_TEXT.format(number=ticket.number, name=name))
         await self.ctx.update_card(texts.OFFER_DONE_LABELS["accepted"], task_id=task, user=tech)
@@ -419,7 +421,7 @@ class Dispatch:
     async def decline(self, offer: Offer, job: DispatchJob, ticket: Ticket, task: str,
                       status: str = DECLINED) -> None:
         offer.status, offer.answered_at = status, self.now
-        await cancel(self.session, f"offer:{offer.id}", now=self.now)
+        await cancel(self.session, offer_timer(offer.id), now=self.now)
         await self.ctx.update_card(texts.OFFER_DONE_LABELS[status], task_id=task,
                                    user=offer.technician)
         if status == DECLINED:
@@ -432,7 +434,7 @@ class Dispatch:
         once nobody is left holding a card."""
         if job.mode == "grab":
             if not any(o.status == OFFERED for o in await offers_of(self.session, job_id=job.id)):
-                await cancel(self.session, f"grab:{job.id}", now=self.now)
+                await cancel(self.session, grab_timer(job.id), now=self.now)
                 await self.escalate(job, ticket, "declined_all")
             return
         await self.offer_next(job, ticket)
@@ -444,11 +446,11 @@ class Dispatch:
         for o in await offers_of(self.session, job_id=job.id):
             if o.status == OFFERED:
                 o.status, o.answered_at = status, self.now
-                await cancel(self.session, f"offer:{o.id}", now=self.now)
+                await cancel(self.session, offer_timer(o.id), now=self.now)
                 await self.ctx.update_card(texts.OFFER_DONE_LABELS[status],
-                                           task_id=offer_task_id(o.id), user=o.technician,
+                                           task_id=offer_task(o.id), user=o.technician,
                                            fallback=fallback.format(number=ticket.number))
-        await cancel(self.session, f"grab:{job.id}", now=self.now)
+        await cancel(self.session, grab_timer(job.id), now=self.now)
 
     async def offer_transfer(self, offer: Offer, ticket: Ticket) -> None:
         """转派: show the technician colleagues to hand the job to (the offer stays open, its
@@ -460,11 +462,11 @@ class Dispatch:
         if not choices:
             self.ctx.reply(texts.TRANSFER_NOBODY)
             job = await lock_job(self.session, offer.job_id)
-            await self.decline(offer, job, ticket, offer_task_id(offer.id),  # type: ignore[arg-type]
+            await self.decline(offer, job, ticket, offer_task(offer.id),  # type: ignore[arg-type]
                                status=TRANSFERRED)
             return
         card = button_card(
-            task_id=f"xfer-{offer.id}", title=texts.TRANSFER_TITLE.format(number=ticket.number),
+            task_id=transfer_task(offer.id), title=texts.TRANSFER_TITLE.format(number=ticket.number),
             desc=texts.TRANSFER_DESC, rows=[(texts.OFFER_ROWS["place"], self.place(ticket))],
             buttons=[*((name, dispatch_key("transfer_to", offer.id, sid), 1)
                        for name, sid in choices),
@@ -485,15 +487,15 @@ class Dispatch:
             self.ctx.reply(texts.CARD_CLICK_UNKNOWN)
             return
         if offer.status != OFFERED or job.status != OFFERING or ticket.status != "dispatched":
-            await self.stale(offer, ticket, job, f"xfer-{offer.id}", True)
+            await self.stale(offer, ticket, job, transfer_task(offer.id), True)
             return
         if colleague is None or not await self.may_take_over(colleague, offer, ticket):
             self.ctx.reply(texts.CARD_CLICK_UNKNOWN)  # not a name the 转派 card offered
             return
         offer.status, offer.answered_at, offer.note = TRANSFERRED, self.now, colleague.userid
-        await cancel(self.session, f"offer:{offer.id}", now=self.now)
+        await cancel(self.session, offer_timer(offer.id), now=self.now)
         await self.ctx.update_card(texts.OFFER_DONE_LABELS["transferred"],
-                                   task_id=offer_task_id(offer.id), user=offer.technician)
+                                   task_id=offer_task(offer.id), user=offer.technician)
         await self.ctx.update_card(texts.TRANSFER_DONE_LABEL.format(
             name=colleague.name or colleague.userid))
         policy = self.offering.policy(ticket.category)
@@ -503,8 +505,8 @@ class Dispatch:
                     offered_at=self.now, expires_at=expires, note=f"from:{offer.technician}")
         self.session.add(new)
         await self.session.flush()
-        await arm(self.session, f"offer:{new.id}", expires, "offer_timeout",
-                  payload={"offer_id": new.id}, conversation_key=f"ticket:{ticket.id}",
+        await arm(self.session, offer_timer(new.id), expires, "offer_timeout",
+                  payload={"offer_id": new.id}, conversation_key=ticket_conversation(ticket.id),
                   now=self.now)
         job.offers_made += 1
         self.send_offer(new, ticket, None, 1, policy.answer_minutes)
@@ -573,11 +575,11 @@ class Dispatch:
         label = texts.ASSIGNED_DONE.format(name=tech.name or tech.userid)[:10]
         for person in job.escalated_to:  # every dispatcher's card now tells the truth
             if person != ctx.event.sender:
-                await ctx.update_card(label, task_id=f"assign-{job.id}", user=person)
+                await ctx.update_card(label, task_id=assign_task(job.id), user=person)
         if ctx.event.card:
             await ctx.update_card(label)
         else:
-            await ctx.update_card(label, task_id=f"assign-{job.id}", user=ctx.event.sender)
+            await ctx.update_card(label, task_id=assign_task(job.id), user=ctx.event.sender)
         await self.assign(ticket, offer, tech.userid, by=me.name or me.userid)
         ctx.reply(texts.ASSIGNED_BY.format(dispatcher=me.name or me.userid,
                                            number=ticket.number, name=tech.name or tech.userid))
@@ -654,11 +656,11 @@ class Dispatch:
         await tell_customer(self.ctx, ticket, texts.CUSTOMER_DONE.format(number=ticket.number,
                                                                    name=name, work=work))
         if offer is not None:
-            await self.ctx.update_card(texts.WORK_DONE_LABEL, task_id=work_task_id(offer.id),
+            await self.ctx.update_card(texts.WORK_DONE_LABEL, task_id=work_task(offer.id),
                                        user=tech)
         await self.session.flush()
         self.ctx.emit("ticket_resolved", {"ticket_id": ticket.id},
-                      conversation_key=f"ticket:{ticket.id}")
+                      conversation_key=ticket_conversation(ticket.id))
 
     async def travel_km(self, offer: Offer | None) -> float | None:
         """The distance to bill, to 0.1 km: as the offer was ranked (straight line)."""
@@ -668,7 +670,7 @@ class Dispatch:
     async def refresh_work_card(self, offer: Offer | None, ticket: Ticket, stage: str) -> None:
         if offer is not None:
             await self.ctx.update_card(card=self.work_card(offer, ticket, stage),
-                                       task_id=work_task_id(offer.id), user=offer.technician)
+                                       task_id=work_task(offer.id), user=offer.technician)
 
     async def distance_now(self, tech: str, ticket: Ticket, offer: Offer | None, *,
                            home: bool = False) -> float | None:
@@ -744,11 +746,11 @@ async def on_ticket_cancelled(ctx: Context) -> None:
     for o in await offers_of(ctx.session, job_id=job.id):
         if o.status == ACCEPTED:
             ctx.send_to(o.technician, texts.CANCELLED_TO_TECH.format(number=ticket.number))
-            await ctx.update_card(texts.STATUS_NAMES["cancelled"], task_id=work_task_id(o.id),
+            await ctx.update_card(texts.STATUS_NAMES["cancelled"], task_id=work_task(o.id),
                                   user=o.technician)
     if job.status == ESCALATED:  # the dispatchers' 派给… cards say it is no longer needed
         for person in job.escalated_to:
-            await ctx.update_card(texts.STATUS_NAMES["cancelled"], task_id=f"assign-{job.id}",
+            await ctx.update_card(texts.STATUS_NAMES["cancelled"], task_id=assign_task(job.id),
                                   user=person,
                                   fallback=texts.ESCALATION_CANCELLED.format(number=ticket.number))
     job.status, job.updated_at = CLOSED, d.now
@@ -767,7 +769,7 @@ async def on_offer_timeout(ctx: Context, data: dict[str, Any]) -> None:
     if job is None or ticket is None or offer.status != OFFERED or job.status != OFFERING:
         return  # answered, withdrawn or taken meanwhile: the timer has nothing left to do
     offer.status, offer.answered_at = TIMED_OUT, d.now
-    await ctx.update_card(texts.OFFER_DONE_LABELS["timed_out"], task_id=offer_task_id(offer.id),
+    await ctx.update_card(texts.OFFER_DONE_LABELS["timed_out"], task_id=offer_task(offer.id),
                           user=offer.technician,
                           fallback=texts.OFFER_EXPIRED_TEXT.format(number=ticket.number))
     d.audit(ticket, "dispatch:timed_out", {"by": offer.technician})
@@ -985,7 +987,7 @@ async def on_technician_media(ctx: Context) -> None:
     ctx.session.add(Attachment(ticket_id=t.id, kind="image", url=image.get("url") or None,
                                media_id=image.get("media_id") or None,
                                inbox_event_id=ctx.event.id, at=now))
-    ctx.session.add(TicketEvent(ticket_id=t.id, actor=f"app:{me.userid}", action="attach:photo",
+    ctx.session.add(TicketEvent(ticket_id=t.id, actor=actor("app", me.userid), action="attach:photo",
                                 after={"url": image.get("url")}, at=now))
     ctx.reply(texts.PHOTO_ATTACHED.format(number=t.number))
 

@@ -11,15 +11,13 @@ from typing import Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from nlp.classify import CATEGORIES
 from handlers.config_file import CONFIG_DIR, ConfigError, load_yaml_model
 
 DEFAULT_PATH: Final = CONFIG_DIR / "intake.yaml"
 SLOTS: Final = ("place", "phone", "device", "time", "order")
-CATEGORIES: Final = ("repair", "install", "return", "complaint", "delivery", "invoice",
-                     "consult", "other")
 Slot = Literal["place", "phone", "device", "time", "order"]
-Category = Literal["repair", "install", "return", "complaint", "delivery", "invoice", "consult",
-                   "other"]
+Category = Literal[CATEGORIES]  # type: ignore[valid-type]  # the categories nlp/ tells apart
 
 
 class IntakeConfigError(ConfigError):

@@ -22,19 +22,20 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from rapidfuzz import fuzz
 
-from bot.cards import INTAKE_ACTIONS, intake_confirm_card, parse_key
+from bot.cards import parse_key
 from handlers.intake import texts
 from handlers.intake.config import IntakeConfig
+from handlers.intake.views import INTAKE_ACTIONS, intake_confirm_card
 from handlers.lifecycle import IllegalTransition, change, transition
 from handlers.routing import Context, Router, SkipHandler
 from handlers.understanding import MAX_TEXT, Turn
 from models.conversation import expect, expected, settle
 from models.keys import actor, ticket_conversation
 from models.messages import INTERNAL
+from models.types import LOCAL_TZ
 from models.ticketing import (DONE_STATUSES, OPEN_STATUSES, add_phone, create_ticket,
                               customer_for, customer_of, customer_phone,
                               draft_messages_to_ticket, open_drafts, site_named, staff_by_userid,
@@ -47,7 +48,6 @@ from nlp.region_codes import region_codes
 
 router = Router("intake")
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 QUOTE = 60  # characters of the user's text quoted back
 PRIORITIES = ("low", "normal", "high", "urgent")
 MOBILE = re.compile(r"(?<!\d)(1[3-9]\d)(\d{4})(\d{4})(?!\d)")
@@ -69,7 +69,7 @@ def quote(text: str) -> str:
 
 
 def local_time(iso: str, precision: str | None) -> str:
-    t = datetime.fromisoformat(iso).astimezone(SHANGHAI)
+    t = datetime.fromisoformat(iso).astimezone(LOCAL_TZ)
     if precision == "date":
         return texts.DATE.format(month=t.month, day=t.day)
     return texts.DATE_TIME.format(month=t.month, day=t.day, hm=f"{t:%H:%M}")

@@ -32,6 +32,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from models.keys import operator_dedupe, ticket_conversation
 from models.messages import INTERNAL, Event, inbox_row
 from handlers.config_file import ConfigError
 from handlers.settlement.config import SettlementSetup, load_settlement
@@ -248,7 +249,7 @@ async def _notify(session: Any, type_: str, payload: dict[str, Any], ticket_id: 
     """Hand the bot what to say, in this transaction (it picks up the inbox row like any).
     Due at once whatever the bot's clock: this command's clock is not the bot's, and a bot
     whose clock lags would otherwise leave the row waiting."""
-    row = inbox_row(Event(INTERNAL, "event", type_, "", f"ticket:{ticket_id}", dedupe,
+    row = inbox_row(Event(INTERNAL, "event", type_, "", ticket_conversation(ticket_id), dedupe,
                           payload), now)
     row["next_attempt_at"] = DUE_AT_ONCE
     await inbox_insert(session, [row])
@@ -281,7 +282,8 @@ async def review_accept(sm: Any, review_id: int, *, by: str, note: str, now: dat
         if ack is not None and ack.status == DISPUTED:
             ack.status, ack.answered_at = PENDING, None
         await _notify(s, "settlement_review_accepted", {"review_id": review.id},
-                      review.ticket_id, f"settlement:accepted:{review.id}:{now.isoformat()}", now)
+                      review.ticket_id, operator_dedupe("review_accepted", f"{review.id}:{now.isoformat()}"),
+                      now)
 
 
 async def review_correct(sm: Any, setup: SettlementSetup, review_id: int, *, by: str, note: str,
@@ -297,7 +299,8 @@ async def review_correct(sm: Any, setup: SettlementSetup, review_id: int, *, by:
     async with write_session(sm, None) as s:
         review = await _open_review(s, review_id)
         ticket = await s.get(Ticket, review.ticket_id)
-        assert ticket is not None
+        if ticket is None:
+            raise CommandError(f"review {review_id}: ticket {review.ticket_id} no longer exists")
         current = await latest_statement(s, ticket.id)
         if current is not None:
             data = dict(current.ticket_input)
@@ -333,7 +336,7 @@ async def review_correct(sm: Any, setup: SettlementSetup, review_id: int, *, by:
             r.resolved_at, r.resolved_by, r.note = now, by, note or None
             r.result_statement_id = row.statement_id
         await _notify(s, "settlement_issued", {"statement_id": row.statement_id, "note": note},
-                      ticket.id, f"settlement:issued:{row.statement_id}", now)
+                      ticket.id, operator_dedupe("issued", row.statement_id), now)
         await s.flush()
         await s.refresh(row)
         return row

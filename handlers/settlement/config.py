@@ -20,14 +20,13 @@ from typing import Final
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from nlp.classify import CATEGORIES
 from handlers.config_file import (CONFIG_DIR, ROOT, ConfigError, load_yaml_model, read_yaml_file,
                                   validate_model)
 from handlers.settlement.engine.books import Book, BookError
 from handlers.settlement.loader import load_books
 
 DEFAULT_PATH: Final = CONFIG_DIR / "settlement.yaml"
-CATEGORIES: Final = ("repair", "install", "return", "complaint", "delivery", "invoice",
-                     "consult", "other")
 
 
 class SettlementConfigError(ConfigError):

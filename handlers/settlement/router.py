@@ -29,10 +29,12 @@ from typing import Any
 
 from sqlalchemy import select
 
-from bot.cards import SETTLE_ACTIONS, parse_key, settle_task_id, settlement_card
+from bot.cards import parse_key
 from handlers.settlement import texts
+from handlers.settlement.views import SETTLE_ACTIONS, settlement_card
 from handlers.understanding import Turn
 from models.conversation import expect, settle
+from models.keys import dispute_review, settle_task, unpriced_review
 from handlers.notify import tell_customer
 from handlers.routing import Context, Router, SkipHandler
 from handlers.settlement.config import ServiceMap, SettlementSetup
@@ -211,7 +213,7 @@ async def announce(ctx: Context, ticket: Ticket, row: SettlementStatement,
         else:
             ctx.send_to(ack.who, text)
         if by_card:
-            ack.task_id = settle_task_id(ack.id)  # type: ignore[arg-type]
+            ack.task_id = settle_task(ack.id)  # type: ignore[arg-type]
             ctx.send_to(ack.who, card=_card_for(ack, st, ticket.number))
 
 
@@ -225,7 +227,7 @@ async def retire_cards(ctx: Context, statement_id: str) -> None:
 
 async def report_unpriced(ctx: Context, ticket: Ticket, exc: Unpriceable) -> None:
     """A completed ticket that cannot be priced: a review for finance, never a ¥0 statement."""
-    key = f"unpriced:{ticket.id}:{ticket.resolved_at.isoformat() if ticket.resolved_at else ''}"
+    key = unpriced_review(ticket.id, ticket.resolved_at)
     if await review_by_key(ctx.session, key) is not None:
         return
     review = SettlementReview(dedupe_key=key, kind=UNPRICED, ticket_id=ticket.id,
@@ -311,7 +313,9 @@ async def on_issued(ctx: Context) -> None:
         log.warning("settlement_issued for unknown statement %s", ctx.event.payload)
         return
     ticket = await ctx.session.get(Ticket, row.ticket_id)
-    assert ticket is not None
+    if ticket is None:
+        log.warning("settlement_issued for statement %s of a ticket that is gone", row.statement_id)
+        return
     previous = await statement_by_id(ctx.session, row.corrects) if row.corrects else None
     if previous is not None:
         await retire_cards(ctx, previous.statement_id)
@@ -319,14 +323,22 @@ async def on_issued(ctx: Context) -> None:
 
 
 @router.event("settlement_review_accepted", channel="internal")
-async def on_review_accepted(ctx: Context) -> None:
-    """Finance found the statement right: the disputing party is told it stands."""
+async def on_review_accepted(ctx: Context, setup: SettlementSetup) -> None:
+    """Finance found the statement right: the disputing party is told it stands, and their
+    确认 belongs to it again."""
     review = await ctx.session.get(SettlementReview, int(ctx.event.payload.get("review_id", 0)))
     if review is None or review.statement_id is None:
         return
     row = await statement_by_id(ctx.session, review.statement_id)
     ticket = await ctx.session.get(Ticket, review.ticket_id)
-    assert row is not None and ticket is not None
+    if row is None or ticket is None:
+        log.warning("review %s: statement or ticket gone", review.id)
+        return
+    for ack in await acks_of(ctx.session, row.statement_id):
+        if ack.status == PENDING and ack.who == review.who:
+            await expect(ctx.session, person=ack.who, owner=OWNER, kind=STATEMENT, ref=ack.id,
+                         now=ctx.clock.now(), expires_at=ctx.clock.now() + timedelta(
+                             days=setup.config.answer_days))
     text = texts.SETTLE_REVIEW_ACCEPTED.format(number=ticket.number,
                                                amount=money(row.gross, row.currency))
     if review.note:
@@ -384,7 +396,10 @@ async def _answer(ctx: Context, ack: StatementAck, action: str, *, via: str,
                   words: str = "") -> None:
     row = await statement_by_id(ctx.session, ack.statement_id)
     ticket = await ctx.session.get(Ticket, ack.ticket_id)
-    assert row is not None and ticket is not None
+    if row is None or ticket is None:
+        log.warning("answer to %s: statement or ticket gone", ack.statement_id)
+        ctx.reply(texts.CARD_CLICK_UNKNOWN)
+        return
     now = ctx.clock.now()
     st = row.statement
     if action == "confirm":
@@ -398,7 +413,7 @@ async def _answer(ctx: Context, ack: StatementAck, action: str, *, via: str,
                                                     amount=money(row.gross, row.currency)))
         log.info("%s %s confirmed %s by %s", ack.party, ack.who, row.statement_id, via)
         return
-    key = f"dispute:{row.statement_id}:{ack.party}"
+    key = dispute_review(row.statement_id, ack.party)
     review = await review_by_key(ctx.session, key)
     party = texts.SETTLE_PARTY_NAMES[ack.party]
     if review is not None and ack.status == DISPUTED:

@@ -22,7 +22,6 @@ from sqlalchemy import select, update
 from sqlalchemy.engine import make_url
 
 from bot.crypto import WeComCrypto
-from bot.outbox import DISTINCT_MARK
 from handlers.staff.seed import seed_sandbox
 from handlers import voice as texts
 from models.dispatch import DispatchJob, Offer
@@ -194,29 +193,17 @@ async def seeded(st):
     return st
 
 
-def said_to(st, user: str) -> list[str]:
-    """Texts to ``user``, without the mark that keeps a repeated text apart for WeCom's
-    duplicate check (bot/outbox.py DISTINCT_MARK)."""
-    return [ln.content.replace(DISTINCT_MARK, "")
-            for ln in st.sandbox.delivered(f"app:{user}") if ln.kind == "text"]
-
-
-async def rows(st, model, *where):
-    async with st.bot.sm() as s:
-        return list((await s.execute(select(model).where(*where).order_by(model.id))).scalars())
-
-
 async def staff_id(st, userid: str) -> int:
-    [person] = await rows(st, Staff, Staff.userid == userid)
+    [person] = await st.rows(Staff, Staff.userid == userid)
     return person.id
 
 
 async def click_and_expect_unknown(st, user: str, task_id: str, key: str) -> None:
-    before = len(said_to(st, user))
+    before = len(st.said(f"app:{user}"))
     rec = await st.sandbox.click(user, task_id, key)
     assert rec["acked"] and rec["attempts"] == [200]
     await st.settle()
-    assert said_to(st, user)[before:] == [texts.CARD_CLICK_UNKNOWN], key
+    assert st.said(f"app:{user}")[before:] == [texts.CARD_CLICK_UNKNOWN], key
     assert {e.status for e in await st.inbox()} == {"done"}, key  # handled, not retried
 
 
@@ -224,7 +211,7 @@ async def report(st) -> Ticket:
     for said in ("人民广场店咖啡机坏了，请尽快来修 13812345678", "尽快", "确认"):
         await st.sandbox.aibot_says("zhangsan", said, chat_id=GROUP)
         await st.settle()
-    [t] = await rows(st, Ticket)
+    [t] = await st.rows(Ticket)
     return t
 
 
@@ -236,17 +223,17 @@ async def test_a_card_key_with_an_absurd_id_is_an_unknown_card(seeded, key):
     st = seeded
     await click_and_expect_unknown(st, "lishifu", "offer-1", key)
     # Nothing is held up: the same person's next message is answered at once.
-    before = len(said_to(st, "lishifu"))
+    before = len(st.said("app:lishifu"))
     await st.sandbox.member_says("lishifu", "你好")
     await st.settle()
-    assert len(said_to(st, "lishifu")) > before
+    assert len(st.said("app:lishifu")) > before
     assert {e.status for e in await st.inbox()} == {"done"}
 
 
 async def test_a_forged_transfer_offers_the_job_to_nobody_but_a_fit_technician(seeded):
     st = seeded
     await report(st)
-    [offer] = await rows(st, Offer)
+    [offer] = await st.rows(Offer)
     assert offer.technician == "lishifu"
     task = f"offer-{offer.id}"
     async with st.bot.sm() as s, s.begin():  # 赵师傅 is on the books, but no longer active
@@ -263,14 +250,14 @@ async def test_a_forged_transfer_offers_the_job_to_nobody_but_a_fit_technician(s
     for who, sid in forged.items():
         await click_and_expect_unknown(st, "lishifu", task,
                                        f"dispatch:transfer_to:{offer.id}:{sid}")
-        assert [(o.technician, o.status) for o in await rows(st, Offer)] == [
+        assert [(o.technician, o.status) for o in await st.rows(Offer)] == [
             ("lishifu", "offered")], who
     await click_and_expect_unknown(st, "lishifu", task, f"dispatch:transfer_to:{offer.id}")
     # The genuine choice still works: 周师傅 has the skill and serves Shanghai.
     await st.sandbox.click("lishifu", f"xfer-{offer.id}",
                            f"dispatch:transfer_to:{offer.id}:{await staff_id(st, 'zhoushifu')}")
     await st.settle()
-    assert [(o.technician, o.status) for o in await rows(st, Offer)] == [
+    assert [(o.technician, o.status) for o in await st.rows(Offer)] == [
         ("lishifu", "transferred"), ("zhoushifu", "offered")]
 
 
@@ -280,17 +267,17 @@ async def test_a_forged_assignment_assigns_nobody_but_a_technician(seeded):
     for _ in range(2):  # 李师傅 and 周师傅 do not answer: the dispatcher on duty is asked
         st.clock.advance(minutes=10)
         await st.settle()
-    [job] = await rows(st, DispatchJob)
+    [job] = await st.rows(DispatchJob)
     assert job.status == "escalated"
     task = f"assign-{job.id}"
     for who in ("wangjingli", "qiankuaiji"):  # a manager, finance: not technicians
         await click_and_expect_unknown(st, "wangjingli", task,
                                        f"dispatch:assign:{job.id}:{await staff_id(st, who)}")
     await click_and_expect_unknown(st, "wangjingli", task, f"dispatch:assign:{job.id}:{HUGE}")
-    [after] = await rows(st, Ticket)
+    [after] = await st.rows(Ticket)
     assert after.assignee is None
     await st.sandbox.click("wangjingli", task,
                            f"dispatch:assign:{job.id}:{await staff_id(st, 'lishifu')}")
     await st.settle()
-    [after] = await rows(st, Ticket)
+    [after] = await st.rows(Ticket)
     assert (after.number, after.assignee) == (t.number, "lishifu")

@@ -38,11 +38,6 @@ async def st(db_url):
     await stack.sandbox.stop()
 
 
-async def rows(st, model, *where):
-    async with st.bot.sm() as s:
-        return list((await s.execute(select(model).where(*where).order_by(model.id))).scalars())
-
-
 async def add_staff(st, tmp_path, yaml_text: str) -> None:
     path = tmp_path / "more.yaml"
     path.write_text(yaml_text, encoding="utf-8")
@@ -55,16 +50,12 @@ async def report(st, text=REPORT, user="zhangsan") -> Ticket:
     for said in (text, "尽快", "确认"):  # the report, the visit time it asks for, confirm
         await st.sandbox.aibot_says(user, said, chat_id=GROUP)
         await st.settle()
-    [t] = (await rows(st, Ticket))[-1:]
+    [t] = (await st.rows(Ticket))[-1:]
     return t
 
 
 def lines(st, user):
     return st.sandbox.delivered(f"app:{user}")
-
-
-def cards(st, user):
-    return [ln for ln in lines(st, user) if ln.kind == "card"]
 
 
 def card_state(st, task_id):
@@ -89,7 +80,7 @@ async def say(st, user, text) -> str:
 async def test_a_report_reaches_the_best_technician_who_accepts_and_works_it_to_done(st):
     t = await report(st)
     # The ticket went to dispatch; 李师傅 got a text and a card with 接单 / 拒单 / 转派.
-    [offer] = await rows(st, Offer)
+    [offer] = await st.rows(Offer)
     assert (offer.technician, offer.mode, offer.status, offer.rank) == (
         "lishifu", "direct", "offered", 1)
     [text, card] = lines(st, "lishifu")
@@ -97,23 +88,23 @@ async def test_a_report_reaches_the_best_technician_who_accepts_and_works_it_to_
     assert card.kind == "card" and card.task_id == f"offer-{offer.id}"
     assert [b["text"] for b in card.content["button_list"]] == ["接单", "拒单", "转派"]
     assert card.content["main_title"]["title"].startswith("新派单")
-    assert cards(st, "zhoushifu") == []
-    [job] = await rows(st, DispatchJob)
-    [decision] = await rows(st, DispatchDecisionRow)
+    assert st.cards("zhoushifu") == []
+    [job] = await st.rows(DispatchJob)
+    [decision] = await st.rows(DispatchDecisionRow)
     assert decision.chosen == "lishifu" and decision.record["eligible_count"] == 2
     assert decision.record["rejected_counts"]["skill"] == 2  # 王师傅, 赵师傅
     assert decision.record["rejected_counts"]["region"] == 1  # 孙师傅 (Hangzhou)
     # A durable timer waits for the answer, in the database.
-    [timer] = await rows(st, Timer, Timer.key == f"offer:{offer.id}")
+    [timer] = await st.rows(Timer, Timer.key == f"offer:{offer.id}")
     assert timer.status == "armed" and timer.due_at == st.clock.now() + timedelta(minutes=10)
 
     await click(st, "lishifu", card, "accept")
     assert card_state(st, card.task_id)["replaced"] == "已接单"
-    [after] = await rows(st, Ticket)
+    [after] = await st.rows(Ticket)
     assert (after.status, after.assignee) == ("accepted", "lishifu")
-    [timer] = await rows(st, Timer, Timer.key == f"offer:{offer.id}")
+    [timer] = await st.rows(Timer, Timer.key == f"offer:{offer.id}")
     assert timer.status == "cancelled"
-    work = cards(st, "lishifu")[-1]
+    work = st.cards("lishifu")[-1]
     assert work.task_id == f"work-{offer.id}"
     assert [b["text"] for b in work.content["button_list"]] == ["出发", "到达", "完工"]
     assert "13812345678" in lines(st, "lishifu")[-2].content  # the technician sees the phone
@@ -132,23 +123,23 @@ async def test_a_report_reaches_the_best_technician_who_accepts_and_works_it_to_
     assert "已到达现场" in lines(st, "zhangsan")[-1].content
     await click(st, "lishifu", work, "done")
     assert "工时" in lines(st, "lishifu")[-1].content  # asks for labour time and parts
-    assert (await rows(st, Ticket))[0].status == "in_progress"
+    assert (await st.rows(Ticket))[0].status == "in_progress"
     await st.sandbox.member_image("lishifu", "https://example.invalid/after.jpg")
     await st.settle()
     assert lines(st, "lishifu")[-1].content == texts.PHOTO_ATTACHED.format(number=t.number)
     answer = await say(st, "lishifu", "工时1.5小时 配件 压缩机电容1个35元")
     assert t.number in answer and "工时1.5小时" in answer and "压缩机电容×1" in answer
     assert card_state(st, work.task_id)["replaced"] == "已完工"
-    [done] = await rows(st, Ticket)
+    [done] = await st.rows(Ticket)
     assert (done.status, done.departed_at, done.arrived_at) == (
         "resolved", st.clock.now(), st.clock.now())
-    [rep] = await rows(st, WorkReport)
+    [rep] = await st.rows(WorkReport)
     assert (rep.labour_minutes, rep.parts, rep.technician) == (
         90, [{"name": "压缩机电容", "qty": "1", "unit_cost": "35"}], "lishifu")
     assert rep.travel_km is not None and rep.travel_km < 1
     assert any("李师傅已完工（工时1.5小时，配件：压缩机电容×1）" in ln.content
                for ln in lines(st, "zhangsan"))
-    resolved = await rows(st, InboxEvent, InboxEvent.type == "ticket_resolved")
+    resolved = await st.rows(InboxEvent, InboxEvent.type == "ticket_resolved")
     assert [e.payload for e in resolved] == [{"ticket_id": t.id}]
     # ... which settlement prices (config/pricebooks/cn-home-2026b.yaml, coffee-repair-cn, by
     # hand): 检测费 80.00 + 工时 1.5 h × 120 = 180.00 + 路程 0.4 km × 2.50 = 1.00 + 配件 35.00 ×
@@ -157,14 +148,14 @@ async def test_a_report_reaches_the_best_technician_who_accepts_and_works_it_to_
     assert any("您的分成：¥151.50" in ln.content for ln in lines(st, "lishifu")
                if ln.kind == "text")
     # Every step is in the audit trail.
-    actions = [e.action for e in await rows(st, TicketEvent, TicketEvent.ticket_id == t.id)]
+    actions = [e.action for e in await st.rows(TicketEvent, TicketEvent.ticket_id == t.id)]
     for a in ("create", "status:dispatched", "dispatch:offer", "dispatch:assign",
               "status:accepted", "status:in_progress", "report:depart", "report:arrive",
               "attach:photo", "status:resolved"):
         assert a in actions, a
     # No card update ever spent a code twice, and none was refused.
     assert all(c["errcode"] == 0 for c in st.sandbox.calls("message/update_template_card"))
-    used = [c.code for c in await rows(st, CardCode) if c.used_at is not None]
+    used = [c.code for c in await st.rows(CardCode) if c.used_at is not None]
     assert len(used) == len(set(used)) == len(st.sandbox.calls("message/update_template_card"))
 
 
@@ -178,19 +169,19 @@ MORE_COFFEE = """
 
 async def test_a_decline_moves_the_offer_to_the_next_candidate(st):
     t = await report(st)
-    first = cards(st, "lishifu")[-1]
+    first = st.cards("lishifu")[-1]
     await click(st, "lishifu", first, "decline")
     assert card_state(st, first.task_id)["replaced"] == "已拒单"
     assert t.number in lines(st, "lishifu")[-1].content  # "已拒单：工单 … 会转给其他师傅"
-    offers = await rows(st, Offer)
+    offers = await st.rows(Offer)
     assert [(o.technician, o.status) for o in offers] == [
         ("lishifu", "declined"), ("zhoushifu", "offered")]
-    assert cards(st, "zhoushifu")[-1].task_id == f"offer-{offers[1].id}"
+    assert st.cards("zhoushifu")[-1].task_id == f"offer-{offers[1].id}"
     # The declined offer's timer is gone; the new one's runs.
-    timers = {x.key: x.status for x in await rows(st, Timer)}
+    timers = {x.key: x.status for x in await st.rows(Timer)}
     assert timers == {f"offer:{offers[0].id}": "cancelled", f"offer:{offers[1].id}": "armed"}
     # The second candidate was ranked again without the first: two decision records.
-    decisions = await rows(st, DispatchDecisionRow)
+    decisions = await st.rows(DispatchDecisionRow)
     assert [d.chosen for d in decisions] == ["lishifu", "zhoushifu"]
     assert decisions[1].record["rejected_counts"]["excluded"] == 1
 
@@ -200,35 +191,35 @@ async def test_no_answer_moves_on_then_the_dispatcher_on_duty_assigns_by_hand(st
     t = await report(st)
     order = []
     for _ in range(3):  # max_candidates: 3 (config/offering.yaml)
-        [offer] = [o for o in await rows(st, Offer) if o.status == "offered"]
+        [offer] = [o for o in await st.rows(Offer) if o.status == "offered"]
         order.append(offer.technician)
         st.clock.advance(minutes=10)  # answer_minutes: nobody clicks
         await st.settle()
         assert card_state(st, f"offer-{offer.id}")["replaced"] == "已超时"
     assert order == ["lishifu", "qianshifu", "zhoushifu"]  # 李 0.3 km, 钱 2.1 km, 周 5.1 km
-    offers = await rows(st, Offer)
+    offers = await st.rows(Offer)
     assert [o.status for o in offers] == ["timed_out"] * 3  # 冯师傅 is never asked
-    [job] = await rows(st, DispatchJob)
+    [job] = await st.rows(DispatchJob)
     assert (job.status, job.offers_made, job.escalated_to) == ("escalated", 3, ["wangjingli"])
     # The dispatcher on duty gets a text and a card with the best candidates to pick from.
     text = [ln.content for ln in lines(st, "wangjingli") if ln.kind == "text"][-1]
     assert t.number in text and "已依次推送3位师傅，均未接单" in text
-    card = cards(st, "wangjingli")[-1]
+    card = st.cards("wangjingli")[-1]
     labels = [b["text"] for b in card.content["button_list"]]
     assert labels[:2] == ["派给李师傅", "派给钱师傅"] and "派给冯师傅" in labels
     await click(st, "wangjingli", card, "assign")  # the first button: 李师傅
     assert card_state(st, card.task_id)["replaced"] == "已指派给李师傅"
-    [after] = await rows(st, Ticket)
+    [after] = await st.rows(Ticket)
     assert (after.status, after.assignee) == ("accepted", "lishifu")
     assert any("王经理把工单" in ln.content for ln in lines(st, "lishifu"))
-    assert cards(st, "lishifu")[-1].task_id.startswith("work-")
+    assert st.cards("lishifu")[-1].task_id.startswith("work-")
     assert "李师傅已接单" in lines(st, "zhangsan")[-1].content
     # 为什么派给他: the dispatcher did it, and the system's ranking is shown.
     why = await say(st, "wangjingli", f"为什么派给他 {t.number}")
     assert "人工指派" in why and "王经理" in why and "李师傅" in why
     # The job is billed for the trip like any other (from the ranking the dispatcher saw).
     await say(st, "lishifu", "完工 工时1小时 无配件")
-    [rep] = await rows(st, WorkReport)
+    [rep] = await st.rows(WorkReport)
     assert rep.travel_km == 0.4
 
 
@@ -240,22 +231,22 @@ async def test_grab_five_technicians_click_at_once_one_wins_four_cards_update(st
         for i in range(6)))
     t = await report(st, "人民广场店要新装一台空调 13812345678")
     assert t.category == "install"
-    offers = await rows(st, Offer)
+    offers = await st.rows(Offer)
     assert len(offers) == 5 and {o.mode for o in offers} == {"grab"}
     users = [o.technician for o in offers]
-    grab_cards = {u: cards(st, u)[-1] for u in users}
+    grab_cards = {u: st.cards(u)[-1] for u in users}
     assert all([b["text"] for b in c.content["button_list"]] == ["抢单"]
                for c in grab_cards.values())
     await asyncio.gather(*(st.sandbox.click(u, grab_cards[u].task_id,
                                             grab_cards[u].content["button_list"][0]["key"])
                            for u in users))
     await st.settle()
-    offers = await rows(st, Offer)
+    offers = await st.rows(Offer)
     [won] = [o for o in offers if o.status == "accepted"]
     assert sorted(o.status for o in offers) == ["accepted"] + ["lost"] * 4
-    [after] = await rows(st, Ticket)
+    [after] = await st.rows(Ticket)
     assert (after.status, after.assignee) == ("accepted", won.technician)
-    winner = (await rows(st, Staff, Staff.userid == won.technician))[0].name
+    winner = (await st.rows(Staff, Staff.userid == won.technician))[0].name
     for u in users:
         state = card_state(st, grab_cards[u].task_id)["replaced"]
         assert state == ("已接单" if u == won.technician else f"已被{winner}接单"), u
@@ -264,17 +255,17 @@ async def test_grab_five_technicians_click_at_once_one_wins_four_cards_update(st
         assert f"已被{winner}接单" in lines(st, u)[-1].content
     assert len([ln for ln in lines(st, won.technician) if ln.kind == "card"]) == 2  # + work
     assert all(c["errcode"] == 0 for c in st.sandbox.calls("message/update_template_card"))
-    [timer] = await rows(st, Timer, Timer.key.like("grab:%"))
+    [timer] = await st.rows(Timer, Timer.key.like("grab:%"))
     assert timer.status == "cancelled"
 
 
 async def test_a_grab_nobody_takes_goes_to_the_dispatcher(st, tmp_path):
     t = await report(st, "人民广场店要新装一台空调 13812345678")
-    offers = await rows(st, Offer)
+    offers = await st.rows(Offer)
     assert {o.technician for o in offers} == {"lishifu", "wangshifu"}  # aircon ≥ 2 in Shanghai
     st.clock.advance(minutes=15)
     await st.settle()
-    assert [o.status for o in await rows(st, Offer)] == ["timed_out", "timed_out"]
+    assert [o.status for o in await st.rows(Offer)] == ["timed_out", "timed_out"]
     for o in offers:
         assert card_state(st, f"offer-{o.id}")["replaced"] == "已超时"
     assert "抢单15分钟内无人接单" in lines(st, "wangjingli")[-2].content
@@ -286,16 +277,16 @@ async def test_a_technician_without_the_skill_is_never_offered(st):
     for _ in range(2):  # both coffee technicians let it time out
         st.clock.advance(minutes=10)
         await st.settle()
-    offered = {o.technician for o in await rows(st, Offer)}
+    offered = {o.technician for o in await st.rows(Offer)}
     assert offered == {"lishifu", "zhoushifu"}
     for user in ("wangshifu", "zhaoshifu", "sunshifu"):
-        assert cards(st, user) == []
-    [job] = await rows(st, DispatchJob)
+        assert st.cards(user) == []
+    [job] = await st.rows(DispatchJob)
     assert job.status == "escalated"
     # The dispatcher's card offers only technicians who pass the hard filters.
-    labels = [b["text"] for b in cards(st, "wangjingli")[-1].content["button_list"]]
+    labels = [b["text"] for b in st.cards("wangjingli")[-1].content["button_list"]]
     assert labels == ["派给李师傅", "派给周师傅"]
-    last = (await rows(st, DispatchDecisionRow))[-1].record
+    last = (await st.rows(DispatchDecisionRow))[-1].record
     rejected = {r["tech_id"]: r["filter"] for r in last["rejected"]}
     assert rejected["wangshifu"] == rejected["zhaoshifu"] == "skill"
     assert rejected["sunshifu"] == "region"
@@ -303,13 +294,13 @@ async def test_a_technician_without_the_skill_is_never_offered(st):
 
 async def test_clicks_on_stale_and_foreign_cards_get_polite_answers(st):
     t = await report(st)
-    card = cards(st, "lishifu")[-1]
+    card = st.cards("lishifu")[-1]
     # Someone else presses 李师傅's card (a forwarded card): refused, nothing changes.
     key = card.content["button_list"][0]["key"]
     await st.sandbox.click("zhoushifu", card.task_id, key)
     await st.settle()
     assert lines(st, "zhoushifu")[-1].content == texts.NOT_YOUR_CARD
-    assert (await rows(st, Offer))[0].status == "offered"
+    assert (await st.rows(Offer))[0].status == "offered"
     # The offer times out; 李师傅 then presses 接单 on the stale card.
     st.clock.advance(minutes=10)
     await st.settle()
@@ -317,16 +308,16 @@ async def test_clicks_on_stale_and_foreign_cards_get_polite_answers(st):
     assert lines(st, "lishifu")[-1].content == texts.OFFER_STALE["timed_out"].format(
         number=t.number)
     assert card_state(st, card.task_id)["replaced"] == "已超时"
-    [first, second] = await rows(st, Offer)
+    [first, second] = await st.rows(Offer)
     assert (first.status, second.status, second.technician) == (
         "timed_out", "offered", "zhoushifu")
     # 周师傅 accepts; pressing 接单 again is answered, not acted on twice.
-    mine = cards(st, "zhoushifu")[-1]
+    mine = st.cards("zhoushifu")[-1]
     await click(st, "zhoushifu", mine, "accept")
     await click(st, "zhoushifu", mine, "accept")
     assert lines(st, "zhoushifu")[-1].content == texts.OFFER_STALE["accepted"].format(
         number=t.number)
-    assert len(await rows(st, TicketEvent, TicketEvent.action == "status:accepted")) == 1
+    assert len(await st.rows(TicketEvent, TicketEvent.action == "status:accepted")) == 1
     assert all(c["errcode"] == 0 for c in st.sandbox.calls("message/update_template_card"))
 
 
@@ -334,12 +325,12 @@ async def test_a_card_whose_codes_are_spent_is_replaced_by_a_text(st):
     """Each response_code works once and for 72 hours [doc 94888]: past that, the technician
     is told by text instead of the bot calling WeCom with a dead code."""
     t = await report(st)
-    await click(st, "lishifu", cards(st, "lishifu")[-1], "accept")
+    await click(st, "lishifu", st.cards("lishifu")[-1], "accept")
     updates = len(st.sandbox.calls("message/update_template_card"))
     st.clock.advance(hours=73)  # the work card's code has expired
     await st.sandbox.aibot_says("zhangsan", f"取消工单 {t.number}", chat_id=GROUP)
     await st.settle()
-    assert (await rows(st, Ticket))[0].status == "cancelled"
+    assert (await st.rows(Ticket))[0].status == "cancelled"
     assert len(st.sandbox.calls("message/update_template_card")) == updates  # no dead code sent
     assert lines(st, "lishifu")[-1].content == texts.CANCELLED_TO_TECH.format(number=t.number)
 
@@ -348,17 +339,17 @@ async def test_technicians_can_do_everything_by_text(st):
     """The WeChat plug-in shows no cards: 接单 / 出发 / 到达 / 完工 work as messages."""
     t = await report(st)
     assert "已接单" in await say(st, "lishifu", f"接单 {t.number}")
-    assert card_state(st, cards(st, "lishifu")[0].task_id)["replaced"] == "已接单"
+    assert card_state(st, st.cards("lishifu")[0].task_id)["replaced"] == "已接单"
     assert texts.DEPARTED_OK.format(number=t.number) in await say(st, "lishifu", "出发了")
     assert texts.ARRIVED_OK.format(number=t.number) in await say(st, "lishifu", "到了")
     done = await say(st, "lishifu", "完工，用时40分钟，没有更换配件")
     assert "工时40分钟" in done and "未用配件" in done
-    assert (await rows(st, Ticket))[0].status == "resolved"
+    assert (await st.rows(Ticket))[0].status == "resolved"
     assert texts.NO_ACTIVE_JOB == await say(st, "lishifu", "出发")
     # The customer confirms and the ticket closes: both watched it move to done.
     await st.sandbox.aibot_says("zhangsan", "确认", chat_id=GROUP)
     await st.settle()
-    assert (await rows(st, Ticket))[0].status == "closed"
+    assert (await st.rows(Ticket))[0].status == "closed"
 
 
 async def test_why_was_he_chosen_is_answered_from_the_record_for_managers_only(st):
@@ -375,24 +366,24 @@ async def test_a_location_report_moves_the_technician_for_the_next_ranking(st):
         "zhoushifu", "LOCATION",
         "<Latitude>31.2318</Latitude><Longitude>121.4727</Longitude><Precision>15</Precision>")
     await st.settle()
-    [zhou] = await rows(st, Staff, Staff.userid == "zhoushifu")
+    [zhou] = await st.rows(Staff, Staff.userid == "zhoushifu")
     assert (zhou.last_lat, zhou.last_lon, zhou.last_seen_at) == (31.2318, 121.4727,
                                                                  st.clock.now())
     assert lines(st, "zhoushifu") == []  # recorded silently
     await report(st)
-    [decision] = await rows(st, DispatchDecisionRow)
+    [decision] = await st.rows(DispatchDecisionRow)
     zc = next(c for c in decision.record["candidates"] if c["tech_id"] == "zhoushifu")
     assert zc["facts"]["location_source"] == "last_known" and zc["facts"]["distance_km"] < 0.1
 
 
 async def test_transfer_hands_the_offer_to_a_chosen_colleague(st):
     t = await report(st)
-    await click(st, "lishifu", cards(st, "lishifu")[-1], "transfer")
-    pick = cards(st, "lishifu")[-1]
+    await click(st, "lishifu", st.cards("lishifu")[-1], "transfer")
+    pick = st.cards("lishifu")[-1]
     assert pick.task_id.startswith("xfer-")
     assert [b["text"] for b in pick.content["button_list"]] == ["周师傅", "系统安排"]
     await click(st, "lishifu", pick, "transfer_to")
-    offers = await rows(st, Offer)
+    offers = await st.rows(Offer)
     assert [(o.technician, o.status, o.mode) for o in offers] == [
         ("lishifu", "transferred", "direct"), ("zhoushifu", "offered", "transfer")]
     assert card_state(st, f"offer-{offers[0].id}")["replaced"] == "已转派"
@@ -401,13 +392,13 @@ async def test_transfer_hands_the_offer_to_a_chosen_colleague(st):
 
 async def test_transfer_to_the_system_is_a_decline_and_both_cards_say_so(st):
     await report(st)
-    offer_card_line = cards(st, "lishifu")[-1]
+    offer_card_line = st.cards("lishifu")[-1]
     await click(st, "lishifu", offer_card_line, "transfer")
-    pick = cards(st, "lishifu")[-1]
+    pick = st.cards("lishifu")[-1]
     await click(st, "lishifu", pick, "decline")  # the 系统安排 button
     assert card_state(st, pick.task_id)["replaced"] == "已交系统安排"
     assert card_state(st, offer_card_line.task_id)["replaced"] == "已拒单"
-    offers = await rows(st, Offer)
+    offers = await st.rows(Offer)
     assert [(o.technician, o.status) for o in offers] == [
         ("lishifu", "declined"), ("zhoushifu", "offered")]
 
@@ -421,12 +412,12 @@ async def test_a_wechat_customer_is_told_within_wecoms_five_message_allowance(st
         st.clock.advance(seconds=20)  # people take a moment to type
         await st.sandbox.customer_kf(user, said)
         await st.settle()
-    [t] = await rows(st, Ticket)
+    [t] = await st.rows(Ticket)
     work = None
     for action in ("accept", "depart", "arrive", "done"):
-        card = cards(st, "lishifu")[-1] if work is None else work
+        card = st.cards("lishifu")[-1] if work is None else work
         await click(st, "lishifu", card, action)
-        work = work or cards(st, "lishifu")[-1]
+        work = work or st.cards("lishifu")[-1]
     await say(st, "lishifu", "工时1小时 无配件")
     told = [ln.content for ln in st.sandbox.delivered(f"kf:{user}")]
     after = told[told.index(next(x for x in told if "已为您创建工单" in x)):]
@@ -435,7 +426,7 @@ async def test_a_wechat_customer_is_told_within_wecoms_five_message_allowance(st
             "结算单" in after[4]] == [True] * 4
     assert not any("已到达" in x for x in told)
     assert all(c["errcode"] == 0 for c in st.sandbox.calls("kf/send_msg"))
-    assert (await rows(st, Ticket))[0].status == "resolved" and t.channel == "kf"
+    assert (await st.rows(Ticket))[0].status == "resolved" and t.channel == "kf"
     # Writing again renews the allowance: 进度 is answered.
     await st.sandbox.customer_kf(user, "进度")
     await st.settle()
@@ -444,37 +435,37 @@ async def test_a_wechat_customer_is_told_within_wecoms_five_message_allowance(st
 
 async def test_a_named_ticket_wins_over_the_one_the_bot_waits_on(st):
     first = await report(st)
-    await click(st, "lishifu", cards(st, "lishifu")[-1], "accept")
+    await click(st, "lishifu", st.cards("lishifu")[-1], "accept")
     second = await report(st, "人民广场店磨豆机也坏了 13812345678")
-    await click(st, "lishifu", cards(st, "lishifu")[-1], "accept")
-    first_work = next(c for c in cards(st, "lishifu") if c.task_id.startswith("work-"))
+    await click(st, "lishifu", st.cards("lishifu")[-1], "accept")
+    first_work = next(c for c in st.cards("lishifu") if c.task_id.startswith("work-"))
     await click(st, "lishifu", first_work, "done")  # the bot now waits for the first's details
     answer = await say(st, "lishifu", f"{second.number} 工时1小时30分钟 无配件")
     assert second.number in answer and "工时1.5小时" in answer
-    by_id = {t.id: t for t in await rows(st, Ticket)}
+    by_id = {t.id: t for t in await st.rows(Ticket)}
     assert (by_id[first.id].status, by_id[second.id].status) == ("accepted", "resolved")
-    [rep] = await rows(st, WorkReport)
+    [rep] = await st.rows(WorkReport)
     assert (rep.ticket_id, rep.labour_minutes) == (second.id, 90)
 
 
 async def test_a_click_that_races_the_customers_cancel_is_answered_not_failed(st):
     t = await report(st)
-    card = cards(st, "lishifu")[-1]
+    card = st.cards("lishifu")[-1]
     key = next(b["key"] for b in card.content["button_list"] if ":accept:" in b["key"])
     await st.sandbox.aibot_says("zhangsan", f"取消工单 {t.number}", chat_id=GROUP)
     await st.sandbox.click("lishifu", card.task_id, key)  # before the bot handled the cancel
     await st.settle()
     st.clock.advance(seconds=30)  # a retry, if a transaction conflicted, is due by now
     await st.settle()
-    [after] = await rows(st, Ticket)
+    [after] = await st.rows(Ticket)
     assert after.status == "cancelled"
     assert {e.status for e in await st.inbox()} == {"done"}  # nothing parked or pending
     told = [ln.content for ln in lines(st, "lishifu") if ln.kind == "text"]
     assert told[-1] in (texts.OFFER_STALE["withdrawn"].format(number=t.number),
                         texts.CANCELLED_TO_TECH.format(number=t.number))
-    [offer] = await rows(st, Offer)
+    [offer] = await st.rows(Offer)
     assert offer.status in ("withdrawn", "accepted")
-    assert [o.technician for o in await rows(st, Offer)] == ["lishifu"]  # nobody else asked
+    assert [o.technician for o in await st.rows(Offer)] == ["lishifu"]  # nobody else asked
 
 
 async def test_cancelling_an_escalated_ticket_updates_the_dispatchers_card(st):
@@ -482,11 +473,11 @@ async def test_cancelling_an_escalated_ticket_updates_the_dispatchers_card(st):
     for _ in range(2):
         st.clock.advance(minutes=10)
         await st.settle()
-    card = cards(st, "wangjingli")[-1]
+    card = st.cards("wangjingli")[-1]
     await st.sandbox.aibot_says("zhangsan", f"取消工单 {t.number}", chat_id=GROUP)
     await st.settle()
     assert card_state(st, card.task_id)["replaced"] == "已取消"
     await click(st, "wangjingli", card, "assign")  # pressed anyway
     assert lines(st, "wangjingli")[-1].content == texts.ASSIGN_NOT_NEEDED.format(
         number=t.number, status="已取消")
-    assert (await rows(st, Ticket))[0].assignee is None
+    assert (await st.rows(Ticket))[0].assignee is None

@@ -14,11 +14,6 @@ from models.tickets import (Attachment, Draft, Staff, Ticket, TicketEvent, Ticke
 GROUP = "wrSTORE3group"
 
 
-async def rows(stack, model, *where):
-    async with stack.bot.sm() as s:
-        return list((await s.execute(select(model).where(*where).order_by(model.id))).scalars())
-
-
 async def move(stack, number, *steps):
     async with stack.bot.sm() as s, s.begin():
         t = await ticket_by_number(s, number)
@@ -46,13 +41,13 @@ async def group(stack, text, user="zhangsan"):
 
 async def kf_ticket(stack, text="空调不制冷", user="wmCHENnvshi0001") -> Ticket:
     """A customer reports through 微信客服 and confirms; returns the ticket."""
-    before = {t.id for t in await rows(stack, Ticket)}
+    before = {t.id for t in await stack.rows(Ticket)}
     await kf(stack, text, user)
     await kf(stack, "杭州市西湖区文三路100号", user)
     await kf(stack, "13912345678", user)
     await kf(stack, "明天下午", user)
     answer = await kf(stack, "确认", user)
-    [t] = [t for t in await rows(stack, Ticket) if t.id not in before]
+    [t] = [t for t in await stack.rows(Ticket) if t.id not in before]
     assert t.number in answer
     return t
 
@@ -64,9 +59,9 @@ async def test_a_group_mention_with_everything_becomes_a_ticket_after_confirmati
     assert "请核对工单信息" in first and "咖啡机" in first and "人民广场店" in first
     assert "138****5678" in first and "13812345678" not in first
     assert "回复“确认”" in first
-    assert await rows(stack, Ticket) == []
+    assert await stack.rows(Ticket) == []
     done = await group(stack, "确认")
-    [t] = await rows(stack, Ticket)
+    [t] = await stack.rows(Ticket)
     assert t.number == "GD20261125-0001"
     assert f"已为您创建工单 {t.number}" in done and "138****5678" in done
     # Created, then handed straight to dispatch (handlers/dispatch.py; tests/scenarios/
@@ -76,7 +71,7 @@ async def test_a_group_mention_with_everything_becomes_a_ticket_after_confirmati
     assert t.appointment_start.isoformat() == "2026-11-25T06:00:00+00:00"  # 14:00 Shanghai
     assert t.site_id is not None and t.reporter == "zhangsan"
     assert len(stack.sandbox.calls("response_url")) == 2  # one answer per @-mention
-    messages = await rows(stack, TicketMessage, TicketMessage.ticket_id == t.id)
+    messages = await stack.rows(TicketMessage, TicketMessage.ticket_id == t.id)
     assert len(messages) == 2  # the report and the confirmation
 
 
@@ -90,17 +85,17 @@ async def test_slots_are_filled_one_question_at_a_time(stack):
     confirm = await kf(stack, "明天下午")
     assert "请核对工单信息" in confirm and "11月26日 14:00" in confirm
     assert "13912345678" in confirm  # 1:1 with the customer: not masked
-    [draft] = await rows(stack, Draft)
+    [draft] = await stack.rows(Draft)
     assert draft.status == "confirming"
     done = await kf(stack, "确认")
-    [t] = await rows(stack, Ticket)
+    [t] = await stack.rows(Ticket)
     assert t.number in done
     assert (t.address, t.province, t.city, t.district) == (
         "杭州市西湖区文三路100号", "浙江省", "杭州市", "西湖区")
     assert (t.province_code, t.city_code, t.district_code) == ("33", "3301", "330106")
     assert t.description == "空调不制冷\n还漏水" and t.phone == "13912345678"
     assert t.reporter == "wmCHENnvshi0001" and t.channel == "kf"
-    assert len(await rows(stack, TicketMessage, TicketMessage.ticket_id == t.id)) == 7
+    assert len(await stack.rows(TicketMessage, TicketMessage.ticket_id == t.id)) == 7
 
 
 async def test_messages_after_the_window_start_a_new_draft(stack):
@@ -108,7 +103,7 @@ async def test_messages_after_the_window_start_a_new_draft(stack):
     stack.clock.advance(minutes=11)
     answer = await kf(stack, "冰箱不制冷")
     assert "收到您的报修：冰箱不制冷" in answer
-    drafts = await rows(stack, Draft)
+    drafts = await stack.rows(Draft)
     assert [d.status for d in drafts] == ["expired", "collecting"]
     assert drafts[1].fields["device"] == "冰箱"
 
@@ -123,13 +118,13 @@ async def test_an_app_member_confirms_with_the_card(stack):
     assert card_line.kind == "card" and texts.CONFIRM_BY_CARD in text_line.content
     card = card_line.content
     keys = [b["key"] for b in card["button_list"]]
-    [draft] = await rows(stack, Draft)
+    [draft] = await stack.rows(Draft)
     assert keys == [f"intake:confirm:{draft.id}", f"intake:edit:{draft.id}",
                     f"intake:cancel:{draft.id}"]
     assert card["card_type"] == "button_interaction" and len(card["task_id"]) <= 128
     await stack.sandbox.click("zhangsan", card_line.task_id, keys[0])
     await stack.settle()
-    [t] = await rows(stack, Ticket)
+    [t] = await stack.rows(Ticket)
     assert f"已为您创建工单 {t.number}" in stack.sandbox.delivered("app:zhangsan")[-1].content
     assert t.device == "POS机" and t.store == "人民广场店"
     # The clicked card now shows 已确认 instead of its buttons (the click's response_code, once).
@@ -140,12 +135,12 @@ async def test_an_app_member_confirms_with_the_card(stack):
     await stack.sandbox.click("zhangsan", card_line.task_id, keys[0])
     await stack.settle()
     assert stack.sandbox.delivered("app:zhangsan")[-1].content == voice.DRAFT_GONE
-    assert len(await rows(stack, Ticket)) == 1
+    assert len(await stack.rows(Ticket)) == 1
 
 
 async def test_edit_then_cancel_from_the_card(stack):
     await app(stack, "人民广场店POS机死机了 13812345678 明天上午")
-    [draft] = await rows(stack, Draft)
+    [draft] = await stack.rows(Draft)
     task = stack.sandbox.delivered("app:zhangsan")[-1].task_id
     await stack.sandbox.click("zhangsan", task, f"intake:edit:{draft.id}")
     await stack.settle()
@@ -156,7 +151,7 @@ async def test_edit_then_cancel_from_the_card(stack):
     await stack.sandbox.click("zhangsan", lines[-1].task_id, f"intake:cancel:{draft.id}")
     await stack.settle()
     assert stack.sandbox.delivered("app:zhangsan")[-1].content == texts.DRAFT_CANCELLED
-    assert await rows(stack, Ticket) == []
+    assert await stack.rows(Ticket) == []
     # A key the bot never issued is refused politely.
     await stack.sandbox.click("zhangsan", "intake-x", "intake:explode:1")
     await stack.settle()
@@ -168,10 +163,10 @@ async def test_a_duplicate_report_is_added_to_the_open_ticket(stack):
     stack.clock.advance(minutes=30)
     answer = await kf(stack, "空调不制冷，麻烦快点")
     assert t.number in answer and "不再重复建单" in answer
-    assert len(await rows(stack, Ticket)) == 1
-    events = await rows(stack, TicketEvent, TicketEvent.ticket_id == t.id)
+    assert len(await stack.rows(Ticket)) == 1
+    events = await stack.rows(TicketEvent, TicketEvent.ticket_id == t.id)
     assert events[-1].action == "linked_report"
-    assert (await rows(stack, TicketMessage))[-1].ticket_id == t.id
+    assert (await stack.rows(TicketMessage))[-1].ticket_id == t.id
 
 
 async def test_a_repeat_of_a_resolved_problem_links_the_previous_ticket(stack):
@@ -185,7 +180,7 @@ async def test_a_repeat_of_a_resolved_problem_links_the_previous_ticket(stack):
     assert texts.ASK["time"] in await kf(stack, "杭州市西湖区文三路100号")
     assert "13912345678" in await kf(stack, "后天上午")
     await kf(stack, "确认")
-    new = (await rows(stack, Ticket))[-1]
+    new = (await stack.rows(Ticket))[-1]
     assert new.id != old.id and new.linked_ticket_id == old.id and new.link_kind == "repeat"
 
 
@@ -208,9 +203,9 @@ async def test_urging_raises_priority_and_tells_the_supervisor(stack):
     assert t.number in answer and "“高”" in answer and "主管已收到提醒" in answer
     [note] = [m for m in stack.sandbox.delivered("app:wangjingli") if "催单" in m.content]
     assert t.number in note.content and "第 1 次催促" in note.content
-    [after] = await rows(stack, Ticket)
+    [after] = await stack.rows(Ticket)
     assert (after.priority, after.urge_count) == ("high", 1)
-    assert (await rows(stack, TicketEvent))[-1].action == "urge"
+    assert (await stack.rows(TicketEvent))[-1].action == "urge"
 
 
 async def test_urging_in_a_group_answers_the_group_and_tells_the_supervisor(stack):
@@ -226,9 +221,9 @@ async def test_urging_in_a_group_answers_the_group_and_tells_the_supervisor(stac
 async def test_cancel_is_allowed_before_work_starts(stack):
     t = await kf_ticket(stack)
     assert await kf(stack, "取消工单") == texts.CANCELLED.format(number=t.number)
-    [after] = await rows(stack, Ticket)
+    [after] = await stack.rows(Ticket)
     assert after.status == "cancelled"
-    assert "status:cancelled" in [e.action for e in await rows(stack, TicketEvent)]
+    assert "status:cancelled" in [e.action for e in await stack.rows(TicketEvent)]
 
 
 async def test_cancel_is_refused_once_work_is_in_progress(stack):
@@ -236,7 +231,7 @@ async def test_cancel_is_refused_once_work_is_in_progress(stack):
     await move(stack, t.number, "accepted", "in_progress")
     answer = await kf(stack, "取消工单")
     assert t.number in answer and "已不能取消" in answer and "处理中" in answer
-    [after] = await rows(stack, Ticket)
+    [after] = await stack.rows(Ticket)
     assert after.status == "in_progress"
 
 
@@ -245,7 +240,7 @@ async def test_confirming_a_resolved_ticket_closes_it_and_a_low_rating_opens_a_f
     await move(stack, t.number, "accepted", "in_progress", "resolved")
     assert t.number in await kf(stack, "修好了，确认")
     answer = await kf(stack, "1分，太差了")
-    tickets = await rows(stack, Ticket)
+    tickets = await stack.rows(Ticket)
     original, follow = tickets
     assert original.status == "closed" and original.satisfaction == 1
     assert (follow.category, follow.linked_ticket_id, follow.link_kind, follow.priority) == (
@@ -258,7 +253,7 @@ async def test_a_good_rating_is_recorded_without_a_follow_up(stack):
     await move(stack, t.number, "accepted", "in_progress", "resolved")
     answer = await kf(stack, "非常满意")
     assert answer == texts.RATED.format(score=5)
-    [after] = await rows(stack, Ticket)
+    [after] = await stack.rows(Ticket)
     assert after.satisfaction == 5
 
 
@@ -271,13 +266,13 @@ async def test_pictures_and_locations_attach_to_the_draft_or_the_open_ticket(sta
     await app(stack, "13812345678")
     await app(stack, "尽快")
     await app(stack, "确认")
-    [t] = await rows(stack, Ticket)
+    [t] = await stack.rows(Ticket)
     assert t.address == "上海市黄浦区人民大道120号" and abs(t.lat - 31.2304) < 1e-6
     await stack.sandbox.member_image("zhangsan", "https://example.invalid/pos.jpg")
     await stack.settle()
     assert stack.sandbox.delivered("app:zhangsan")[-1].content == \
         texts.ATTACHED_TICKET.format(kind="图片", number=t.number)
-    kinds = [(a.kind, a.ticket_id) for a in await rows(stack, Attachment)]
+    kinds = [(a.kind, a.ticket_id) for a in await stack.rows(Attachment)]
     assert kinds == [("location", t.id), ("image", t.id)]
 
 

@@ -59,11 +59,6 @@ CUSTOMER_STATEMENT = """工单 GD20261125-0001 结算单（咖啡机维修）
 """ + texts.SETTLE_HOW_TEXT
 
 
-async def rows(stack, model, *where):
-    async with stack.bot.sm() as s:
-        return list((await s.execute(select(model).where(*where).order_by(model.id))).scalars())
-
-
 async def count(stack, model) -> int:
     async with stack.bot.sm() as s:
         return (await s.execute(select(func.count()).select_from(model))).scalar_one()
@@ -74,14 +69,6 @@ async def staff(stack) -> None:
         s.add(Staff(userid=TECH, name="李师傅", roles=["technician"], provider="P001"))
         s.add(Staff(userid=FINANCE, name="赵会计", roles=["finance"]))
         s.add(Staff(userid=MANAGER, name="王经理", roles=["manager"]))
-
-
-def said(stack, conversation: str) -> list[str]:
-    return [ln.content for ln in stack.sandbox.delivered(conversation) if ln.kind != "card"]
-
-
-def cards(stack, user: str):
-    return [ln for ln in stack.sandbox.delivered(f"app:{user}") if ln.kind == "card"]
 
 
 async def new_ticket(stack, *, customer: str = KF_USER, channel: str = "kf",
@@ -137,16 +124,16 @@ async def test_a_completed_repair_is_itemised_for_the_customer_and_the_technicia
     await complete(stack, t)
 
     # The customer on 微信客服 (no cards there) gets the itemised statement as text.
-    assert said(stack, f"kf:{KF_USER}") == [CUSTOMER_STATEMENT]
+    assert stack.said(f"kf:{KF_USER}") == [CUSTOMER_STATEMENT]
     # The technician: the same lines, the net and their share, and a card to answer.
-    tech_text = said(stack, f"app:{TECH}")[-1]
+    tech_text = stack.said(f"app:{TECH}")[-1]
     assert "4. 配件（压缩机电容） 1件 × ¥42.00：¥42.00（占13.23%）" in tech_text
     assert "服务净额（不含税）：¥317.50" in tech_text
     assert "您的分成：¥158.75（占50.00%）" in tech_text
     assert "确认账单 GD20261125-0001" in tech_text  # how to answer without the card
-    [card] = cards(stack, TECH)
-    [row] = await rows(stack, SettlementStatement)
-    acks = await rows(stack, StatementAck)
+    [card] = stack.cards(TECH)
+    [row] = await stack.rows(SettlementStatement)
+    acks = await stack.rows(StatementAck)
     assert [(a.party, a.who, a.status) for a in acks] == [
         ("customer", KF_USER, "pending"), ("technician", TECH, "pending")]
     tech_ack = acks[1]
@@ -187,10 +174,10 @@ async def test_an_app_member_gets_a_card_and_the_text_says_how_to_answer_without
     await staff(stack)
     t = await new_ticket(stack, customer="zhangsan", channel="app")
     await complete(stack, t)
-    text = said(stack, "app:zhangsan")[-1]
+    text = stack.said("app:zhangsan")[-1]
     assert text.startswith("工单 GD20261125-0001 结算单（咖啡机维修）")
     assert "合计：¥358.78" in text and text.endswith(texts.SETTLE_HOW_CARD)
-    [card] = cards(stack, "zhangsan")
+    [card] = stack.cards("zhangsan")
     assert card.content["main_title"]["desc"] == "合计 ¥358.78，请确认"
     assert card.content["horizontal_content_list"][-1] == {"keyname": "合计", "value": "¥358.78"}
 
@@ -200,12 +187,12 @@ async def test_an_unmapped_ticket_goes_to_finance_not_priced_at_zero(stack):
     t = await new_ticket(stack, device="磨豆机")
     await complete(stack, t, parts=[])
     assert await count(stack, SettlementStatement) == 0
-    [review] = await rows(stack, SettlementReview)
+    [review] = await stack.rows(SettlementReview)
     assert (review.kind, review.status, review.ticket_id) == ("unpriced", "open", t.id)
-    [to_finance] = said(stack, f"app:{FINANCE}")
+    [to_finance] = stack.said(f"app:{FINANCE}")
     assert "无法计价 #1：工单 GD20261125-0001（报修，磨豆机）" in to_finance
     assert "没有对应的价目服务" in to_finance
-    assert said(stack, f"kf:{KF_USER}") == [
+    assert stack.said(f"kf:{KF_USER}") == [
         texts.SETTLE_UNPRICED_CUSTOMER.format(number="GD20261125-0001")]
     env = {"DATABASE_URL": stack.bot.settings.DATABASE_URL}
     listed = await settle_command(env, ["settle", "review", "list"])
@@ -213,15 +200,15 @@ async def test_an_unmapped_ticket_goes_to_finance_not_priced_at_zero(stack):
     # Finance prices it by hand: a first statement, sent to both parties like any.
     printed = await settle_command(env, ["settle", "review", "correct", str(review.id),
                                          "--service", "咖啡机维修", "--by", "zhao"])
-    [row] = await rows(stack, SettlementStatement)
+    [row] = await stack.rows(SettlementStatement)
     assert json.loads(printed) == row.statement
     await stack.settle()
     # 检测费 80 + 维修工时 1.5 h × 120 = 180 + 路程费 15.50, no parts: net 275.50;
     # VAT 13% = 35.815 → 35.82; gross 311.32
     assert (row.kind, row.revision, row.net, row.gross) == ("original", 0, "275.50", "311.32")
-    assert said(stack, f"kf:{KF_USER}")[-1].startswith("工单 GD20261125-0001 结算单（咖啡机维修）")
-    assert "合计：¥311.32" in said(stack, f"kf:{KF_USER}")[-1]
-    [review] = await rows(stack, SettlementReview)
+    assert stack.said(f"kf:{KF_USER}")[-1].startswith("工单 GD20261125-0001 结算单（咖啡机维修）")
+    assert "合计：¥311.32" in stack.said(f"kf:{KF_USER}")[-1]
+    [review] = await stack.rows(SettlementReview)
     assert (review.status, review.result_statement_id) == ("priced", row.statement_id)
 
 
@@ -232,46 +219,46 @@ async def test_confirm_and_dispute_by_card_then_finance_corrects(stack):
     await staff(stack)
     t = await new_ticket(stack, customer="zhangsan", channel="app")
     await complete(stack, t)
-    cust_ack, tech_ack = await rows(stack, StatementAck)
-    [cust_card] = cards(stack, "zhangsan")
-    [tech_card] = cards(stack, TECH)
+    cust_ack, tech_ack = await stack.rows(StatementAck)
+    [cust_card] = stack.cards("zhangsan")
+    [tech_card] = stack.cards(TECH)
 
     # A click on someone else's card changes nothing.
     await stack.sandbox.click("zhangsan", tech_card.task_id, f"settle:confirm:{tech_ack.id}")
     await stack.settle()
-    assert said(stack, "app:zhangsan")[-1] == texts.SETTLE_NOT_YOURS
+    assert stack.said("app:zhangsan")[-1] == texts.SETTLE_NOT_YOURS
     # The customer confirms: the card shows it, the answer is stored.
     await stack.sandbox.click("zhangsan", cust_card.task_id, f"settle:confirm:{cust_ack.id}")
     await stack.settle()
-    assert said(stack, "app:zhangsan")[-1] == "已确认工单 GD20261125-0001 的结算单（合计 ¥358.78），谢谢！"
+    assert stack.said("app:zhangsan")[-1] == "已确认工单 GD20261125-0001 的结算单（合计 ¥358.78），谢谢！"
     assert stack.sandbox.state.cards[cust_card.task_id]["replaced"] == "已确认"
     # A second click on the same card: a polite answer, nothing changes.
     await stack.sandbox.click("zhangsan", cust_card.task_id, f"settle:dispute:{cust_ack.id}")
     await stack.settle()
-    assert said(stack, "app:zhangsan")[-1] == texts.SETTLE_ALREADY["confirmed"].format(
+    assert stack.said("app:zhangsan")[-1] == texts.SETTLE_ALREADY["confirmed"].format(
         number="GD20261125-0001")
     # The technician disputes with the card, then says why in text.
     await stack.sandbox.click(TECH, tech_card.task_id, f"settle:dispute:{tech_ack.id}")
     await stack.settle()
-    assert said(stack, f"app:{TECH}")[-1] == texts.SETTLE_DISPUTE_ASK_WHY.format(
+    assert stack.said(f"app:{TECH}")[-1] == texts.SETTLE_DISPUTE_ASK_WHY.format(
         number="GD20261125-0001")
     assert stack.sandbox.state.cards[tech_card.task_id]["replaced"] == "已提出异议"
-    [review] = await rows(stack, SettlementReview)
+    [review] = await stack.rows(SettlementReview)
     assert (review.kind, review.party, review.who, review.status) == (
         "dispute", "technician", TECH, "open")
-    [to_finance] = said(stack, f"app:{FINANCE}")
+    [to_finance] = stack.said(f"app:{FINANCE}")
     assert to_finance.startswith(f"结算异议 #{review.id}：工单 GD20261125-0001，技师（{TECH}）"
                                  "对结算单（合计 ¥358.78）有异议")
     await stack.sandbox.member_says(TECH, "异议 GD20261125-0001 工时只有1小时")
     await stack.settle()
-    assert said(stack, f"app:{TECH}")[-1] == texts.SETTLE_DISPUTE_MORE
-    assert said(stack, f"app:{FINANCE}")[-1] == (
+    assert stack.said(f"app:{TECH}")[-1] == texts.SETTLE_DISPUTE_MORE
+    assert stack.said(f"app:{FINANCE}")[-1] == (
         f"结算异议 #{review.id} 补充（工单 GD20261125-0001，技师）：“异议 GD20261125-0001 工时只有1小时”")
-    acks = {a.party: a.status for a in await rows(stack, StatementAck)}
+    acks = {a.party: a.status for a in await stack.rows(StatementAck)}
     assert acks == {"customer": "confirmed", "technician": "disputed"}
 
     # Finance corrects the labour: a new statement that references the old one.
-    old = (await rows(stack, SettlementStatement))[0]
+    old = (await stack.rows(SettlementStatement))[0]
     new = await review_correct(stack.bot.sm, stack.bot.services[SettlementSetup], review.id,
                                by="zhao", note="按实际工时1小时计", now=stack.clock.now(),
                                quantities={"hours": Decimal("1")})
@@ -281,37 +268,37 @@ async def test_confirm_and_dispute_by_card_then_finance_corrects(stack):
     assert (new.net, new.tax, new.gross, new.technician_share) == (
         "257.50", "33.48", "290.98", "128.75")
     assert new.statement["corrects"] == old.statement_id
-    [old_again, _] = await rows(stack, SettlementStatement)
+    [old_again, _] = await stack.rows(SettlementStatement)
     assert old_again.statement == old.statement and old_again.gross == "358.78"  # untouched
     # Both parties are told the difference.
     diff = ["工单 GD20261125-0001 的结算单已更正（第1次更正），变化如下：",
             "维修工时：¥180.00 → ¥120.00（-¥60.00）",
             "合计：¥358.78 → ¥290.98"]
-    cust = said(stack, "app:zhangsan")[-1].split("\n")
+    cust = stack.said("app:zhangsan")[-1].split("\n")
     assert cust[:3] == diff and "财务说明：按实际工时1小时计" in cust
-    tech = said(stack, f"app:{TECH}")[-1].split("\n")
+    tech = stack.said(f"app:{TECH}")[-1].split("\n")
     assert tech[:3] == diff and "您的分成：¥158.75 → ¥128.75" in tech
     # The old cards say they were corrected; new cards ask again.
     assert stack.sandbox.state.cards[tech_card.task_id]["replaced"] == "已更正，见新结算单"
-    assert len(cards(stack, "zhangsan")) == len(cards(stack, TECH)) == 2
+    assert len(stack.cards("zhangsan")) == len(stack.cards(TECH)) == 2
     statuses = [(a.statement_id == new.statement_id, a.party, a.status)
-                for a in await rows(stack, StatementAck)]
+                for a in await stack.rows(StatementAck)]
     assert statuses == [(False, "customer", "superseded"), (False, "technician", "superseded"),
                         (True, "customer", "pending"), (True, "technician", "pending")]
-    [review] = await rows(stack, SettlementReview)
+    [review] = await stack.rows(SettlementReview)
     assert (review.status, review.result_statement_id, review.resolved_by) == (
         "corrected", new.statement_id, "zhao")
     # A click on the old card now: it was corrected.
     await stack.sandbox.click(TECH, tech_card.task_id, f"settle:confirm:{tech_ack.id}")
     await stack.settle()
-    assert said(stack, f"app:{TECH}")[-1] == texts.SETTLE_SUPERSEDED.format(
+    assert stack.said(f"app:{TECH}")[-1] == texts.SETTLE_SUPERSEDED.format(
         number="GD20261125-0001")
     # The technician confirms the new one by text (the WeChat plug-in has no cards).
     await stack.sandbox.member_says(TECH, "确认账单 GD20261125-0001")
     await stack.settle()
-    assert said(stack, f"app:{TECH}")[-1] == texts.SETTLE_TECH_CONFIRMED.format(
+    assert stack.said(f"app:{TECH}")[-1] == texts.SETTLE_TECH_CONFIRMED.format(
         number="GD20261125-0001", amount="¥128.75")
-    new_tech_card = cards(stack, TECH)[-1]
+    new_tech_card = stack.cards(TECH)[-1]
     assert stack.sandbox.state.cards[new_tech_card.task_id]["replaced"] == "已确认"
 
 
@@ -321,30 +308,30 @@ async def test_the_customer_disputes_by_text_and_finance_lets_it_stand(stack):
     await complete(stack, t)
     await stack.sandbox.customer_kf(KF_USER, "账单不对，路程没有6公里")
     await stack.settle()
-    assert said(stack, f"kf:{KF_USER}")[-1] == texts.SETTLE_DISPUTED.format(
+    assert stack.said(f"kf:{KF_USER}")[-1] == texts.SETTLE_DISPUTED.format(
         number="GD20261125-0001")
-    [review] = await rows(stack, SettlementReview)
+    [review] = await stack.rows(SettlementReview)
     assert (review.party, review.who, review.words) == ("customer", KF_USER, "账单不对，路程没有6公里")
-    assert "有异议：“账单不对，路程没有6公里”" in said(stack, f"app:{FINANCE}")[-1]
+    assert "有异议：“账单不对，路程没有6公里”" in stack.said(f"app:{FINANCE}")[-1]
     env = {"DATABASE_URL": stack.bot.settings.DATABASE_URL}
     await settle_command(env, ["settle", "review", "accept", str(review.id),
                                "--note", "导航记录为6.2公里", "--by", "zhao"])
     assert await settle_command(env, ["settle", "review", "list"]) == "no open reviews\n"
     await stack.settle()
-    assert said(stack, f"kf:{KF_USER}")[-1] == (
+    assert stack.said(f"kf:{KF_USER}")[-1] == (
         "经财务核对，工单 GD20261125-0001 的结算单（合计 ¥358.78）无误，维持不变。\n"
         "财务说明：导航记录为6.2公里")
-    [review] = await rows(stack, SettlementReview)
+    [review] = await stack.rows(SettlementReview)
     assert (review.status, review.resolved_by) == ("accepted", "zhao")
     assert await count(stack, SettlementStatement) == 1
     with pytest.raises(SystemExit):  # decided already: refused, exit 2
         await settle_command(env, ["settle", "review", "accept", str(review.id)])
     # The statement stands, so the customer can now confirm it.
-    [ack, _] = await rows(stack, StatementAck)
+    [ack, _] = await stack.rows(StatementAck)
     assert ack.status == "pending"
     await stack.sandbox.customer_kf(KF_USER, "确认账单")
     await stack.settle()
-    [ack, _] = await rows(stack, StatementAck)
+    [ack, _] = await stack.rows(StatementAck)
     assert (ack.status, ack.via) == ("confirmed", "text")
 
 
@@ -356,17 +343,17 @@ async def test_a_bare_confirm_answers_a_correction_after_the_ticket_closed(stack
     await stack.settle()
     await stack.sandbox.member_says(TECH, "异议 工时只有1小时")
     await stack.settle()
-    [review] = await rows(stack, SettlementReview)
+    [review] = await stack.rows(SettlementReview)
     await review_correct(stack.bot.sm, stack.bot.services[SettlementSetup], review.id,
                          by="zhao", note="", now=stack.clock.now(),
                          quantities={"hours": Decimal("1")})
     await stack.settle()
-    assert "已更正" in said(stack, f"kf:{KF_USER}")[-1]
+    assert "已更正" in stack.said(f"kf:{KF_USER}")[-1]
     await stack.sandbox.customer_kf(KF_USER, "确认")  # the ticket is closed: the bill's 确认
     await stack.settle()
-    acks = [(a.party, a.status) for a in await rows(stack, StatementAck)][2:]
+    acks = [(a.party, a.status) for a in await stack.rows(StatementAck)][2:]
     assert acks == [("customer", "confirmed"), ("technician", "pending")]
-    assert said(stack, f"kf:{KF_USER}")[-1] == texts.SETTLE_CONFIRMED.format(
+    assert stack.said(f"kf:{KF_USER}")[-1] == texts.SETTLE_CONFIRMED.format(
         number="GD20261125-0001", amount="¥290.98")  # the corrected total
 
 
@@ -376,11 +363,11 @@ async def test_closing_the_ticket_with_confirm_confirms_the_statement(stack):
     await complete(stack, t)
     await stack.sandbox.customer_kf(KF_USER, "确认")  # intake: closes the resolved ticket
     await stack.settle()
-    assert said(stack, f"kf:{KF_USER}")[-1] == intake_texts.CONFIRMED_CLOSED.format(
+    assert stack.said(f"kf:{KF_USER}")[-1] == intake_texts.CONFIRMED_CLOSED.format(
         number="GD20261125-0001")
-    [ticket] = await rows(stack, Ticket)
+    [ticket] = await stack.rows(Ticket)
     assert ticket.status == "closed"
-    cust, tech = await rows(stack, StatementAck)
+    cust, tech = await stack.rows(StatementAck)
     assert (cust.status, cust.via, tech.status) == ("confirmed", "closed", "pending")
 
 
@@ -388,7 +375,7 @@ async def test_bill_words_without_a_statement_are_left_to_intake(stack):
     await stack.sandbox.customer_kf(KF_USER, "有异议")
     await stack.settle()
     assert await count(stack, SettlementReview) == 0
-    assert said(stack, f"kf:{KF_USER}")  # intake/basic answered it
+    assert stack.said(f"kf:{KF_USER}")  # intake/basic answered it
 
 
 # -- the guard ------------------------------------------------------------------------------
@@ -419,7 +406,7 @@ async def test_cancellations_freeze_an_address_and_its_next_quote_has_no_discoun
     assert [(ln["name"], ln["amount"]) for ln in before.statement["lines"]] == [
         ("基础安装费", "220.00"), ("工时费", "80.00"), ("老客户9折", "-30.00")]
     assert (before.gross, before.net, before.tax) == ("270.00", "254.72", "15.28")
-    assert "3. 老客户9折 -10% × ¥300.00：-¥30.00（占-11.11%）" in said(stack, f"kf:{KF_USER}")[-1]
+    assert "3. 老客户9折 -10% × ¥300.00：-¥30.00（占-11.11%）" in stack.said(f"kf:{KF_USER}")[-1]
 
     # Four cancellations from that address in chat (more than max_events: 3 in 30 days).
     numbers = [(await new_ticket(stack, category="install", device="空调", address=HZ_ADDRESS,
@@ -427,14 +414,14 @@ async def test_cancellations_freeze_an_address_and_its_next_quote_has_no_discoun
     for i, number in enumerate(numbers):
         await stack.sandbox.customer_kf(KF_USER, f"取消 {number}")
         await stack.settle()
-        assert said(stack, f"kf:{KF_USER}")[-1] == intake_texts.CANCELLED.format(number=number)
-        frozen = await rows(stack, PromotionFreeze)
+        assert stack.said(f"kf:{KF_USER}")[-1] == intake_texts.CANCELLED.format(number=number)
+        frozen = await stack.rows(PromotionFreeze)
         assert len(frozen) == (1 if i == 3 else 0)
         stack.clock.advance(hours=1)
     [freeze] = frozen
     assert (freeze.scope, freeze.value, freeze.region, freeze.events) == (
         "address", HZ_ADDRESS, "330106", 4)
-    assert said(stack, f"app:{MANAGER}") == [texts.SETTLE_GUARD_ADDRESS.format(
+    assert stack.said(f"app:{MANAGER}") == [texts.SETTLE_GUARD_ADDRESS.format(
         address=HZ_ADDRESS, days=30, count=4, limit=3)]
 
     after = await ac_install(stack)
@@ -443,7 +430,7 @@ async def test_cancellations_freeze_an_address_and_its_next_quote_has_no_discoun
     assert "promotion frozen" in disc["note"]
     assert (after.gross, after.net, after.tax) == ("300.00", "283.02", "16.98")
     assert after.frozen["addresses"] == [HZ_ADDRESS]
-    assert "3. 老客户9折：优惠已暂停，本单未使用" in said(stack, f"kf:{KF_USER}")[-1]
+    assert "3. 老客户9折：优惠已暂停，本单未使用" in stack.said(f"kf:{KF_USER}")[-1]
     # Another address of the district keeps its discount (one frozen address < threshold 5).
     other = await ac_install(stack, address="杭州市西湖区天目山路1号")
     assert other.gross == "270.00"
@@ -474,10 +461,10 @@ async def test_enough_frozen_addresses_freeze_the_district(stack):
                     "internal", "event", "ticket_cancelled", "", f"ticket:{t.id}",
                     f"test:cancel:{t.id}", {"ticket_id": t.id}), now)])
             await stack.settle()
-    frozen = [(f.scope, f.value) for f in await rows(stack, PromotionFreeze)]
+    frozen = [(f.scope, f.value) for f in await stack.rows(PromotionFreeze)]
     assert frozen == [("address", "杭州市西湖区文三路1号"), ("address", "杭州市西湖区文三路2号"),
                       ("region", "330106")]
-    told = said(stack, f"app:{MANAGER}")
+    told = stack.said(f"app:{MANAGER}")
     assert told[-1] == texts.SETTLE_GUARD_REGION.format(region="西湖区", count=2, threshold=2)
     assert len(told) == 3
     # A third address of the district: no discount either.
@@ -533,10 +520,10 @@ async def test_the_month_from_the_database_with_vouchers_twice(stack, tmp_path):
     [tech] = doc["technicians"]
     assert (tech["technician"], tech["share"], tech["satisfaction_adjustment"],
             tech["payout"]) == (TECH, "260.64", "-7.94", "252.70")
-    period = (await rows(stack, SettlementPeriod))[0]
+    period = (await stack.rows(SettlementPeriod))[0]
     assert (period.month, period.period_id, period.tickets, period.result) == (
         "2026-11", result.id, 2, doc)
-    lines = [(ln.scope, ln.subject, ln.amount) for ln in await rows(stack, SettlementPeriodLine)]
+    lines = [(ln.scope, ln.subject, ln.amount) for ln in await stack.rows(SettlementPeriodLine)]
     assert lines == [("provider", "P001", "72.45"), ("technician", TECH, "252.70")]
 
     # Through the command line, with the voucher file; twice: identical, nothing new stored.
@@ -561,10 +548,10 @@ async def test_the_month_from_the_database_with_vouchers_twice(stack, tmp_path):
     # A correction changes the month: a re-run stores a new version, the old one stays.
     async with stack.bot.sm() as s, s.begin():
         s.add(SettlementReview(dedupe_key="t", kind="dispute", ticket_id=hood.id,
-                               statement_id=(await rows(stack, SettlementStatement))[1].statement_id,
+                               statement_id=(await stack.rows(SettlementStatement))[1].statement_id,
                                party="customer", who=KF_USER, words="x",
                                opened_at=stack.clock.now()))
-    review = (await rows(stack, SettlementReview))[-1]
+    review = (await stack.rows(SettlementReview))[-1]
     await review_correct(stack.bot.sm, setup, review.id, by="zhao", note="",
                          now=stack.clock.now(), quantities={"units": Decimal("2")})
     result2, stored2, _ = await period_from_db(stack.bot.sm, setup, "2026-11",

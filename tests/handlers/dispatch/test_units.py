@@ -6,8 +6,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.cards import (DISPATCH_ACTIONS, DISPATCH_ARG_ACTIONS, ButtonKey, CardError,
-                       dispatch_key, offer_card, pick_card, work_card)
+from bot.cards import ButtonKey, CardError
+from handlers.dispatch.views import (DISPATCH_ACTIONS, DISPATCH_ARG_ACTIONS, dispatch_key,
+                                     offer_card, pick_card, work_card)
 from handlers.dispatch import texts
 from handlers.dispatch.router import job_for
 from handlers.dispatch.config import (OfferingConfigError, load_dispatch_configs,

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.cards import CardError, button_card, intake_confirm_card, parse_key
+from bot.cards import CardError, button_card, parse_key
+from handlers.intake.views import intake_confirm_card
 from handlers.intake import texts
 from handlers.intake.router import mask_phones
 from handlers.understanding import reply_word
