@@ -18,7 +18,7 @@ import logging
 import aiohttp
 import psycopg
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.engine import make_url
 
 from bot.crypto import WeComCrypto
