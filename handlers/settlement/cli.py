@@ -37,6 +37,7 @@ from models.messages import INTERNAL, Event, inbox_row
 from handlers.config_file import ConfigError
 from handlers.settlement.config import SettlementSetup, load_settlement
 from handlers.settlement.mapping import ReportData, Unpriceable
+from handlers.settlement.pricing import latest_report, price, store, ticket_data
 from models.queues import inbox_insert
 from models.settlement import (ACCEPTED, CORRECTED, DISPUTE, DISPUTED, OPEN, PENDING, PRICED,
                                PromotionFreeze, SettlementReview, SettlementStatement,
@@ -292,7 +293,6 @@ async def review_correct(sm: Any, setup: SettlementSetup, review_id: int, *, by:
                          service: str | None = None) -> SettlementStatement:
     """Finance's correction: a new statement referencing the current one (or, for a ticket
     that could not be priced, its first statement). Returns the stored row."""
-    from handlers.settlement.router import price, store, ticket_data
     from models.db import write_session
 
     quantities = quantities or {}
@@ -307,8 +307,6 @@ async def review_correct(sm: Any, setup: SettlementSetup, review_id: int, *, by:
             if service:
                 data["service"] = service
         else:
-            from handlers.settlement.router import latest_report
-
             report = await latest_report(s, ticket.id)
             data = await ticket_data(s, setup, ticket, service=service, report=ReportData(
                 report.labour_minutes if report else 0, report.parts if report else [],

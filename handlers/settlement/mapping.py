@@ -1,12 +1,13 @@
-"""Between the database and the pricing engine, and the statement as chat text. Pure: no I/O.
+"""Between the database and the pricing engine. Pure: no I/O, no wording.
 
 * ``ticket_input`` — a resolved ticket (with its site, work report, technician and customer
   tags) as the engine's ticket JSON (docs/settlement.md, "Ticket JSON"). It is stored with the
   statement, so a correction starts from exactly what was priced.
 * ``frozen_for`` — the promotion freezes that apply to one ticket, as the engine's
-  ``FrozenPromotions``.
-* ``customer_text`` / ``technician_text`` / ``correction_text`` / card rows — what each party
-  reads, worded in ``handlers.texts``. Amounts to the fen, like ``¥1,234.50``.
+  ``FrozenPromotions``; ``frozen_to_json`` / ``frozen_from_json`` keep them with the statement.
+* ``Unpriceable``, ``ReportData``, ``address_key`` (the guard's key), ``technician_share``.
+
+What the parties read (statements as text and card rows) is in ``views.py``.
 """
 
 from __future__ import annotations
@@ -16,16 +17,13 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from handlers.settlement import texts
 from handlers.settlement.config import SettlementConfig
 from models.ticketing import point_of, region_code_of
 from models.tickets import Site, Ticket
 from handlers.settlement.engine.guard import FrozenPromotions
-from handlers.settlement.engine.quote import Statement, diff_statements
 from handlers.settlement.engine.regions import region_chain
 
 HOUR_QUANTUM = Decimal("0.0001")
-MAX_CARD_LINES = 4  # card rows: service, up to 4 lines, total (WeCom shows 6)
 
 
 class Unpriceable(Exception):
@@ -51,7 +49,7 @@ def address_key(ticket: Ticket) -> str:
     return " ".join((ticket.address or ticket.store or "").split())
 
 
-def _num(value: Decimal) -> str:
+def plain_number(value: Decimal) -> str:
     """A quantity as plain text without trailing zeros: 1.5, 6.2, 2."""
     text = format(value.normalize(), "f")
     return text
@@ -95,9 +93,9 @@ def ticket_input(ticket: Ticket, *, cfg: SettlementConfig, site: Site | None,
                           f"labour_minutes: {report.labour_minutes}")
     if report.labour_minutes:
         hours = (Decimal(report.labour_minutes) / 60).quantize(HOUR_QUANTUM)
-        quantities["hours"] = _num(hours)
+        quantities["hours"] = plain_number(hours)
     if report.travel_km:
-        quantities["km"] = _num(_decimal(report.travel_km, "travel_km"))
+        quantities["km"] = plain_number(_decimal(report.travel_km, "travel_km"))
     if mapping.units:
         quantities["units"] = str(mapping.units)
     parts: list[dict[str, str]] = []
@@ -115,9 +113,9 @@ def ticket_input(ticket: Ticket, *, cfg: SettlementConfig, site: Site | None,
         cost = _decimal(p.get("unit_cost"), f"parts[{i}].unit_cost")
         seen[name] = seen.get(name, 0) + 1
         sku = name if seen[name] == 1 else f"{name}#{seen[name]}"
-        parts.append({"sku": sku, "name": name, "cost": str(cost), "qty": _num(qty)})
+        parts.append({"sku": sku, "name": name, "cost": str(cost), "qty": plain_number(qty)})
     for q, v in counted.items():
-        quantities[q] = _num(v)
+        quantities[q] = plain_number(v)
     data: dict[str, Any] = {
         "id": ticket.number,
         "service": mapping.service,
@@ -168,135 +166,6 @@ def frozen_from_json(data: Mapping[str, Any] | None) -> FrozenPromotions | None:
                             tuple((k, v) for k, v in data.get("reasons") or ()))
 
 
-# -- what the parties read -----------------------------------------------------------------
-
-
-def money(value: Decimal | str, currency: str = "CNY") -> str:
-    """``¥1,234.50`` (to the fen; ``-¥30.00`` for a discount)."""
-    d = Decimal(value)
-    sign = "-" if d < 0 else ""
-    symbol = texts.SETTLE_CURRENCY.get(currency, currency + " ")
-    return f"{sign}{symbol}{abs(d):,.2f}"
-
-
-def percent(value: Decimal | str) -> str:
-    """A share (0.2520) as ``25.20%``."""
-    return f"{Decimal(value) * 100:.2f}%"
-
-
-def _line_name(ln: Mapping[str, Any]) -> str:
-    rule = str(ln["rule_id"])
-    part = rule.split(":", 1)[1] if ":" in rule.split("/", 1)[-1] else ""
-    return texts.SETTLE_PART_NAME.format(name=ln["name"], part=part) if part else ln["name"]
-
-
-def line_text(n: int, ln: Mapping[str, Any], currency: str) -> str:
-    name = _line_name(ln)
-    amount = Decimal(ln["amount"])
-    if ln.get("promotional") and amount == 0 and "frozen" in (ln.get("note") or ""):
-        return texts.SETTLE_LINE_FROZEN.format(n=n, name=name)
-    qty, unit, rate = Decimal(ln["quantity"]), str(ln["unit"]), ln.get("rate")
-    if unit == "base" and rate is not None:
-        detail = texts.SETTLE_DETAIL_PERCENT.format(rate=f"{Decimal(rate):+}",
-                                                    base=money(qty, currency))
-    elif unit.startswith("pack("):
-        detail = texts.SETTLE_DETAIL.format(qty=_num(qty), unit=texts.SETTLE_UNITS["pack"],
-                                            rate=money(rate or 0, currency))
-    elif rate is None:
-        detail = texts.SETTLE_DETAIL_QTY.format(qty=_num(qty),
-                                                unit=texts.SETTLE_UNITS.get(unit, unit))
-    elif unit == "次" and qty == 1:
-        detail = ""
-    else:
-        detail = texts.SETTLE_DETAIL.format(qty=_num(qty), unit=texts.SETTLE_UNITS.get(unit, unit),
-                                            rate=money(rate, currency))
-    return texts.SETTLE_LINE.format(n=n, name=name, detail=detail, amount=money(amount, currency),
-                                    share=percent(ln["share"]))
-
-
-def _lines(st: Mapping[str, Any]) -> list[str]:
-    return [line_text(i, ln, st["currency"]) for i, ln in enumerate(st["lines"], 1)]
-
-
-def _totals(st: Mapping[str, Any]) -> list[str]:
-    t, ccy = st["totals"], st["currency"]
-    rate = _num(Decimal(t["tax_rate"]) * 100)
-    if t["tax_inclusive"]:
-        return [texts.SETTLE_TOTAL.format(amount=money(t["gross"], ccy)),
-                texts.SETTLE_TAX_INCLUSIVE.format(rate=rate, amount=money(t["tax"], ccy))]
-    return [texts.SETTLE_SUBTOTAL.format(amount=money(t["subtotal"], ccy)),
-            texts.SETTLE_TAX_EXCLUSIVE.format(rate=rate, amount=money(t["tax"], ccy)),
-            texts.SETTLE_TOTAL.format(amount=money(t["gross"], ccy))]
-
-
-def _basis(st: Mapping[str, Any]) -> str:
-    book = st["book"]
-    return texts.SETTLE_BOOK.format(book=book["id"], version=book["version"], rule=book["rule"])
-
-
 def technician_share(st: Mapping[str, Any], party: str = "technician") -> Decimal:
+    """A party's amount of a statement's split (its JSON form; 0 when it has no share)."""
     return Decimal((st.get("split") or {}).get("parts", {}).get(party, "0"))
-
-
-def customer_text(number: str, st: Mapping[str, Any], *, by_card: bool) -> str:
-    """The itemised statement for the customer, with how to answer."""
-    how = texts.SETTLE_HOW_CARD if by_card else texts.SETTLE_HOW_TEXT
-    return "\n".join([texts.SETTLE_HEAD.format(number=number, service=st["service"]),
-                      _basis(st), *_lines(st), *_totals(st), how.format(number=number)])
-
-
-def technician_text(number: str, st: Mapping[str, Any]) -> str:
-    """The lines plus the technician's share of the split basis."""
-    ccy = st["currency"]
-    share = technician_share(st)
-    basis_name = "gross" if (st.get("split") or {}).get("basis") == "gross" else "net"
-    basis = Decimal(st["totals"][basis_name])
-    pct = percent(share / basis) if basis else percent(0)
-    return "\n".join([
-        texts.SETTLE_TECH_HEAD.format(number=number, service=st["service"]), _basis(st),
-        *_lines(st), texts.SETTLE_TECH_BASIS[basis_name].format(amount=money(basis, ccy)),
-        texts.SETTLE_TECH_SHARE.format(amount=money(share, ccy), percent=pct),
-        texts.SETTLE_TECH_HOW.format(number=number)])
-
-
-def customer_card_rows(st: Mapping[str, Any]) -> list[tuple[str, str]]:
-    ccy, lines = st["currency"], st["lines"]
-    rows = [(texts.SETTLE_CARD_ROWS["service"], st["service"])]
-    shown = lines if len(lines) <= MAX_CARD_LINES else lines[:MAX_CARD_LINES - 1]
-    rows += [(_line_name(ln), money(ln["amount"], ccy)) for ln in shown]
-    if len(shown) < len(lines):
-        rest = sum((Decimal(ln["amount"]) for ln in lines[len(shown):]), Decimal(0))
-        rows.append((texts.SETTLE_CARD_ROWS["more"].format(n=len(lines) - len(shown)),
-                     money(rest, ccy)))
-    rows.append((texts.SETTLE_CARD_ROWS["total"], money(st["totals"]["gross"], ccy)))
-    return rows
-
-
-def technician_card_rows(st: Mapping[str, Any]) -> list[tuple[str, str]]:
-    ccy = st["currency"]
-    return [(texts.SETTLE_CARD_ROWS["service"], st["service"]),
-            (texts.SETTLE_CARD_ROWS["net"], money(st["totals"]["net"], ccy)),
-            (texts.SETTLE_CARD_ROWS["share"], money(technician_share(st), ccy))]
-
-
-def correction_text(number: str, old: Mapping[str, Any], new: Mapping[str, Any], *,
-                    revision: int, party: str, note: str = "") -> str:
-    """What changed between two statements of one ticket (changed lines and totals)."""
-    ccy = new["currency"]
-    a, b = Statement.from_dict(old), Statement.from_dict(new)
-    rows = []
-    for r in diff_statements(a, b):
-        if r.key in ("net", "tax", "gross") or r.delta == 0:
-            continue
-        rows.append(texts.SETTLE_DIFF_ROW.format(
-            name=r.name, old=money(r.old, ccy) if r.old is not None else texts.SETTLE_DIFF_NONE,
-            new=money(r.new, ccy) if r.new is not None else texts.SETTLE_DIFF_NONE,
-            delta=money(r.delta, ccy) if r.delta < 0 else "+" + money(r.delta, ccy)))
-    out = [texts.SETTLE_CORRECTED.format(number=number, revision=revision), *rows,
-           texts.SETTLE_DIFF_TOTAL.format(old=money(a.gross, ccy), new=money(b.gross, ccy))]
-    if party == "technician":
-        out.append(texts.SETTLE_DIFF_SHARE.format(old=money(technician_share(old), ccy),
-                                                  new=money(technician_share(new), ccy)))
-    if note:
-        out.append(texts.SETTLE_DIFF_NOTE.format(note=note))
-    return "\n".join(out)

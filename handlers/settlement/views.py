@@ -1,14 +1,163 @@
-"""Settlement's card: a statement for one party, 确认 / 异议."""
+"""What the parties read: a statement as chat text and as a 确认 / 异议 card, a correction's
+differences. Pure; every word comes from ``texts.py``. Amounts to the fen, like ``¥1,234.50``.
+
+* ``customer_text`` / ``technician_text`` / ``correction_text`` — the messages.
+* ``statement_card`` — one party's card (``settle:confirm|dispute:<ack id>``, task id
+  ``settle-a<ack id>``) with ``customer_card_rows`` / ``technician_card_rows``.
+* ``money``, ``percent``, ``line_text`` — the pieces.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any, Final
 
 from bot.cards import ButtonKey, button_card
+from handlers.settlement import texts
+from handlers.settlement.engine.quote import Statement, diff_statements
+from handlers.settlement.mapping import plain_number, technician_share
 from models.keys import settle_task
+from models.settlement import TECHNICIAN
 
 #: ``settle:<action>:<ack id>`` — the party's answer (``settlement_ack`` row) to one statement
 SETTLE_ACTIONS: Final = ("confirm", "dispute")
+MAX_CARD_LINES = 4  # card rows: service, up to 4 lines, total (WeCom shows 6)
+
+
+# -- statements as text ---------------------------------------------------------------
+
+
+def money(value: Decimal | str, currency: str = "CNY") -> str:
+    """``¥1,234.50`` (to the fen; ``-¥30.00`` for a discount)."""
+    d = Decimal(value)
+    sign = "-" if d < 0 else ""
+    symbol = texts.SETTLE_CURRENCY.get(currency, currency + " ")
+    return f"{sign}{symbol}{abs(d):,.2f}"
+
+
+def percent(value: Decimal | str) -> str:
+    """A share (0.2520) as ``25.20%``."""
+    return f"{Decimal(value) * 100:.2f}%"
+
+
+def _line_name(ln: Mapping[str, Any]) -> str:
+    rule = str(ln["rule_id"])
+    part = rule.split(":", 1)[1] if ":" in rule.split("/", 1)[-1] else ""
+    return texts.SETTLE_PART_NAME.format(name=ln["name"], part=part) if part else ln["name"]
+
+
+def line_text(n: int, ln: Mapping[str, Any], currency: str) -> str:
+    name = _line_name(ln)
+    amount = Decimal(ln["amount"])
+    if ln.get("promotional") and amount == 0 and "frozen" in (ln.get("note") or ""):
+        return texts.SETTLE_LINE_FROZEN.format(n=n, name=name)
+    qty, unit, rate = Decimal(ln["quantity"]), str(ln["unit"]), ln.get("rate")
+    if unit == "base" and rate is not None:
+        detail = texts.SETTLE_DETAIL_PERCENT.format(rate=f"{Decimal(rate):+}",
+                                                    base=money(qty, currency))
+    elif unit.startswith("pack("):
+        detail = texts.SETTLE_DETAIL.format(qty=plain_number(qty),
+                                            unit=texts.SETTLE_UNITS["pack"],
+                                            rate=money(rate or 0, currency))
+    elif rate is None:
+        detail = texts.SETTLE_DETAIL_QTY.format(qty=plain_number(qty),
+                                                unit=texts.SETTLE_UNITS.get(unit, unit))
+    elif unit == "次" and qty == 1:
+        detail = ""
+    else:
+        detail = texts.SETTLE_DETAIL.format(qty=plain_number(qty),
+                                            unit=texts.SETTLE_UNITS.get(unit, unit),
+                                            rate=money(rate, currency))
+    return texts.SETTLE_LINE.format(n=n, name=name, detail=detail, amount=money(amount, currency),
+                                    share=percent(ln["share"]))
+
+
+def _lines(st: Mapping[str, Any]) -> list[str]:
+    return [line_text(i, ln, st["currency"]) for i, ln in enumerate(st["lines"], 1)]
+
+
+def _totals(st: Mapping[str, Any]) -> list[str]:
+    t, ccy = st["totals"], st["currency"]
+    rate = plain_number(Decimal(t["tax_rate"]) * 100)
+    if t["tax_inclusive"]:
+        return [texts.SETTLE_TOTAL.format(amount=money(t["gross"], ccy)),
+                texts.SETTLE_TAX_INCLUSIVE.format(rate=rate, amount=money(t["tax"], ccy))]
+    return [texts.SETTLE_SUBTOTAL.format(amount=money(t["subtotal"], ccy)),
+            texts.SETTLE_TAX_EXCLUSIVE.format(rate=rate, amount=money(t["tax"], ccy)),
+            texts.SETTLE_TOTAL.format(amount=money(t["gross"], ccy))]
+
+
+def _basis(st: Mapping[str, Any]) -> str:
+    book = st["book"]
+    return texts.SETTLE_BOOK.format(book=book["id"], version=book["version"], rule=book["rule"])
+
+
+def customer_text(number: str, st: Mapping[str, Any], *, by_card: bool) -> str:
+    """The itemised statement for the customer, with how to answer."""
+    how = texts.SETTLE_HOW_CARD if by_card else texts.SETTLE_HOW_TEXT
+    return "\n".join([texts.SETTLE_HEAD.format(number=number, service=st["service"]),
+                      _basis(st), *_lines(st), *_totals(st), how.format(number=number)])
+
+
+def technician_text(number: str, st: Mapping[str, Any]) -> str:
+    """The lines plus the technician's share of the split basis."""
+    ccy = st["currency"]
+    share = technician_share(st)
+    basis_name = "gross" if (st.get("split") or {}).get("basis") == "gross" else "net"
+    basis = Decimal(st["totals"][basis_name])
+    pct = percent(share / basis) if basis else percent(0)
+    return "\n".join([
+        texts.SETTLE_TECH_HEAD.format(number=number, service=st["service"]), _basis(st),
+        *_lines(st), texts.SETTLE_TECH_BASIS[basis_name].format(amount=money(basis, ccy)),
+        texts.SETTLE_TECH_SHARE.format(amount=money(share, ccy), percent=pct),
+        texts.SETTLE_TECH_HOW.format(number=number)])
+
+
+def customer_card_rows(st: Mapping[str, Any]) -> list[tuple[str, str]]:
+    ccy, lines = st["currency"], st["lines"]
+    rows = [(texts.SETTLE_CARD_ROWS["service"], st["service"])]
+    shown = lines if len(lines) <= MAX_CARD_LINES else lines[:MAX_CARD_LINES - 1]
+    rows += [(_line_name(ln), money(ln["amount"], ccy)) for ln in shown]
+    if len(shown) < len(lines):
+        rest = sum((Decimal(ln["amount"]) for ln in lines[len(shown):]), Decimal(0))
+        rows.append((texts.SETTLE_CARD_ROWS["more"].format(n=len(lines) - len(shown)),
+                     money(rest, ccy)))
+    rows.append((texts.SETTLE_CARD_ROWS["total"], money(st["totals"]["gross"], ccy)))
+    return rows
+
+
+def technician_card_rows(st: Mapping[str, Any]) -> list[tuple[str, str]]:
+    ccy = st["currency"]
+    return [(texts.SETTLE_CARD_ROWS["service"], st["service"]),
+            (texts.SETTLE_CARD_ROWS["net"], money(st["totals"]["net"], ccy)),
+            (texts.SETTLE_CARD_ROWS["share"], money(technician_share(st), ccy))]
+
+
+def correction_text(number: str, old: Mapping[str, Any], new: Mapping[str, Any], *,
+                    revision: int, party: str, note: str = "") -> str:
+    """What changed between two statements of one ticket (changed lines and totals)."""
+    ccy = new["currency"]
+    a, b = Statement.from_dict(old), Statement.from_dict(new)
+    rows = []
+    for r in diff_statements(a, b):
+        if r.key in ("net", "tax", "gross") or r.delta == 0:
+            continue
+        rows.append(texts.SETTLE_DIFF_ROW.format(
+            name=r.name, old=money(r.old, ccy) if r.old is not None else texts.SETTLE_DIFF_NONE,
+            new=money(r.new, ccy) if r.new is not None else texts.SETTLE_DIFF_NONE,
+            delta=money(r.delta, ccy) if r.delta < 0 else "+" + money(r.delta, ccy)))
+    out = [texts.SETTLE_CORRECTED.format(number=number, revision=revision), *rows,
+           texts.SETTLE_DIFF_TOTAL.format(old=money(a.gross, ccy), new=money(b.gross, ccy))]
+    if party == "technician":
+        out.append(texts.SETTLE_DIFF_SHARE.format(old=money(technician_share(old), ccy),
+                                                  new=money(technician_share(new), ccy)))
+    if note:
+        out.append(texts.SETTLE_DIFF_NOTE.format(note=note))
+    return "\n".join(out)
+
+
+# -- the card ------------------------------------------------------------------------------
 
 
 def settle_key(action: str, ack_id: int) -> str:
@@ -23,3 +172,18 @@ def settlement_card(*, ack_id: int, title: str, desc: str, rows: list[tuple[str,
         buttons=[(labels["confirm"], settle_key("confirm", ack_id), 1),
                  (labels["dispute"], settle_key("dispute", ack_id), 2)],
         source=source)
+
+
+def statement_card(party: str, ack_id: int, st: Mapping[str, Any], number: str
+                   ) -> dict[str, Any]:
+    """``party``'s card for statement ``st`` of ticket ``number`` (answer row ``ack_id``)."""
+    ccy = st["currency"]
+    if party == TECHNICIAN:
+        desc = texts.SETTLE_CARD_TECH_DESC.format(amount=money(technician_share(st), ccy))
+        rows = technician_card_rows(st)
+    else:
+        desc = texts.SETTLE_CARD_DESC.format(amount=money(st["totals"]["gross"], ccy))
+        rows = customer_card_rows(st)
+    return settlement_card(ack_id=ack_id, title=texts.SETTLE_CARD_TITLE.format(number=number),
+                           desc=desc, rows=rows, labels=texts.SETTLE_CARD_LABELS,
+                           source=texts.SETTLE_CARD_SOURCE)

@@ -14,7 +14,8 @@ from handlers.settlement import texts
 from handlers.settlement.config import (ROOT, SettlementConfigError, load_settlement,
                                         load_settlement_config)
 from handlers.settlement.mapping import (ReportData, Unpriceable, address_key, frozen_for,
-                                        line_text, money, percent, ticket_input)
+                                        ticket_input)
+from handlers.settlement.views import line_text, money, percent
 from models.tickets import Site, Ticket
 from handlers.settlement.engine.books import BookError
 from handlers.settlement.engine.quote import quote_ticket
