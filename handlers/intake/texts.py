@@ -31,6 +31,7 @@ REPEAT_LINKED = "这个问题之前报修过（工单 {number}），已关联到
 DUPLICATE_LINKED = "这个问题已在工单 {number} 中处理（{status}），已把您的补充加到该工单，不再重复建单。"
 SUMMARY_LINES = {"category": "类型", "device": "设备", "place": "地点", "phone": "电话",
                  "time": "时间", "order": "订单号", "description": "描述"}
+SUMMARY_ROW = "{label}：{value}"
 NO_TICKET = "没有查到您的工单。如需报修，请直接描述问题。"
 QUERY_RESULT = "工单 {number}（{title}）\n状态：{status}\n处理人：{assignee}\n预计：{eta}"
 NO_ASSIGNEE = "暂未指派"

@@ -7,7 +7,7 @@ import pytest
 from bot.cards import CardError, button_card, parse_key
 from handlers.intake.views import intake_confirm_card
 from handlers.intake import texts
-from handlers.intake.router import mask_phones
+from handlers.intake.helpers import mask_phones
 from handlers.understanding import reply_word
 from handlers.intake.config import IntakeConfigError, load_intake_config
 from nlp.rating import parse_score

@@ -1,0 +1,308 @@
+"""A draft being filled in: a new report (or its link to an open or repeated ticket), the slots
+asked for one at a time, the confirmation (card and text) and the ticket made from it.
+
+A draft awaits its person's next message for ``window_minutes`` (``models/conversation.py``,
+kind ``draft``): that is how a bare 确认 / 修改 / 取消 finds it (``handlers/arbitration.py``),
+and how an untouched draft expires.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from handlers.intake import texts
+from handlers.intake.base import DRAFT, OWNER, IntakeBase
+from handlers.intake.helpers import PRIORITIES, local_time, mask_phones, quote, same_problem
+from handlers.intake.views import intake_confirm_card
+from models.conversation import expect, expected, settle
+from models.keys import ticket_conversation
+from models.ticketing import (DONE_STATUSES, OPEN_STATUSES, add_phone, create_ticket,
+                              customer_phone, draft_messages_to_ticket, open_drafts, site_named,
+                              tickets_of)
+from models.tickets import Attachment, Draft, Ticket, TicketCreate, TicketEvent
+from nlp.region_codes import region_codes
+
+WINDOW_HOURS = {"minute": 1, "part_of_day": 4, "date": 10}  # appointment window length
+#: draft fields a ticket keeps in its structured ``fields``
+TICKET_FIELDS = ("faults", "order", "time_text", "precision", "urgency", "lat", "lon",
+                 "location_label")
+
+
+# -- pure: what a message and a draft's fields make of each other ----------------------------
+
+
+def draft_category(a: Any, categories: Any) -> str:
+    """The category a new report's draft opens with (one the config knows)."""
+    category = a.category if a.category in categories else "repair"
+    if category == "other":
+        category = "repair" if (a.entities.device or a.faults) else "consult"
+    return category
+
+
+def filled(f: dict[str, Any], slot: str) -> bool:
+    if slot == "place":
+        return bool(f.get("store") or f.get("address"))
+    if slot == "time":
+        return bool(f.get("appointment") or f.get("time_text"))
+    return bool(f.get(slot))
+
+
+def with_entities(fields: dict[str, Any], a: Any) -> dict[str, Any]:
+    """``fields`` with what the analysis ``a`` of a message found (a new dict)."""
+    e = a.entities
+    f = dict(fields)
+    if e.phones:
+        f["phone"] = e.phones[0]
+    if e.store:
+        f["store"] = e.store
+    if e.address:
+        f["address"] = e.address
+    for level in ("province", "city", "district"):
+        if getattr(e, level):
+            f[level] = getattr(e, level)
+    if e.device:
+        f["device"] = e.device
+    if e.appointment:
+        f["appointment"] = e.appointment.isoformat()
+        f["precision"] = a.appointment_precision
+        f.pop("time_text", None)
+    if e.order_ids:
+        f["order"] = e.order_ids[0]
+    if a.faults:
+        f["faults"] = list(dict.fromkeys([*f.get("faults", []), *a.faults]))
+    f["urgency"] = max(f.get("urgency", "low"), a.urgency, key=PRIORITIES.index) \
+        if a.urgency in PRIORITIES else f.get("urgency", "normal")
+    return f
+
+
+def summary_rows(draft: Draft, *, group: bool) -> list[tuple[str, str]]:
+    """The draft as (label, value) rows: the confirmation, the card and the ticket's answer."""
+    f, names = draft.fields, texts.SUMMARY_LINES
+    rows = [(names["category"], texts.CATEGORY_NAMES[draft.category])]
+    if f.get("device"):
+        rows.append((names["device"], f["device"]))
+    place = " ".join(x for x in (f.get("store"), f.get("address")) if x)
+    if place:
+        rows.append((names["place"], place))
+    if f.get("phone"):
+        rows.append((names["phone"], mask_phones(f["phone"]) if group else f["phone"]))
+    if f.get("appointment"):
+        rows.append((names["time"], local_time(f["appointment"], f.get("precision"))))
+    elif f.get("time_text"):
+        rows.append((names["time"], f["time_text"]))
+    if f.get("order"):
+        rows.append((names["order"], f["order"]))
+    rows.append((names["description"], quote(draft.description)))
+    return rows
+
+
+def summary_text(rows: list[tuple[str, str]]) -> str:
+    return "\n".join(texts.SUMMARY_ROW.format(label=k, value=v) for k, v in rows)
+
+
+def ticket_data(draft: Draft, site_id: int | None) -> TicketCreate:
+    """The ticket a confirmed draft becomes."""
+    f = draft.fields
+    pc, cc, dc = region_codes(f.get("province"), f.get("city"), f.get("district"))
+    start = end = None
+    if f.get("appointment"):
+        start = datetime.fromisoformat(f["appointment"])
+        end = start + timedelta(hours=WINDOW_HOURS.get(f.get("precision") or "minute", 1))
+    faults = f.get("faults") or []
+    title = (f.get("device") or "") + (faults[0] if faults else "")
+    title = title or quote(draft.description)[:30]
+    urgency = f.get("urgency", "normal")
+    return TicketCreate(
+        customer_id=draft.customer_id, site_id=site_id,
+        category=draft.category, priority=urgency if urgency in PRIORITIES else "normal",
+        title=title, description=draft.description,
+        fields={k: v for k, v in f.items() if k in TICKET_FIELDS},
+        phone=f.get("phone"), device=f.get("device"), store=f.get("store"),
+        province=f.get("province"), province_code=pc, city=f.get("city"), city_code=cc,
+        district=f.get("district"), district_code=dc, address=f.get("address"),
+        lat=f.get("lat"), lon=f.get("lon"), channel=draft.channel,
+        conversation_key=draft.conversation_key, reporter=draft.sender,
+        appointment_start=start, appointment_end=end,
+        linked_ticket_id=draft.linked_ticket_id,
+        link_kind="repeat" if draft.linked_ticket_id else None)
+
+
+# -- the draft of this person in this conversation -------------------------------------------
+
+
+class Drafts(IntakeBase):
+    """Opening, filling in, confirming and cancelling the sender's draft."""
+
+    # -- what awaits the person's answer (models/conversation.py) ------------------------
+
+    async def current_draft(self) -> Draft | None:
+        """The draft this person is filling in here, if it awaits them still; older open ones
+        (their wait ran out) are marked expired."""
+        ev = self.ctx.event
+        live = await expected(self.session, ev.sender, self.now, ev.conversation_key,
+                              owner=OWNER, kind=DRAFT)
+        draft = await self.session.get(Draft, live[0].ref) if live else None
+        for d in await open_drafts(self.session, ev.conversation_key, ev.sender):
+            if draft is None or d.id != draft.id:
+                await self.release(d, "expired")
+        return draft
+
+    async def keep(self, draft: Draft) -> None:
+        """The draft was touched: it awaits this person's next message for the window."""
+        draft.updated_at = self.now
+        await expect(self.session, person=draft.sender, owner=OWNER, kind=DRAFT, ref=draft.id,
+                     now=self.now, conversation_key=draft.conversation_key,
+                     expires_at=self.now + timedelta(minutes=self.cfg.window_minutes))
+
+    async def release(self, draft: Draft, status: str) -> None:
+        draft.status, draft.updated_at = status, self.now
+        await settle(self.session, owner=OWNER, kind=DRAFT, ref=draft.id)
+
+    # -- a new report --------------------------------------------------------------------
+
+    async def new_report(self, text: str, a: Any) -> None:
+        """Added to an open ticket of the same problem; else a new draft, linked to a ticket
+        of the same problem resolved within ``repeat_days``."""
+        e = a.entities
+        for t in await tickets_of(self.session, self.customer.id, OPEN_STATUSES, store=e.store):
+            if same_problem(text, e.device, e.address, t, self.cfg.duplicate_score):
+                self.add_to_ticket(t, text)
+                return
+        since = self.now - timedelta(days=self.cfg.repeat_days)
+        repeat = next((t for t in await tickets_of(self.session, self.customer.id, DONE_STATUSES,
+                                                   since=since, store=e.store)
+                       if t.category != "followup"
+                       and same_problem(text, e.device, e.address, t, self.cfg.duplicate_score)),
+                      None)
+        category = draft_category(a, self.cfg.slots)
+        draft = Draft(conversation_key=self.ctx.event.conversation_key,
+                      sender=self.ctx.event.sender, channel=self.ctx.event.channel,
+                      customer_id=self.customer.id, category=category, fields={},
+                      description=text, linked_ticket_id=repeat.id if repeat else None,
+                      created_at=self.now, updated_at=self.now)
+        self.session.add(draft)
+        await self.session.flush()
+        if phone := await customer_phone(self.session, self.customer.id):
+            draft.fields = {"phone": phone}
+        await self.merge(draft, text, a, as_description=False)
+        self.record(text, draft=draft)
+        self.attach_images(draft)
+        header = texts.DRAFT_STARTED.format(category=texts.CATEGORY_NAMES[category],
+                                            text=quote(text), question="{question}")
+        if repeat:
+            header = texts.REPEAT_LINKED.format(number=repeat.number) + "\n" + header
+        await self.advance(draft, header)
+
+    def add_to_ticket(self, t: Ticket, text: str) -> None:
+        """The report is about open ticket ``t``: it joins it (audited) instead of a draft."""
+        self.record(text, ticket=t)
+        self.session.add(TicketEvent(ticket_id=t.id, actor=self.actor,
+                                     action="linked_report", reason=text, at=self.now))
+        for url in self.ctx.event.payload.get("images") or []:
+            self.session.add(Attachment(ticket_id=t.id, kind="image", url=url,
+                                        inbox_event_id=self.ctx.event.id, at=self.now))
+        self.say(texts.DUPLICATE_LINKED.format(
+            number=t.number, status=texts.STATUS_NAMES.get(t.status, t.status)))
+
+    def attach_images(self, draft: Draft) -> None:
+        for url in self.ctx.event.payload.get("images") or []:
+            self.session.add(Attachment(draft_id=draft.id, kind="image", url=url,
+                                        inbox_event_id=self.ctx.event.id, at=self.now))
+
+    # -- filling it in -------------------------------------------------------------------
+
+    async def merge(self, draft: Draft, text: str, a: Any, *, as_description: bool) -> bool:
+        """Fold a message into the draft. False if it was meant for the pending slot but did
+        not fill it (the caller re-asks)."""
+        e = a.entities
+        before = dict(draft.fields)
+        f = with_entities(before, a)
+        if e.phones:
+            self.customer = await add_phone(self.session, self.customer, e.phones[0], self.now)
+        slot = draft.pending_slot
+        problem_info = bool(e.device or a.faults or a.intent == "create")
+        answered = slot is not None and filled(f, slot) and not filled(before, slot)
+        if slot and not answered and not problem_info and len(text) <= 50:
+            if slot == "phone":
+                draft.fields = f
+                return False
+            if slot == "time":
+                f["time_text"] = text
+            elif slot == "place":
+                f["address"] = text
+            else:
+                f[slot] = text
+            answered = True
+        if as_description and (problem_info or not answered) and text not in draft.description:
+            draft.description = f"{draft.description}\n{text}".strip()
+        draft.fields = f
+        await self.keep(draft)
+        if self.customer.id != draft.customer_id:
+            draft.customer_id = self.customer.id
+        return True
+
+    async def continue_draft(self, draft: Draft, text: str, a: Any) -> None:
+        self.record(text, draft=draft)
+        self.attach_images(draft)
+        if not await self.merge(draft, text, a, as_description=True):
+            self.say(texts.BAD_PHONE)
+            return
+        await self.advance(draft, texts.DRAFT_ADDED.format(text=quote(text),
+                                                           question="{question}"))
+
+    async def advance(self, draft: Draft, header: str) -> None:
+        """Ask for the next missing slot, or for confirmation when nothing is missing."""
+        missing = [s for s in self.cfg.slots_for(draft.category) if not filled(draft.fields, s)]
+        if missing:
+            draft.status, draft.pending_slot = "collecting", missing[0]
+            self.say(header.format(question=texts.ASK[missing[0]]))
+            return
+        draft.status, draft.pending_slot = "confirming", None
+        draft.revision += 1
+        card = self.ctx.event.channel == "app"
+        how = texts.CONFIRM_BY_CARD if card else texts.CONFIRM_BY_TEXT
+        summary = summary_text(self.summary_rows(draft))
+        self.say(header.format(question=texts.CONFIRM_SUMMARY.format(summary=summary) + "\n" + how))
+        if card:
+            await self.session.flush()
+            self.ctx.send_to(self.ctx.event.sender, card=intake_confirm_card(
+                draft_id=draft.id, revision=draft.revision,
+                title=texts.CARD_TITLE.format(category=texts.CATEGORY_NAMES[draft.category]),
+                desc=texts.CARD_DESC, rows=self.summary_rows(draft), labels=texts.CARD_LABELS,
+                source=texts.CARD_SOURCE))
+
+    def summary_rows(self, draft: Draft) -> list[tuple[str, str]]:
+        return summary_rows(draft, group=self.group)
+
+    # -- the answer to the confirmation (a reply word or a card button) ------------------
+
+    async def answer(self, draft: Draft, action: str) -> None:
+        """确认 creates the ticket, 修改 reopens slot filling, 取消 cancels the draft."""
+        if action == "confirm":
+            await self.create_from_draft(draft)
+        elif action == "edit":
+            draft.status, draft.pending_slot = "collecting", None
+            await self.keep(draft)
+            self.say(texts.EDIT_PROMPT)
+        else:
+            await self.cancel_draft(draft)
+
+    async def cancel_draft(self, draft: Draft) -> None:
+        await self.release(draft, "cancelled")
+        self.say(texts.DRAFT_CANCELLED)
+
+    async def create_from_draft(self, draft: Draft) -> Ticket:
+        f = draft.fields
+        site = await site_named(self.session, f["store"], self.now) if f.get("store") else None
+        ticket = await create_ticket(self.session, ticket_data(draft, site.id if site else None),
+                                     actor=self.actor, now=self.now)
+        draft.ticket_id = ticket.id
+        await self.release(draft, "done")
+        await self.session.flush()
+        await draft_messages_to_ticket(self.session, draft.id, ticket.id)
+        summary = summary_text(self.summary_rows(draft))
+        self.say(texts.TICKET_CREATED.format(number=ticket.number, summary=summary))
+        self.ctx.emit("ticket_created", {"ticket_id": ticket.id},
+                      conversation_key=ticket_conversation(ticket.id))
+        return ticket

@@ -1,0 +1,129 @@
+"""What a customer does with their tickets: ask for progress, urge, cancel, confirm the work is
+done, rate it. A ``GD…`` number in the text picks that ticket if it is theirs; otherwise their
+latest one."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from handlers.intake import texts
+from handlers.intake.base import COMPLETION, OWNER, IntakeBase
+from handlers.intake.helpers import PRIORITIES, local_time
+from handlers.lifecycle import IllegalTransition, change, transition
+from models.conversation import settle
+from models.keys import ticket_conversation
+from models.ticketing import (DONE_STATUSES, OPEN_STATUSES, create_ticket, staff_by_userid,
+                              staff_with_role, ticket_by_number, tickets_of)
+from models.tickets import Ticket, TicketCreate
+from nlp.billing import TICKET_NO
+
+LOW_SCORE = 2  # a rating this low or lower opens a 回访 ticket
+
+
+class Followups(IntakeBase):
+    """The intents that act on the sender's tickets (query, urge, cancel, confirm, rate)."""
+
+    async def target(self, text: str, statuses: tuple[str, ...]) -> Ticket | None:
+        """The ticket named in the text (if it is this customer's), else their latest one."""
+        if m := TICKET_NO.search(text):
+            t = await ticket_by_number(self.session, m.group(0))
+            return t if t is not None and t.customer_id == self.customer.id else None
+        found = await tickets_of(self.session, self.customer.id, statuses, limit=1)
+        return found[0] if found else None
+
+    def eta(self, t: Ticket) -> str:
+        if t.appointment_start:
+            return texts.ETA_APPOINTMENT.format(
+                time=local_time(t.appointment_start.isoformat(), t.fields.get("precision")))
+        if t.status in OPEN_STATUSES:
+            due = t.created_at + timedelta(hours=self.cfg.eta_hours.get(t.priority, 24))
+            return texts.ETA_BY.format(time=local_time(due.isoformat(), "minute"))
+        return texts.ETA_NONE
+
+    async def query(self, text: str) -> None:
+        if TICKET_NO.search(text):
+            t = await self.target(text, ())
+            found = [t] if t else []
+        else:
+            found = (await tickets_of(self.session, self.customer.id, OPEN_STATUSES, limit=3)
+                     or await tickets_of(self.session, self.customer.id,
+                                         (*DONE_STATUSES, "cancelled"), limit=1))
+        if not found:
+            self.say(texts.NO_TICKET)
+            return
+        names = {}
+        for t in found:
+            staff = await staff_by_userid(self.session, t.assignee) if t.assignee else None
+            names[t.id] = (staff.name or staff.userid) if staff else (t.assignee
+                                                                      or texts.NO_ASSIGNEE)
+        self.say("\n\n".join(texts.QUERY_RESULT.format(
+            number=t.number, title=t.title, status=texts.STATUS_NAMES.get(t.status, t.status),
+            assignee=names[t.id], eta=self.eta(t)) for t in found))
+
+    async def urge(self, text: str) -> None:
+        t = await self.target(text, OPEN_STATUSES)
+        if t is None or t.status not in OPEN_STATUSES:
+            self.say(texts.NO_TICKET)
+            return
+        level = PRIORITIES.index(t.priority) if t.priority in PRIORITIES else 1
+        raised = PRIORITIES[min(level + 1, len(PRIORITIES) - 1)]
+        await change(self.session, t, actor=self.actor, action="urge", now=self.now,
+                     reason=text, priority=raised, urge_count=t.urge_count + 1)
+        for s in await staff_with_role(self.session, "supervisor"):
+            self.ctx.send_to(s.userid, texts.URGE_TO_SUPERVISOR.format(
+                number=t.number, title=t.title, count=t.urge_count,
+                priority=texts.PRIORITY_NAMES[t.priority],
+                status=texts.STATUS_NAMES.get(t.status, t.status)))
+        template = texts.URGED if level < len(PRIORITIES) - 1 else texts.URGED_MAX
+        self.say(template.format(number=t.number, priority=texts.PRIORITY_NAMES[raised]))
+
+    async def cancel(self, text: str) -> None:
+        t = await self.target(text, (*OPEN_STATUSES, *DONE_STATUSES))
+        if t is None:
+            self.say(texts.NO_TICKET)
+            return
+        try:
+            await transition(self.session, t, "cancelled", actor=self.actor, reason=text,
+                             now=self.now)
+        except IllegalTransition as exc:
+            self.say(exc.chat)
+            return
+        await settle(self.session, owner=OWNER, kind=COMPLETION, ref=t.id)
+        self.say(texts.CANCELLED.format(number=t.number))
+        self.ctx.emit("ticket_cancelled", {"ticket_id": t.id},
+                      conversation_key=ticket_conversation(t.id))
+
+    async def confirm_done(self, text: str) -> None:
+        t = await self.target(text, ("resolved",))
+        if t is None or t.status != "resolved":
+            self.say(texts.NOTHING_TO_CONFIRM)
+            return
+        await transition(self.session, t, "closed", actor=self.actor, reason=text, now=self.now)
+        await settle(self.session, owner=OWNER, kind=COMPLETION, ref=t.id)
+        self.say(texts.CONFIRMED_CLOSED.format(number=t.number))
+        self.ctx.emit("ticket_closed", {"ticket_id": t.id},
+                      conversation_key=ticket_conversation(t.id))
+
+    async def rate(self, text: str, score: int | None) -> None:
+        if score is None:
+            self.say(texts.RATE_ASK)
+            return
+        rated = [t for t in await tickets_of(self.session, self.customer.id, DONE_STATUSES)
+                 if t.satisfaction is None and t.category != "followup"]
+        if not rated:
+            self.say(texts.NO_RATABLE)
+            return
+        t = rated[0]
+        await change(self.session, t, actor=self.actor, action="rate", now=self.now,
+                     reason=text, satisfaction=score)
+        if score > LOW_SCORE:
+            self.say(texts.RATED.format(score=score))
+            return
+        follow = await create_ticket(self.session, TicketCreate(
+            customer_id=t.customer_id, site_id=t.site_id, category="followup", priority="high",
+            title=texts.FOLLOWUP_TITLE.format(number=t.number, score=score),
+            description=text, phone=t.phone, device=t.device, store=t.store,
+            address=t.address, channel=self.ctx.event.channel,
+            conversation_key=self.ctx.event.conversation_key, reporter=self.ctx.event.sender,
+            linked_ticket_id=t.id, link_kind="followup"), actor=self.actor, now=self.now)
+        self.say(texts.RATED_LOW.format(score=score, number=follow.number))

@@ -1,0 +1,51 @@
+"""Intake's small pure helpers: masking and quoting what is said back, local times, and whether
+a report describes a ticket's problem. No database, no context."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+from rapidfuzz import fuzz
+
+from handlers.intake import texts
+from models.tickets import Ticket
+from models.types import LOCAL_TZ
+
+QUOTE = 60  # characters of the user's text quoted back
+PRIORITIES = ("low", "normal", "high", "urgent")
+MOBILE = re.compile(r"(?<!\d)(1[3-9]\d)(\d{4})(\d{4})(?!\d)")
+
+
+def mask_phones(text: str) -> str:
+    """13812345678 → 138****5678."""
+    return MOBILE.sub(lambda m: f"{m.group(1)}****{m.group(3)}", text)
+
+
+def quote(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= QUOTE else text[:QUOTE] + "…"
+
+
+def local_time(iso: str, precision: str | None) -> str:
+    t = datetime.fromisoformat(iso).astimezone(LOCAL_TZ)
+    if precision == "date":
+        return texts.DATE.format(month=t.month, day=t.day)
+    return texts.DATE_TIME.format(month=t.month, day=t.day, hm=f"{t:%H:%M}")
+
+
+def _norm(text: str) -> str:
+    return re.sub(r"[\W_]+", "", text.lower())
+
+
+def same_problem(text: str, device: str | None, address: str | None, ticket: Ticket,
+                 threshold: int) -> bool:
+    """Whether a report describes ``ticket``'s problem (rapidfuzz over text, device, address)."""
+    if device and ticket.device:
+        if device != ticket.device:
+            return False
+        if address and ticket.address:
+            return fuzz.ratio(_norm(address), _norm(ticket.address)) >= threshold
+        return True
+    a, b = _norm(text), _norm(ticket.description.split("\n")[0])
+    return len(a) >= 4 and fuzz.ratio(a, b) >= threshold
