@@ -8,6 +8,8 @@ and how an untouched draft expires.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -188,11 +190,10 @@ class Drafts(IntakeBase):
         await self.merge(draft, text, a, as_description=False)
         self.record(text, draft=draft)
         self.attach_images(draft)
-        header = texts.DRAFT_STARTED.format(category=texts.CATEGORY_NAMES[category],
-                                            text=quote(text), question="{question}")
-        if repeat:
-            header = texts.REPEAT_LINKED.format(number=repeat.number) + "\n" + header
-        await self.advance(draft, header)
+        name, quoted = texts.CATEGORY_NAMES[category], quote(text)
+        linked = texts.REPEAT_LINKED.format(number=repeat.number) + "\n" if repeat else ""
+        await self.advance(draft, lambda question: linked + texts.DRAFT_STARTED.format(
+            category=name, text=quoted, question=question))
 
     def add_to_ticket(self, t: Ticket, text: str) -> None:
         """The report is about open ticket ``t``: it joins it (audited) instead of a draft."""
@@ -248,22 +249,25 @@ class Drafts(IntakeBase):
         if not await self.merge(draft, text, a, as_description=True):
             self.say(texts.BAD_PHONE)
             return
-        await self.advance(draft, texts.DRAFT_ADDED.format(text=quote(text),
-                                                           question="{question}"))
+        quoted = quote(text)
+        await self.advance(draft, lambda question: texts.DRAFT_ADDED.format(
+            text=quoted, question=question))
 
-    async def advance(self, draft: Draft, header: str) -> None:
-        """Ask for the next missing slot, or for confirmation when nothing is missing."""
+    async def advance(self, draft: Draft, say: Callable[[str], str]) -> None:
+        """Ask for the next missing slot, or for confirmation when nothing is missing; ``say``
+        puts the question into the answer (the person's words are formatted once, never as a
+        template: a ``{`` in what they wrote stays a character)."""
         missing = [s for s in self.cfg.slots_for(draft.category) if not filled(draft.fields, s)]
         if missing:
             draft.status, draft.pending_slot = "collecting", missing[0]
-            self.say(header.format(question=texts.ASK[missing[0]]))
+            self.say(say(texts.ASK[missing[0]]))
             return
         draft.status, draft.pending_slot = "confirming", None
         draft.revision += 1
         card = self.ctx.event.channel == "app"
         how = texts.CONFIRM_BY_CARD if card else texts.CONFIRM_BY_TEXT
         summary = summary_text(self.summary_rows(draft))
-        self.say(header.format(question=texts.CONFIRM_SUMMARY.format(summary=summary) + "\n" + how))
+        self.say(say(texts.CONFIRM_SUMMARY.format(summary=summary) + "\n" + how))
         if card:
             await self.session.flush()
             self.ctx.send_to(self.ctx.event.sender, card=intake_confirm_card(

@@ -51,7 +51,8 @@ async def attach_media(it: Drafts) -> bool:
             if not filled(f, "place") and att.label:
                 f["address"] = att.label
             draft.fields = f
-            await it.advance(draft, texts.LOCATION_USED.format(label=att.label) + "\n{question}")
+            used = texts.LOCATION_USED.format(label=att.label)
+            await it.advance(draft, lambda question: used + "\n" + question)
         else:
             it.say(texts.ATTACHED_DRAFT.format(kind=kind_name))
         return True

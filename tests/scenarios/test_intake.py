@@ -330,3 +330,15 @@ async def test_in_groups_only_mentions_and_keywords_are_taken_up(stack):
     await stack.settle()
     [line] = sb.delivered("aibot:g:wrSTORE3group")  # keyword 坏了: intake asks what is missing
     assert "冰箱" in line.content and "138****5678" in line.content
+
+
+async def test_braces_in_what_people_write_are_just_characters(stack):
+    """Their words are quoted back, never used as a template ({…} once crashed the handler)."""
+    await stack.sandbox.member_says("zhangsan", "人民广场店咖啡机{坏了} {question} {0}")
+    await stack.settle()
+    [reply] = stack.said("app:zhangsan")
+    assert "咖啡机{坏了} {question} {0}" in reply
+    await stack.sandbox.member_says("zhangsan", "还有{漏水}")
+    await stack.settle()
+    assert "还有{漏水}" in stack.said("app:zhangsan")[-1]
+    assert {e.status for e in await stack.inbox()} == {"done"}
