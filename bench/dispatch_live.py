@@ -27,7 +27,7 @@ from bench.common import bench_database  # noqa: E402
 from handlers.dispatch.engine import TechnicianIndex  # noqa: E402
 from handlers.dispatch.config import load_scoring_config as load_config  # noqa: E402
 from handlers.dispatch.engine.synthetic import NOW, random_jobs, random_technicians  # noqa: E402
-from handlers.dispatch.router import load_pool  # noqa: E402
+from handlers.dispatch.pool import load_pool  # noqa: E402
 from models.db import make_engine, make_sessionmaker, migrate, write_session  # noqa: E402
 from models.tickets import Staff  # noqa: E402
 

@@ -188,15 +188,17 @@ class Router:
             filters.append(lambda e, t: e.channel in chans)
         return self._register(filters, prepare)
 
-    def timer(self, kind: str) -> Callable[[HandlerFunc], HandlerFunc]:
-        """A durable timer of ``kind`` fired (see scheduler/timers.py); its payload is ``data``."""
+    def timer(self, kind: str, *,
+              prepare: Prepare | None = None) -> Callable[[HandlerFunc], HandlerFunc]:
+        """A durable timer of ``kind`` fired (see scheduler/timers.py); its payload is ``data``.
+        ``prepare(event, …services)`` may read first, as for ``event``."""
 
         def f(e: Event, t: Any) -> dict[str, Any] | None:
             if e.channel != TIMER or e.type != kind:
                 return None
             return {"data": e.payload.get("data", {}), "timer_key": e.payload.get("timer_key")}
 
-        return self._register([f])
+        return self._register([f], prepare)
 
     def card(self, *, prefix: str) -> Callable[[HandlerFunc], HandlerFunc]:
         """A card click whose button key starts with ``prefix``; the rest arrives as ``key``."""

@@ -1,12 +1,20 @@
-"""Dispatch's cards: an offer (接单 / 拒单 / 转派, or 抢单), a pick of people (转派 / 指派) and
-an accepted job's steps (出发 → 到达 → 完工)."""
+"""Dispatch's cards — an offer (接单 / 拒单 / 转派, or 抢单), a pick of people (转派 / 指派) and
+an accepted job's steps (出发 → 到达 → 完工) — and the small pieces of text they and the
+messages are made of (a place, a time, labour and parts). The sentences are in texts.py."""
 
 from __future__ import annotations
 
+from datetime import datetime
+from decimal import Decimal
 from typing import Any, Final
 
 from bot.cards import MAX_BUTTONS, ButtonKey, button_card
+from handlers.dispatch import texts
+from handlers.dispatch.engine.filters import FILTER_ZH
+from models.dispatch import WorkReport
 from models.keys import offer_task, work_task
+from models.tickets import Ticket
+from models.types import LOCAL_TZ
 
 #: offer: accept / decline / transfer (direct) or grab; transfer_to: a colleague picked after
 #: 转派 (``ref`` the offer, ``arg`` the staff id); assign: the dispatcher's pick (``ref`` the
@@ -51,3 +59,52 @@ def work_card(*, offer_id: int, stage: str, title: str, desc: str, rows: list[tu
     return button_card(task_id=work_task(offer_id), title=title, desc=desc, rows=rows,
                        buttons=[(labels[a], dispatch_key(a, offer_id), 1 if a == ahead[0] else 2)
                                 for a in ahead], source=source)
+
+
+def ticket_work_card(offer_id: int, ticket: Ticket, stage: str) -> dict[str, Any]:
+    """The work card of ``ticket`` at ``stage`` (accepted, departed, arrived)."""
+    return work_card(offer_id=offer_id, stage=stage,
+                     title=texts.WORK_TITLE.format(title=ticket.title),
+                     desc=texts.WORK_DESC.format(number=ticket.number),
+                     rows=[(texts.OFFER_ROWS["place"], place(ticket)),
+                           (texts.OFFER_ROWS["time"], when(ticket))],
+                     labels=texts.WORK_LABELS, source=texts.CARD_SOURCE_DISPATCH)
+
+
+# -- small pieces of text ------------------------------------------------------------------------
+
+
+def local_time(t: datetime) -> str:
+    """11月25日 10:00, in Shanghai."""
+    t = t.astimezone(LOCAL_TZ)
+    return texts.DATE_TIME.format(month=t.month, day=t.day, hm=f"{t:%H:%M}")
+
+
+def place(ticket: Ticket) -> str:
+    return " ".join(x for x in (ticket.store, ticket.address) if x) or texts.PLACE_UNKNOWN
+
+
+def when(ticket: Ticket) -> str:
+    return local_time(ticket.appointment_start) if ticket.appointment_start else texts.TIME_ASAP
+
+
+def hours(minutes: int) -> str:
+    """1.5小时, or 50分钟 when the hours are not a round number to two places."""
+    h = Decimal(minutes) / 60
+    return (texts.HOURS.format(n=f"{h.normalize():f}") if h == h.quantize(Decimal("0.01"))
+            else texts.MINUTES.format(n=minutes))
+
+
+def work_summary(report: WorkReport) -> str:
+    """工时1.5小时，配件：压缩机电容×1 (or no parts)."""
+    text = texts.WORK_SUMMARY.format(hours=hours(report.labour_minutes))
+    if report.parts:
+        return text + texts.WORK_PARTS.format(parts=texts.LIST_SEP.join(
+            texts.PART_QTY.format(name=p["name"], qty=f"{Decimal(p['qty']).normalize():f}")
+            for p in report.parts))
+    return text + texts.WORK_NO_PARTS
+
+
+def filter_name(name: str) -> str:
+    """The Chinese name of an engine filter (skill, region …)."""
+    return FILTER_ZH.get(name, name)

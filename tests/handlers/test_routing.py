@@ -69,3 +69,31 @@ def test_emitted_events_are_internal_and_keyed_by_their_source():
     assert [(e.channel, e.type, e.dedupe_key, e.conversation_key) for e in ctx.emitted] == [
         ("internal", "ticket_created", "internal:evt42:0", "ticket:7"),
         ("internal", "ticket_cancelled", "internal:evt42:1", "ticket:7")]
+
+
+async def test_a_timer_handler_gets_what_its_prepare_step_read_and_a_plain_one_still_fires():
+    calls = []
+    r = Router("t")
+
+    async def read_first(event: Event) -> dict:
+        calls.append("prepare")
+        return {"found": event.payload["data"]["n"] * 2}
+
+    @r.timer("tick", prepare=read_first)
+    async def on_tick(ctx: Context, data: dict, found: int) -> None:
+        calls.append(("tick", data, found))
+
+    @r.timer("tock")
+    async def on_tock(ctx: Context, data: dict, timer_key: str) -> None:
+        calls.append(("tock", data, timer_key))
+
+    d = Dispatcher([r], clock=ManualClock())
+    tick = Event("timer", "event", "tick", "", "ticket:1", "timer:1:1",
+                 {"timer_key": "offer:1", "data": {"n": 21}})
+    await d.handle(tick, None, await d.prepare(tick))
+    assert calls == ["prepare", ("tick", {"n": 21}, 42)]
+    calls.clear()
+    tock = Event("timer", "event", "tock", "", "ticket:1", "timer:2:1",
+                 {"timer_key": "grab:1", "data": {"n": 1}})
+    await d.handle(tock, None, await d.prepare(tock))
+    assert calls == [("tock", {"n": 1}, "grab:1")]

@@ -10,6 +10,7 @@ second; 孙师傅 has the skill but serves Hangzhou, 王师傅 and 赵师傅 lac
 from __future__ import annotations
 
 import asyncio
+import contextvars
 from datetime import timedelta
 
 import pytest
@@ -165,6 +166,69 @@ MORE_COFFEE = """
 - {userid: fengshifu, name: 冯师傅, roles: [technician], skills: {coffee: 2}, regions: ["310000"],
    home: {lat: 31.3000, lon: 121.5500}, capacity: 3, extension: "8007"}
 """
+
+
+def watch_pool_reads(st, monkeypatch) -> list[tuple[str, bool]]:
+    """Every read of the technician pool as (the type of the event it was for, whether it ran
+    inside that event's write transaction)."""
+    import handlers.dispatch.pool as pool
+
+    event_type = contextvars.ContextVar("event_type", default="")
+    in_transaction = contextvars.ContextVar("in_transaction", default=False)
+    reads: list[tuple[str, bool]] = []
+    worker, feed = st.bot.worker, st.bot.worker.feed
+    process, handle, load_pool = worker.process, feed.handle, pool.load_pool
+
+    async def process_watched(row):  # one asyncio task per event: the variables are its own
+        event_type.set(row.type)
+        return await process(row)
+
+    async def handle_watched(event, session, prepared):
+        in_transaction.set(True)
+        try:
+            return await handle(event, session, prepared)
+        finally:
+            in_transaction.set(False)
+
+    async def load_pool_watched(session, now):
+        reads.append((event_type.get(), in_transaction.get()))
+        return await load_pool(session, now)
+
+    monkeypatch.setattr(worker, "process", process_watched)
+    monkeypatch.setattr(feed, "handle", handle_watched)
+    monkeypatch.setattr(pool, "load_pool", load_pool_watched)
+    return reads
+
+
+async def test_placing_a_job_reads_the_pool_before_its_transaction_once_per_event(
+        st, monkeypatch):
+    """ticket_created and offer_timeout read the technician pool in their prepare step,
+    outside the write transaction; a 拒单 reads it inside, once, though it ranks twice (the
+    next candidate, then the dispatcher's card)."""
+    reads = watch_pool_reads(st, monkeypatch)
+    t = await report(st)
+    assert reads == [("ticket_created", False)]
+    st.clock.advance(minutes=10)  # 李师傅 does not answer: 周师傅 is asked
+    await st.settle()
+    assert reads[1:] == [("offer_timeout", False)]
+    assert [o.technician for o in await st.rows(Offer)] == ["lishifu", "zhoushifu"]
+    assert "已拒单" in await say(st, "zhoushifu", f"拒单 {t.number}")
+    assert reads[2:] == [("text", True)]
+    [job] = await st.rows(DispatchJob)
+    assert job.status == "escalated"
+    labels = [b["text"] for b in st.cards("wangjingli")[-1].content["button_list"]]
+    assert labels == ["派给李师傅", "派给周师傅"]
+
+
+async def test_a_grab_nobody_takes_reads_the_pool_before_its_transaction(st, monkeypatch):
+    reads = watch_pool_reads(st, monkeypatch)
+    await report(st, "人民广场店要新装一台空调 13812345678")
+    st.clock.advance(minutes=15)
+    await st.settle()
+    assert reads == [("ticket_created", False), ("grab_timeout", False)]
+    assert [o.status for o in await st.rows(Offer)] == ["timed_out", "timed_out"]
+    labels = [b["text"] for b in st.cards("wangjingli")[-1].content["button_list"]]
+    assert set(labels) == {"派给李师傅", "派给王师傅"}
 
 
 async def test_a_decline_moves_the_offer_to_the_next_candidate(st):

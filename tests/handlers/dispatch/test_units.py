@@ -10,7 +10,7 @@ from bot.cards import ButtonKey, CardError
 from handlers.dispatch.views import (DISPATCH_ACTIONS, DISPATCH_ARG_ACTIONS, dispatch_key,
                                      offer_card, pick_card, work_card)
 from handlers.dispatch import texts
-from handlers.dispatch.router import job_for
+from handlers.dispatch.pool import job_for
 from handlers.dispatch.config import (OfferingConfigError, load_dispatch_configs,
                                       load_offering_config)
 from models.tickets import Site, Ticket

@@ -1,0 +1,181 @@
+"""How long the handler's write transaction is held per event, this code against an earlier one,
+in the same run: the restructure moved the text analysis (jieba) and the technician-pool read
+out of the transaction into the ``prepare`` step (on SQLite the transaction is the one writer).
+
+    .venv/bin/python bench/tx_time.py [--before f2afb1d] [--messages 40] [--techs 10000]
+                                      [--db sqlite|postgresql]
+
+For each revision (``--before`` checked out into a temporary git worktree, and the working tree)
+a child process runs the bot in-process against the sandbox, times every write transaction the
+inbox worker opens (``bot.worker.write_session``, per event type), and answers:
+
+* ``e2e``: ``--messages`` store employees report a problem and confirm it (two text messages
+  each) — the analysis of each text;
+* ``dispatch``: the same with ``--techs`` technicians stored — each confirmed ticket's
+  ``ticket_created`` event places it among them (the pool read).
+
+Prints p50 / p99 / mean milliseconds of the write transaction per event type, before and after,
+and the ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import contextvars
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+REPORT = "上海市浦东新区张江路{n}号 咖啡机坏了 139{n:08d} 明天上午"
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+# -- the child: one revision, in-process --------------------------------------------------
+
+
+async def child(args) -> dict:
+    import bot.worker as worker_module
+    from bot.sandbox.server import Sandbox
+    from main import BotRuntime
+    from models.db import make_engine, make_sessionmaker, migrate, write_session
+    from models.tickets import Staff
+    from tests.conftest import (TEST_AES_KEY, TEST_CORP_ID, TEST_SECRET, TEST_TOKEN,
+                                make_settings)
+
+    kind = contextvars.ContextVar("kind", default="?")
+    durations: dict[str, list[float]] = defaultdict(list)
+    real_ws = worker_module.write_session
+
+    @contextlib.asynccontextmanager
+    async def timed(*a, **kw):
+        async with real_ws(*a, **kw) as session:
+            t0 = time.perf_counter()
+            yield session
+            durations[kind.get()].append(time.perf_counter() - t0)  # to the commit
+
+    real_process = worker_module.InboxWorker.process
+
+    async def process(self, row):
+        token = kind.set(row.type)
+        try:
+            return await real_process(self, row)
+        finally:
+            kind.reset(token)
+
+    worker_module.write_session = timed
+    worker_module.InboxWorker.process = process
+
+    with tempfile.TemporaryDirectory() as tmp:
+        url = args.db_url or f"sqlite:///{tmp}/bot.db"
+        await asyncio.to_thread(migrate, url)
+        if args.scenario == "dispatch":
+            try:
+                from handlers.dispatch.engine.synthetic import random_technicians
+            except ImportError:  # the layout before the restructure
+                from dispatching.synthetic import random_technicians
+            engine = make_engine(url)
+            async with write_session(make_sessionmaker(engine), None) as s:
+                s.add_all(Staff(
+                    userid=t.id, name=t.name, roles=["technician"], skills=dict(t.skills),
+                    regions=list(t.regions), home_lat=t.home.lat, home_lon=t.home.lon,
+                    shifts=[{"days": "daily", "start": "00:00", "end": "24:00"}],
+                    capacity=t.capacity, rating=t.rating, active=True)
+                    for t in random_technicians(args.techs, seed=1))
+            await engine.dispose()
+        sandbox = Sandbox(corp_id=TEST_CORP_ID, agent_id=218, secret=TEST_SECRET,
+                          app_token=TEST_TOKEN, app_aes_key=TEST_AES_KEY)
+        base = await sandbox.start()
+        bot = BotRuntime(make_settings(url, WECOM_API_BASE=base, LOG_LEVEL="ERROR"))
+        await bot.start()
+        sandbox.bot_url = bot.url
+        try:
+            async def user(i: int) -> None:
+                u = f"tx{i:04d}"
+                for text, lines in ((REPORT.format(n=i), 1), ("确认", 2)):
+                    before = len(sandbox.delivered(f"app:{u}"))
+                    await sandbox.member_says(u, text)
+                    await sandbox.wait_until(
+                        lambda: len(sandbox.delivered(f"app:{u}")) >= before + lines, 60)
+
+            for start in range(0, args.messages, 10):
+                await asyncio.gather(*(user(i) for i in range(start,
+                                                              min(start + 10, args.messages))))
+            await sandbox.wait_until(lambda: len(durations.get("ticket_created", [])) >=
+                                     args.messages, 120, "every ticket_created handled")
+        finally:
+            await bot.stop()
+            await sandbox.stop()
+    return dict(durations)
+
+
+# -- the parent: both revisions, side by side ----------------------------------------------
+
+
+def run_child(tree: Path, scenario: str, args) -> dict:
+    env = {**os.environ, "PYTHONPATH": str(tree)}
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "tx_time.py"), "--child", scenario,
+         "--messages", str(args.messages), "--techs", str(args.techs)]
+        + (["--db-url", args.db_url] if args.db_url else []),
+        cwd=tree, env=env, capture_output=True, text=True, timeout=3600)
+    if out.returncode != 0:
+        raise SystemExit(f"{tree}: {scenario} failed:\n{out.stderr[-3000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def stats(xs: list[float]) -> str:
+    if not xs:
+        return "—"
+    s = sorted(xs)
+    return (f"p50 {s[len(s) // 2] * 1000:7.1f}  p99 {s[min(len(s) - 1, int(.99 * len(s)))] * 1000:7.1f}"
+            f"  mean {statistics.mean(s) * 1000:7.1f} ms  (n={len(s)})")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--before", default="f2afb1d", help="the earlier revision (git)")
+    ap.add_argument("--messages", type=int, default=40)
+    ap.add_argument("--techs", type=int, default=10_000)
+    ap.add_argument("--db-url", default="", help="default: a fresh SQLite file per run")
+    ap.add_argument("--child", choices=("e2e", "dispatch"), help=argparse.SUPPRESS)
+    ap.add_argument("--scenario", default="", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.child:
+        args.scenario = args.child
+        print(json.dumps(asyncio.run(child(args))))
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        old = Path(tmp) / "before"
+        subprocess.run(["git", "worktree", "add", "--detach", str(old), args.before],
+                       cwd=ROOT, check=True, capture_output=True)
+        # the earlier tree runs this same script (it may predate it) with its own code
+        (old / "bench" / "tx_time.py").write_text(Path(__file__).read_text(encoding="utf-8"),
+                                                  encoding="utf-8")
+        try:
+            for scenario in ("e2e", "dispatch"):
+                before = run_child(old, scenario, args)
+                after = run_child(ROOT, scenario, args)
+                print(f"\n{scenario}: write transaction per event ({args.messages} users"
+                      + (f", {args.techs:,} technicians" if scenario == "dispatch" else "") + ")")
+                for kind in ("text", "ticket_created"):
+                    b, a = before.get(kind, []), after.get(kind, [])
+                    ratio = (statistics.mean(a) / statistics.mean(b)) if a and b else float("nan")
+                    print(f"  {kind:15} before {stats(b)}")
+                    print(f"  {'':15} after  {stats(a)}   after/before (mean) {ratio:.2f}")
+        finally:
+            subprocess.run(["git", "worktree", "remove", "--force", str(old)], cwd=ROOT,
+                           capture_output=True)
+
+
+if __name__ == "__main__":
+    main()
