@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench venv clean
+.PHONY: run test bench model venv clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -24,6 +24,10 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/ingest.py
+
+# Retrain the intent model from the committed data (bit for bit the committed file; see docs/nlp.md).
+model: $(STAMP)
+	$(BIN)/python -m nlp.train_intent
 
 clean:
 	rm -rf $(VENV) data .pytest_cache

@@ -20,9 +20,11 @@ import jieba
 from nlp.amounts import extract_amounts
 from nlp.catalog import Catalog
 from nlp.classify import classify
+from nlp.intent_model import MODEL_PATH, IntentModel, decide
 from nlp.lexicon import Entry, Lexicon, TermIndex
 from nlp.phones import extract_order_ids, extract_phones
 from nlp.regions import Gazetteer, extract_address
+from nlp.segment import segment
 from nlp.text import Span, normalize
 from nlp.timeexpr import extract_time
 
@@ -73,6 +75,11 @@ class Analysis:
     category: str
     urgency: str
     entities: Entities
+    #: the model's two most probable intents with their calibrated probabilities, best first;
+    #: when ``confidence < nlp.intent_model.ASK_THRESHOLD`` the bot asks which one is meant
+    alternatives: tuple[tuple[str, float], ...] = ()
+    #: who decided the intent: "model", or "rule:cancel" / "rule:score" / "rule:ticket" / "rule:empty"
+    intent_source: str = "model"
     spans: tuple[Span, ...] = ()
     tokens: tuple[str, ...] = ()
     brand: str | None = None
@@ -99,14 +106,17 @@ class Analyzer:
     stores: Catalog
     brands: TermIndex
     faults: TermIndex
+    intent_model: IntentModel | None
     config_dir: Path | None = field(default=None)
 
     @classmethod
-    def load(cls, config_dir: Path | None = None) -> Analyzer:
+    def load(cls, config_dir: Path | None = None, model_path: Path | None = MODEL_PATH) -> Analyzer:
         """Build an analyzer from the shipped dictionaries plus ``config_dir``.
 
         ``config_dir`` defaults to the repository's ``config/nlp`` when it exists.
         Raises :class:`nlp.lexicon.DictionaryError` naming file:line for bad entries.
+        ``model_path`` is the trained intent model (``nlp/data/intent_model.json``); ``None``
+        gives the rules-only analyser of before the model (for comparison and for training).
         """
         if config_dir is None and DEFAULT_CONFIG_DIR.is_dir():
             config_dir = DEFAULT_CONFIG_DIR
@@ -124,8 +134,15 @@ class Analyzer:
             stores=Catalog(lexicon.stores, is_common_word),
             brands=_entry_index(lexicon.brands),
             faults=_entry_index(lexicon.faults),
+            intent_model=IntentModel.load(model_path) if model_path is not None else None,
             config_dir=config_dir,
         )
+
+    def segment(self, norm: str) -> tuple[list[str], set[int]]:
+        """jieba tokens of the normalised text and the word starts of its HMM-free cut."""
+        if not norm.strip():
+            return [], set()
+        return segment(self.tokenizer, norm)
 
     def analyze(self, text: str, now: datetime) -> Analysis:
         """Analyse one message; ``now`` anchors relative times (converted to Asia/Shanghai)."""
@@ -136,23 +153,31 @@ class Analyzer:
         appointment, time_spans = extract_time(norm, now, orders + phones)
         amounts = extract_amounts(norm, orders + phones + time_spans)
         region = self.gazetteer.resolve(norm)
-        tokens = tuple(self.tokenizer.lcut(norm)) if norm.strip() else ()
-        # Word starts from both segmentations: jieba's HMM glues unknown characters onto their
-        # neighbours ("100号空凋" → 号空 / 凋), which would hide the typo 空凋 from the catalogue.
-        plain = self.tokenizer.lcut(norm, HMM=False) if norm.strip() else []
-        token_starts = frozenset(accumulate((len(t) for t in tokens), initial=0)) | frozenset(
-            accumulate((len(t) for t in plain), initial=0))
+        # Word starts from both segmentations (one jieba pass, nlp/segment.py): jieba's HMM glues
+        # unknown characters onto their neighbours ("100号空凋" → 号空 / 凋), which would hide the
+        # typo 空凋 from the catalogue.
+        token_list, plain_starts = self.segment(norm)
+        tokens = tuple(token_list)
+        token_starts = frozenset(accumulate((len(t) for t in tokens), initial=0)) | plain_starts
         device = self.devices.match(norm, token_starts)
         store = self.stores.match(norm, token_starts)
         brand = next(self.brands.scan(norm), None)
         faults: list[Entry] = [value for *_, value in self.faults.scan(norm)]  # type: ignore[misc]
-        result = classify(
-            norm,
-            tokens,
-            fault_urgencies=[f.urgency or "normal" for f in faults],
-            has_device=device is not None,
-            has_time=appointment is not None,
-        )
+        signals = {
+            "fault_urgencies": [f.urgency or "normal" for f in faults],
+            "has_device": device is not None,
+            "has_time": appointment is not None,
+        }
+        result = classify(norm, tokens, **signals)  # the rules alone: intent, category, urgency
+        decision = None
+        if self.intent_model is not None:
+            decision = decide(
+                self.intent_model.probabilities(norm, tokens, result.intent),
+                norm,
+                [original[s.start : s.end] for s in orders],
+            )
+            if decision.intent != result.intent:  # category and urgency for the chosen intent
+                result = classify(norm, tokens, **signals, intent=decision.intent)
         spans: list[Span] = [*orders, *phones, *time_spans, *amounts, *region.spans]
         for hit, kind in ((device, "device"), (store, "store")):
             if hit is not None:
@@ -171,11 +196,13 @@ class Analyzer:
         )
         return Analysis(
             text=text,
-            intent=result.intent,
-            confidence=result.confidence,
+            intent=decision.intent if decision else result.intent,
+            confidence=decision.confidence if decision else result.confidence,
             category=result.category,
             urgency=result.urgency,
             entities=entities,
+            alternatives=decision.alternatives if decision else (),
+            intent_source=decision.source if decision else "rules",
             spans=tuple(sorted(spans)),
             tokens=tokens,
             brand=str(brand[3].name) if brand else None,  # type: ignore[attr-defined]

@@ -141,6 +141,7 @@ LONG_WAIT: Final = re.compile(
     r"|都第[\d一二三四五六七八九十]++天|[一1]个?(?:礼拜|星期|周)了"
 )
 QUESTION: Final = re.compile(r"[?吗么呢]|能不能|是不是|多少|(?<!好)几[点天次个]|什么|怎么|哪")
+GREETING: Final = re.compile(r"^\W*(?:在吗|在嘛|在么|在不在|你好|您好|亲|hi|hello|哈喽)\W*$")
 SERVICE_INTENTS: Final = frozenset({"create", "urge", "cancel", "confirm"})
 _LOW_INTENTS: Final = frozenset({"rate", "other"})
 _CAPPED_CATEGORIES: Final = frozenset({"consult", "invoice"})
@@ -156,25 +157,72 @@ class Classification:
     scores: dict[str, float]
 
 
-def _score(cues: Cues, text: str, tokens: frozenset[str]) -> float:
-    """Sum of the weights of cues present; a cue inside a longer matched cue of the
-    same list does not count again (修好了 does not also score 好了)."""
-    total = 0.0
-    claimed: list[tuple[int, int]] = []
-    for cue, weight in sorted(cues, key=lambda cw: -len(cw[0])):
-        if len(cue) == 1:
+class _CueTable:
+    """Cue lists (label -> cues) prepared once: per label the multi-character cues longest
+    first (the order ``_score`` used to sort them in on every call), all of them indexed by
+    their first two characters, so a message only tries the cues whose first bigram it
+    contains, with one dictionary look-up per bigram of the message for all the lists."""
+
+    __slots__ = ("_labels", "_multi", "_by_bigram", "_single")
+
+    def __init__(self, lists: dict[str, Cues]) -> None:
+        self._labels = tuple(lists)
+        self._multi: dict[str, tuple[tuple[str, float], ...]] = {}
+        self._single: list[tuple[str, str, float]] = []
+        by_bigram: dict[str, list[tuple[str, int]]] = {}
+        for label, cues in lists.items():
+            ordered = sorted(cues, key=lambda cw: -len(cw[0]))  # stable: ties keep list order
+            self._single += [(label, c, w) for c, w in ordered if len(c) == 1]
+            multi = tuple((c, w) for c, w in ordered if len(c) > 1)
+            self._multi[label] = multi
+            for i, (cue, _) in enumerate(multi):
+                by_bigram.setdefault(cue[:2], []).append((label, i))
+        self._by_bigram = {k: tuple(v) for k, v in by_bigram.items()}
+
+    def scores(self, text: str, bigrams: frozenset[str], tokens: frozenset[str]) -> dict[str, float]:
+        """Per label, the sum of the weights of its cues present; a cue inside a longer
+        matched cue of the same list does not count again (修好了 does not also score 好了)."""
+        totals = dict.fromkeys(self._labels, 0.0)
+        for label, cue, weight in self._single:
             if cue in tokens:
-                total += weight
-            continue
-        pos = text.find(cue)
-        while pos >= 0:
-            end = pos + len(cue)
-            if not any(s <= pos and end <= e for s, e in claimed):
-                claimed.append((pos, end))
-                total += weight
-                break
-            pos = text.find(cue, pos + 1)
-    return total
+                totals[label] += weight
+        hits: dict[str, list[int]] = {}
+        get = self._by_bigram.get
+        for bg in bigrams:
+            ix = get(bg)
+            if ix:
+                for label, i in ix:
+                    hits.setdefault(label, []).append(i)
+        for label, found in hits.items():
+            found.sort()
+            multi = self._multi[label]
+            claimed: list[tuple[int, int]] = []
+            for i in found:
+                cue, weight = multi[i]
+                pos = text.find(cue)
+                while pos >= 0:
+                    end = pos + len(cue)
+                    if not any(s <= pos and end <= e for s, e in claimed):
+                        claimed.append((pos, end))
+                        totals[label] += weight
+                        break
+                    pos = text.find(cue, pos + 1)
+        return totals
+
+
+def _bigrams(text: str) -> frozenset[str]:
+    return frozenset([text[i : i + 2] for i in range(len(text) - 1)])
+
+
+def _score(cues: Cues, text: str, tokens: frozenset[str]) -> float:
+    """Score of one cue list (kept for tests and one-off use; the classifier uses the
+    prepared indexes below)."""
+    return _CueTable({"x": cues}).scores(text, _bigrams(text), tokens)["x"]
+
+
+_INTENT_TABLE: Final = _CueTable(INTENT_CUES)
+_CATEGORY_TABLE: Final = _CueTable(CATEGORY_CUES)
+_URGENCY_TABLE: Final = _CueTable(URGENCY_CUES)
 
 
 def _best(scores: dict[str, float], order: Sequence[str]) -> tuple[str, float]:
@@ -189,19 +237,75 @@ def classify(
     fault_urgencies: Sequence[str] = (),
     has_device: bool = False,
     has_time: bool = False,
+    intent: str | None = None,
 ) -> Classification:
     """Classify the normalised ``text`` given its jieba ``tokens``, the urgencies of the
-    fault phrases found, and whether a device / an appointment time was recognised."""
+    fault phrases found, and whether a device / an appointment time was recognised.
+
+    With ``intent`` given (the trained model's decision, see ``nlp.intent_model``) the intent
+    cues are not scored: only category and urgency are derived, for that intent, and
+    ``confidence``/``scores`` are left to the caller (0.0 / empty). Without it the rules
+    decide the intent too, as before the model (``python -m nlp.evaluate --rules``)."""
     token_set = frozenset(tokens)
+    bigrams = _bigrams(text)
     faults = list(fault_urgencies)
     if ERROR_CODE.search(text):
         faults.append("normal")
 
-    cat_scores = {label: _score(cues, text, token_set) for label, cues in CATEGORY_CUES.items()}
+    cat_scores = _CATEGORY_TABLE.scores(text, bigrams, token_set)
     if faults:
         cat_scores["repair"] += 2.0
 
-    intent_scores = {label: _score(cues, text, token_set) for label, cues in INTENT_CUES.items()}
+    intent_scores: dict[str, float] = {}
+    confidence = 0.0
+    if intent is None:
+        intent, confidence, intent_scores = _rule_intent(
+            text, bigrams, token_set, faults, cat_scores, has_device, has_time)
+
+    category, cat_top = _best(
+        cat_scores, ("complaint", "return", "invoice", "install", "delivery", "repair", "consult")
+    )
+    if intent == "other":
+        # pre-sales, product, policy and how-to questions are consult; greetings, thanks,
+        # acknowledgements and chit-chat are other (nlp/corpus/README.md)
+        category = "consult" if QUESTION.search(text) and not GREETING.search(text) else "other"
+    elif cat_top < 1.0:
+        if intent in SERVICE_INTENTS:
+            category = "repair"
+        elif intent == "rate":
+            category = "repair" if cat_scores["repair"] > 0 else "other"
+        else:  # query
+            category = "repair" if cat_scores["repair"] > 0 or faults else "consult"
+
+    urg_scores = _URGENCY_TABLE.scores(text, bigrams, token_set)
+    level = max((URGENCIES.index(u) for u in faults), default=1)
+    long_wait = LONG_WAIT.search(text) is not None
+    if urg_scores["urgent"] >= 2:
+        level = max(level, 3)
+    elif urg_scores["high"] >= 2 or (long_wait and intent in ("urge", "create")):
+        level = max(level, 2)
+    if urg_scores["low"] >= 1.5 and level <= 1:
+        level = 0
+    elif intent in _LOW_INTENTS:
+        level = 0
+    elif category in _CAPPED_CATEGORIES:
+        level = 0 if intent in ("create", "query") and level < 2 else min(level, 1)
+    elif intent == "confirm" and any(cue in text for cue in _DONE_CUES):
+        level = 0
+    return Classification(intent, category, URGENCIES[level], confidence, intent_scores)
+
+
+def _rule_intent(
+    text: str,
+    bigrams: frozenset[str],
+    token_set: frozenset[str],
+    faults: Sequence[str],
+    cat_scores: dict[str, float],
+    has_device: bool,
+    has_time: bool,
+) -> tuple[str, float, dict[str, float]]:
+    """The weighted-cue intent of the rules: (intent, confidence, scores)."""
+    intent_scores = _INTENT_TABLE.scores(text, bigrams, token_set)
     question = QUESTION.search(text) is not None
     if question:
         intent_scores["query"] += 0.8
@@ -225,32 +329,4 @@ def classify(
         confidence = 1.0 if not text.strip() else 0.5
     else:
         confidence = round(top / positive, 2)
-
-    category, cat_top = _best(
-        cat_scores, ("complaint", "return", "invoice", "install", "delivery", "repair", "consult")
-    )
-    if intent == "other":
-        category = "other"
-    elif cat_top < 1.0:
-        if intent in SERVICE_INTENTS:
-            category = "repair"
-        elif intent == "rate":
-            category = "repair" if cat_scores["repair"] > 0 else "other"
-        else:  # query
-            category = "repair" if cat_scores["repair"] > 0 or faults else "consult"
-
-    urg_scores = {label: _score(cues, text, token_set) for label, cues in URGENCY_CUES.items()}
-    level = max((URGENCIES.index(u) for u in faults), default=1)
-    if urg_scores["urgent"] >= 2:
-        level = max(level, 3)
-    elif urg_scores["high"] >= 2 or (LONG_WAIT.search(text) and intent in ("urge", "create")):
-        level = max(level, 2)
-    if urg_scores["low"] >= 1.5 and level <= 1:
-        level = 0
-    elif intent in _LOW_INTENTS:
-        level = 0
-    elif category in _CAPPED_CATEGORIES:
-        level = 0 if intent in ("create", "query") and level < 2 else min(level, 1)
-    elif intent == "confirm" and any(cue in text for cue in _DONE_CUES):
-        level = 0
-    return Classification(intent, category, URGENCIES[level], confidence, intent_scores)
+    return intent, confidence, intent_scores

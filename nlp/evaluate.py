@@ -1,8 +1,12 @@
 """Evaluate the analyzer on a labelled JSONL file.
 
-Each line: ``{"text", "intent", "category", "urgency", "source"}``.
+Each line: ``{"text", "intent", "category", "urgency", "source"}`` (and optionally ``"split"``).
 
     .venv/bin/python -m nlp.evaluate tests/data/nlp_eval_holdout.jsonl [--errors]
+    .venv/bin/python -m nlp.evaluate nlp/corpus/real_cs.jsonl --split test [--rules] [--confusion]
+
+``--split`` keeps only the items of that split; ``--rules`` scores the rules-only analyser
+(no trained model) for comparison; ``--confusion`` prints the intent confusion matrix.
 """
 
 from __future__ import annotations
@@ -10,8 +14,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import TextIO
@@ -41,6 +46,16 @@ class Report:
     category_accuracy: float
     urgency_accuracy: float
     errors: list[dict[str, str]]
+    #: (gold, predicted) -> count
+    confusion: dict[tuple[str, str], int] = field(default_factory=dict)
+
+    def format_confusion(self) -> str:
+        """Rows: the label; columns: what the analyser said."""
+        labels = [k for k in INTENTS if any(k in pair for pair in self.confusion)]
+        lines = ["gold \\ said | " + " | ".join(labels), "--- | " + " | ".join("---" for _ in labels)]
+        for g in labels:
+            lines.append(f"{g} | " + " | ".join(str(self.confusion.get((g, p), 0)) for p in labels))
+        return "\n".join(lines)
 
     def format(self, show_errors: bool = False) -> str:
         lines = [f"messages: {self.n}", f"{'intent':<8} {'prec':>6} {'recall':>6} {'f1':>6} {'n':>4}"]
@@ -60,7 +75,7 @@ class Report:
         return "\n".join(lines)
 
 
-def load_examples(path: Path) -> list[dict[str, str]]:
+def load_examples(path: Path, split: str | None = None) -> list[dict[str, str]]:
     examples = []
     for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         if not line.strip():
@@ -69,14 +84,16 @@ def load_examples(path: Path) -> list[dict[str, str]]:
         missing = {"text", "intent", "category", "urgency"} - row.keys()
         if missing:
             raise ValueError(f"{path}:{lineno}: missing field(s) {', '.join(sorted(missing))}")
-        examples.append(row)
+        if split is None or row.get("split") == split:
+            examples.append(row)
     return examples
 
 
-def evaluate(path: Path, analyzer: Analyzer | None = None) -> Report:
-    """Per-intent precision/recall/F1, intent macro-F1 and category/urgency accuracy."""
+def evaluate(path: Path, analyzer: Analyzer | None = None, split: str | None = None) -> Report:
+    """Per-intent precision/recall/F1, intent macro-F1 and category/urgency accuracy
+    (of the items of ``split`` only, when given)."""
     analyzer = analyzer or Analyzer.load()
-    examples = load_examples(path)
+    examples = load_examples(path, split)
     gold: list[str] = []
     pred: list[str] = []
     cat_ok = urg_ok = 0
@@ -100,6 +117,7 @@ def evaluate(path: Path, analyzer: Analyzer | None = None) -> Report:
         category_accuracy=cat_ok / n if n else 0.0,
         urgency_accuracy=urg_ok / n if n else 0.0,
         errors=errors,
+        confusion=dict(Counter(zip(gold, pred))),
     )
 
 
@@ -123,8 +141,15 @@ def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> int:
     parser = argparse.ArgumentParser(prog="python -m nlp.evaluate", description=__doc__.split("\n")[1])
     parser.add_argument("path", type=Path)
     parser.add_argument("--errors", action="store_true", help="list every misclassified field")
+    parser.add_argument("--split", help="only the items whose 'split' is this (e.g. test)")
+    parser.add_argument("--rules", action="store_true", help="the rules-only analyser, without the trained model")
+    parser.add_argument("--confusion", action="store_true", help="print the intent confusion matrix")
     args = parser.parse_args(argv)
-    print(evaluate(args.path).format(show_errors=args.errors), file=out)
+    analyzer = Analyzer.load(model_path=None) if args.rules else Analyzer.load()
+    report = evaluate(args.path, analyzer, args.split)
+    print(report.format(show_errors=args.errors), file=out)
+    if args.confusion:
+        print(report.format_confusion(), file=out)
     return 0
 
 

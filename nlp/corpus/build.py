@@ -5,7 +5,11 @@ Nothing is downloaded.  The raw files must already be on disk, laid out as
 for the exact files, commits and the ``git show`` commands that produce them).
 
     python nlp/corpus/build.py --raw /tmp/real_cs_raw            # writes nlp/corpus/real_cs.jsonl
-    python nlp/corpus/build.py --raw /tmp/real_cs_raw --check    # only verify the committed file
+    python nlp/corpus/build.py --raw /tmp/real_cs_raw --check    # only verify the committed files
+
+It also writes ``extra_train.jsonl`` from ``extra_labels.tsv``: more real turns of the same sources,
+labelled with the intent only, that are **always train** (they never enter the frozen test split)
+and are dropped when they repeat or nearly repeat (character-bigram Jaccard >= 0.5) a test item.
 
 Only items that have a row in ``labels.tsv`` are emitted; every other candidate turn of the
 sources was looked at and left out on purpose (bare product ids, fragments, near duplicates,
@@ -243,6 +247,47 @@ def build(raw: Path) -> list[dict]:
     return items
 
 
+NEAR_DUPLICATE = 0.5   # character-bigram Jaccard with a test item at or above which an extra is dropped
+
+
+def _bigrams(text: str) -> frozenset[str]:
+    t = norm_key(text)
+    return frozenset(t[i:i + 2] for i in range(len(t) - 1)) or frozenset({t})
+
+
+def build_extra(raw: Path, items: list[dict]) -> tuple[list[dict], list[str]]:
+    """Train-only items from ``extra_labels.tsv`` (key, intent); returns (items, dropped keys)."""
+    cands: dict[str, dict] = {}
+    for fn in (ecd_candidates, seretod_candidates, sophon_candidates, afqmc_candidates):
+        cands.update(fn(raw))
+    seen = {norm_key(i["text"]) for i in items}
+    test = [_bigrams(i["text"]) for i in items if i["split"] == "test"]
+    out, dropped = [], []
+    path = HERE / "extra_labels.tsv"
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip() or line.startswith("#"):
+            continue
+        key, intent = line.split("\t")[:2]
+        if intent not in INTENTS:
+            raise SystemExit(f"{path}:{n}: bad intent {intent!r}")
+        if key not in cands:
+            raise SystemExit(f"{path}:{n}: {key} not found in the raw sources")
+        c = cands[key]
+        text = mask_mobiles(c["text"])
+        nk = norm_key(text)
+        if nk in seen:
+            dropped.append(key)
+            continue
+        b = _bigrams(text)
+        if any(len(b & t) / len(b | t) >= NEAR_DUPLICATE for t in test):
+            dropped.append(key)
+            continue
+        seen.add(nk)
+        out.append({"id": item_id(text), "text": text, "intent": intent, "split": "train",
+                    "key": key, "source": c["source"]})
+    return out, dropped
+
+
 def summary(items: list[dict]) -> str:
     lines = []
     by = Counter((i["intent"], i["split"]) for i in items)
@@ -259,16 +304,27 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--raw", type=Path, required=True, help="directory with <owner>+<name>/<path> raw files")
     ap.add_argument("--out", type=Path, default=HERE / "real_cs.jsonl")
+    ap.add_argument("--extra-out", type=Path, default=HERE / "extra_train.jsonl")
     ap.add_argument("--check", action="store_true", help="compare with --out instead of writing it")
     args = ap.parse_args(argv)
     items = build(args.raw)
+    extra, dropped = build_extra(args.raw, items)
     body = "".join(json.dumps(i, ensure_ascii=False) + "\n" for i in items)
+    extra_body = "".join(json.dumps(i, ensure_ascii=False) + "\n" for i in extra)
     if args.check:
         same = args.out.exists() and args.out.read_text(encoding="utf-8") == body
-        print("identical" if same else "DIFFERENT")
-        return 0 if same else 1
+        same_extra = args.extra_out.exists() and args.extra_out.read_text(encoding="utf-8") == extra_body
+        print("identical" if same and same_extra else
+              f"DIFFERENT ({args.out.name}: {'same' if same else 'differs'}, "
+              f"{args.extra_out.name}: {'same' if same_extra else 'differs'})")
+        return 0 if same and same_extra else 1
     args.out.write_text(body, encoding="utf-8")
+    args.extra_out.write_text(extra_body, encoding="utf-8")
     print(summary(items))
+    counts = Counter(i["intent"] for i in extra)
+    print(f"extra_train.jsonl: {len(extra)} train-only items "
+          f"({', '.join(f'{k} {counts[k]}' for k in INTENTS if counts[k])}); "
+          f"{len(dropped)} dropped as repeats or near-repeats of corpus items: {' '.join(dropped)}")
     return 0
 
 
