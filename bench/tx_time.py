@@ -121,9 +121,9 @@ async def child(args) -> dict:
 
 
 def run_child(tree: Path, scenario: str, args) -> dict:
-    env = {**os.environ, "PYTHONPATH": str(tree)}
+    env = {**os.environ, "PYTHONPATH": str(tree)}  # run as a module from the tree: its own code
     out = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "tx_time.py"), "--child", scenario,
+        [sys.executable, "-m", "bench.tx_time", "--child", scenario,
          "--messages", str(args.messages), "--techs", str(args.techs)]
         + (["--db-url", args.db_url] if args.db_url else []),
         cwd=tree, env=env, capture_output=True, text=True, timeout=3600)
