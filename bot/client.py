@@ -237,41 +237,7 @@ class WeComClient:
                 log.info("access token rejected by %s; refreshing once", api)
         raise AssertionError("unreachable")
 
-    # -- messages ---------------------------------------------------------------------------
-
-    async def send_message(self, payload: dict[str, Any], app: str = "app") -> dict[str, Any]:
-        """``message/send`` with a ready payload (text, markdown, template_card …) [doc 90236].
-
-        For a template card the result holds the ``response_code`` for one later update.
-        """
-        return await self.call("message/send", payload, app=app)
-
-    async def send_text(self, touser: str, agent_id: int, content: str) -> dict[str, Any]:
-        return await self.send_message(
-            {"touser": touser, "msgtype": "text", "agentid": agent_id, "text": {"content": content}})
-
-    async def send_markdown(self, touser: str, agent_id: int, content: str) -> dict[str, Any]:
-        return await self.send_message({"touser": touser, "msgtype": "markdown",
-                                        "agentid": agent_id, "markdown": {"content": content}})
-
-    async def send_template_card(self, touser: str, agent_id: int,
-                                 card: dict[str, Any]) -> dict[str, Any]:
-        return await self.send_message({"touser": touser, "msgtype": "template_card",
-                                        "agentid": agent_id, "template_card": card})
-
-    async def update_template_card(self, payload: dict[str, Any]) -> dict[str, Any]:
-        """``message/update_template_card``: each response_code works once, for 72 h [doc 94888]."""
-        return await self.call("message/update_template_card", payload)
-
-    async def appchat_create(self, name: str, owner: str, userlist: list[str],
-                             chatid: str | None = None) -> str:
-        body: dict[str, Any] = {"name": name, "owner": owner, "userlist": userlist}
-        if chatid:
-            body["chatid"] = chatid
-        return (await self.call("appchat/create", body))["chatid"]
-
-    async def appchat_send(self, payload: dict[str, Any]) -> dict[str, Any]:
-        return await self.call("appchat/send", payload)
+    # -- the one read a handler does itself (微信客服's "there is news": pull it) -------------
 
     async def kf_sync_msg(self, token: str, open_kfid: str, cursor: str | None = None,
                           limit: int = 1000) -> dict[str, Any]:
@@ -279,22 +245,6 @@ class WeComClient:
         if cursor:
             body["cursor"] = cursor
         return await self.call("kf/sync_msg", body)
-
-    async def kf_send_msg(self, payload: dict[str, Any]) -> dict[str, Any]:
-        return await self.call("kf/send_msg", payload)
-
-    async def externalcontact_get(self, external_userid: str) -> dict[str, Any]:
-        return await self.call("externalcontact/get", method="GET",
-                               params={"external_userid": external_userid})
-
-    async def webhook_send(self, key: str, payload: dict[str, Any]) -> dict[str, Any]:
-        """Group-robot webhook (消息推送), 20 messages a minute per robot [doc 99110]."""
-        return await self._request("POST", f"{self.base_url}/cgi-bin/webhook/send", "webhook",
-                                   params={"key": key}, json=payload)
-
-    async def response_url_reply(self, url: str, payload: dict[str, Any]) -> dict[str, Any]:
-        """AI-bot reply through the message's ``response_url``: once, within 1 h [doc 101138]."""
-        return await self._request("POST", url, "response_url", json=payload)
 
     # -- the outbox's entry ------------------------------------------------------------------
 

@@ -23,7 +23,7 @@ async def enqueue(stack, user: str, n: int, start: int = 0) -> None:
 async def test_control_unpaced_sends_are_silently_dropped_by_wecom(stack):
     """Why pacing matters: straight through the client, WeCom drops the 31st message."""
     for i in range(35):
-        await stack.bot.client.send_text("lishifu", 218, f"m{i}")
+        await stack.bot.client.perform("message/send", {"touser": "lishifu", "agentid": 218, "msgtype": "text", "text": {"content": f"m{i}"}})
     assert len(stack.sandbox.delivered("app:lishifu")) == 30
     assert len(stack.sandbox.state.dropped) == 5
 
