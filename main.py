@@ -34,6 +34,7 @@ from bot.server import CallbackServer, aibot_channel, app_channel
 from bot.settings import Settings, SettingsError, load_settings
 from bot.worker import InboxWorker
 from handlers import build_dispatcher
+from handlers.notify import load_groups_config
 from handlers.services import Services
 from handlers.config_file import ConfigError
 from handlers.dispatch.config import load_dispatch_configs
@@ -79,6 +80,8 @@ class BotRuntime:
             load_dispatch_configs, s.OFFERING_CONFIG or None)
         # Settlement: config/settlement.yaml and the price books it names, checked together.
         settlement = await asyncio.to_thread(load_settlement)
+        # How news reaches a group (its 消息推送 robot): config/groups.yaml.
+        groups = await asyncio.to_thread(load_groups_config, s.GROUPS_CONFIG or None)
         self.engine = make_engine(s.DATABASE_URL, busy_timeout_ms=s.SQLITE_BUSY_TIMEOUT_MS)
         self.sm = make_sessionmaker(self.engine)
         gate = WriteGate.for_url(s.DATABASE_URL)  # one SQLite writer at a time, ingest first
@@ -92,7 +95,7 @@ class BotRuntime:
                                    lease=timedelta(seconds=s.SENDER_LEASE_SECONDS))
         # What handlers may use, found by the type they annotate (handlers/services.py).
         self.services = Services(self.client, s, self.analyzer, intake_config, dispatch_config,
-                                 offering_config, settlement)
+                                 offering_config, settlement, groups)
         self.services.add(self.sm, as_type=async_sessionmaker)
         self.dispatcher = build_dispatcher(self.services, self.clock, self.metrics)
         self.worker = InboxWorker(
@@ -325,8 +328,12 @@ def main(argv: list[str] | None = None) -> int:
         settings = settings.with_sandbox_credentials()
     secrets = [settings.WECOM_SECRET, settings.WECOM_TOKEN, settings.WECOM_AES_KEY,
                settings.AIBOT_TOKEN, settings.AIBOT_AES_KEY]
+    try:  # the groups' robot keys are secrets too (they are read again, checked, at start)
+        robot_keys = load_groups_config(settings.GROUPS_CONFIG or None).secrets()
+    except (ConfigError, OSError):
+        robot_keys = []
     setup_logging(settings.LOG_LEVEL, settings.LOG_FORMAT,
-                  [s.get_secret_value() for s in secrets])
+                  [s.get_secret_value() for s in secrets] + robot_keys)
     if command == "migrate":
         migrate(settings.DATABASE_URL)
         return 0

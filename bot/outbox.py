@@ -17,7 +17,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from models.messages import Event, Outgoing
-from models.keys import aibot_pace, app_pace, card_pace, kf_conversation, outbox_key
+from models.keys import (aibot_pace, app_pace, card_pace, kf_conversation, outbox_key,
+                         webhook_pace)
 from models.queues import outbox_repeats
 
 # Per-recipient windows WeCom enforces, and past which it drops messages *silently*
@@ -107,6 +108,11 @@ def reply_rows(event: Event, messages: list[Outgoing], *, agent_id: int | None,
             body["button"] = {"replace_name": m.card_update}
         row(f"u{i}", "message/update_template_card", card_pace(code), body)
     messages = [m for m in messages if not m.updates_card]
+
+    for n, m in enumerate(m for m in messages if m.to_webhook is not None):
+        row(f"w{n}", "webhook", webhook_pace(m.to_webhook),
+            {"key": m.to_webhook, "body": {"msgtype": "text", "text": {"content": m.text}}})
+    messages = [m for m in messages if m.to_webhook is None]
 
     if event.channel == "aibot":
         # The chat's answers merge into the one response_url call; messages addressed to a

@@ -68,6 +68,9 @@ class Settings(BaseSettings):
     # Offering rules (direct / grab, answer times); a path, for deployments that keep their
     # configuration elsewhere. Default: config/offering.yaml in the checkout.
     OFFERING_CONFIG: str = ""
+    # The groups the AI bot works in and their 消息推送 robots (how news reaches a group). A
+    # path; default config/groups.yaml (config/sandbox/groups.yaml in sandbox mode).
+    GROUPS_CONFIG: str = ""
     LOG_LEVEL: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     LOG_FORMAT: Literal["json", "text"] = "json"
 
@@ -122,6 +125,7 @@ class Settings(BaseSettings):
                 "AIBOT_TOKEN": SecretStr(key(16)),
                 "AIBOT_AES_KEY": SecretStr(key(43)),
                 "WECOM_API_BASE": f"http://{self.HOST}:{self.SANDBOX_PORT}",
+                "GROUPS_CONFIG": self.GROUPS_CONFIG or "config/sandbox/groups.yaml",
             }
         )
 

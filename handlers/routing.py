@@ -83,6 +83,11 @@ class Context:
         self.outgoing.append(Outgoing(text=text, to_kf=(open_kfid, external_userid),
                                       at_most_once=at_most_once))
 
+    def post_to_group(self, robot_key: str, text: str) -> None:
+        """Post ``text`` into a group through its 消息推送 robot (at most once: a second copy
+        in a group is worse than a gap, bot/outbox.py)."""
+        self.outgoing.append(Outgoing(text=text, to_webhook=robot_key))
+
     async def update_card(self, label: str | None = None, *, card: dict[str, Any] | None = None,
                           task_id: str | None = None, user: str | None = None,
                           fallback: str = "") -> bool:

@@ -133,6 +133,12 @@ def aibot_pace(conversation_key: str) -> str:
     return f"aibot:{conversation_key}"
 
 
+def webhook_pace(robot_key: str) -> str:
+    """A group robot's limit (20 a minute) counts per robot. The key is a secret (it lets anyone
+    post into the group), so only a digest of it is written where operators read."""
+    return f"webhook:{hashlib.sha256(robot_key.encode()).hexdigest()[:16]}"
+
+
 def card_pace(response_code: str) -> str:
     return f"card:{response_code}"
 

@@ -68,6 +68,7 @@ class Outgoing:
     card: dict[str, Any] | None = None
     to_user: str | None = None  # app member to address instead of the event's sender
     to_kf: tuple[str, str] | None = None  # (open_kfid, external_userid): a 微信客服 customer
+    to_webhook: str | None = None  # a group's 消息推送 robot key: a post into that group
     card_update: str | None = None  # replace a card's buttons with this label …
     card_replace: dict[str, Any] | None = None  # … or the whole card with this one
     response_code: str | None = None  # the claimed response_code that updates it

@@ -151,7 +151,8 @@ def make_settings(db_url: str, **over):
 
     values = dict(WECOM_CORP_ID=TEST_CORP_ID, WECOM_AGENT_ID=218, WECOM_SECRET=TEST_SECRET,
                   WECOM_TOKEN=TEST_TOKEN, WECOM_AES_KEY=TEST_AES_KEY, AIBOT_TOKEN=TEST_TOKEN,
-                  AIBOT_AES_KEY=TEST_AES_KEY, DATABASE_URL=db_url, PORT=0, LOG_FORMAT="text")
+                  AIBOT_AES_KEY=TEST_AES_KEY, DATABASE_URL=db_url, PORT=0, LOG_FORMAT="text",
+                  GROUPS_CONFIG=str(ROOT / "config" / "sandbox" / "groups.yaml"))
     values.update(over)
     return Settings(_env_file=None, **values)
 
@@ -188,8 +189,12 @@ class Stack:
         the invisible mark that keeps a repeated text apart for WeCom's duplicate check."""
         from bot.outbox import DISTINCT_MARK
 
-        return [ln.content.replace(DISTINCT_MARK, "") if isinstance(ln.content, str)
-                else ln.content for ln in self.sandbox.delivered(conversation)
+        def text(content):
+            if isinstance(content, dict):  # a group robot's post: {"content": …}
+                content = content.get("content", "")
+            return content.replace(DISTINCT_MARK, "") if isinstance(content, str) else content
+
+        return [text(ln.content) for ln in self.sandbox.delivered(conversation)
                 if ln.kind != "card"]
 
     def cards(self, user: str):

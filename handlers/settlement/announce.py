@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from handlers.notify import tell_customer
+from handlers.notify import sees_cards, tell_customer
 from handlers.routing import Context
 from handlers.settlement import texts
 from handlers.settlement.awaiting import await_answer
@@ -43,7 +43,7 @@ async def announce(ctx: Context, ticket: Ticket, row: SettlementStatement,
     for ack in await acks_of(ctx.session, row.statement_id):
         if ack.status == PENDING:  # their 确认 belongs to this statement until they answer
             await await_answer(ctx.session, ack, now=ctx.clock.now(), until=answer_by)
-        by_card = ack.party == TECHNICIAN or ticket.channel != "kf"
+        by_card = ack.party == TECHNICIAN or sees_cards(ticket)
         if previous is not None:
             text = correction_text(ticket.number, previous.statement, st, revision=row.revision,
                                    party=ack.party, note=note)
@@ -54,8 +54,8 @@ async def announce(ctx: Context, ticket: Ticket, row: SettlementStatement,
             text = technician_text(ticket.number, st)
         else:
             text = customer_text(ticket.number, st, by_card=by_card)
-        if ack.party == CUSTOMER:
-            await tell_customer(ctx, ticket, text)
+        if ack.party == CUSTOMER:  # a bill: to the customer alone, never into a group
+            await tell_customer(ctx, ticket, text, private=True)
         else:
             ctx.send_to(ack.who, text)
         if by_card:
@@ -84,7 +84,7 @@ async def announce_accepted(ctx: Context, ticket: Ticket, row: SettlementStateme
     if review.note:
         text += "\n" + texts.SETTLE_DIFF_NOTE.format(note=review.note)
     if review.party == CUSTOMER:
-        await tell_customer(ctx, ticket, text)
+        await tell_customer(ctx, ticket, text, private=True)
     elif review.who:
         ctx.send_to(review.who, text)
 
@@ -104,4 +104,5 @@ async def report_unpriced(ctx: Context, ticket: Ticket, exc: Unpriceable) -> Non
         review=review.id, number=ticket.number,
         category=texts.CATEGORY_NAMES.get(ticket.category, ticket.category),
         device=ticket.device or texts.SETTLE_DEVICE_UNKNOWN, why=why))
-    await tell_customer(ctx, ticket, texts.SETTLE_UNPRICED_CUSTOMER.format(number=ticket.number))
+    await tell_customer(ctx, ticket, texts.SETTLE_UNPRICED_CUSTOMER.format(number=ticket.number),
+                        private=True)
