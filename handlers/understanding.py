@@ -19,6 +19,7 @@ from handlers.services import Services
 from models.messages import Event
 from nlp.analyzer import Analysis, Analyzer
 from nlp.billing import TICKET_NO, bill_answer
+from nlp.edits import Edit, parse_edit
 from nlp.staff_commands import StaffCommand, parse_staff_command
 from scheduler.clock import Clock
 
@@ -38,17 +39,24 @@ class Turn:
     command: StaffCommand | None  # what a technician or dispatcher wrote (app members)
     ticket_no: str | None  # a ticket number named in the text (upper case)
     analysis: Analysis | None  # intent, category, urgency, entities (None: nothing to analyse)
+    edit: Edit | None = None  # a change asked for in words: "时间改成今天下午3点"
     owner: str | None = None  # the feature a short reply belongs to (arbitration.py)
     awaiting: Any = None  # the ``models.conversation.Awaiting`` entry that decided it
 
 
-def strip_mention(text: str) -> str:
-    """AI-bot group messages start with "@BotName "; drop it."""
+_LEADING_MENTION = re.compile(r"^[@＠][^\s@＠]+(?:\s+|$)")
+
+
+def strip_mention(text: str, bot_names: tuple[str, ...] = ()) -> str:
+    """The message without the @-mentions addressing it (AI-bot group messages start with
+    "@BotName "; a person may type the mention again, or mention the bot mid-sentence): every
+    leading mention and every mention of one of ``bot_names`` anywhere."""
     text = text.strip()
-    if text.startswith("@"):
-        head, _, rest = text.partition(" ")
-        return rest.strip() if rest else ""
-    return text
+    while (m := _LEADING_MENTION.match(text)) is not None:
+        text = text[m.end():]
+    for name in bot_names:
+        text = re.sub(rf"[@＠]{re.escape(name)}\s*", "", text)
+    return text.strip()
 
 
 def has_words(text: str) -> bool:
@@ -72,7 +80,7 @@ async def understand(event: Event, services: Services, clock: Clock) -> Turn | N
         return None
     cfg = services[IntakeConfig]
     raw = event.text or ""
-    text = strip_mention(raw)
+    text = strip_mention(raw, cfg.bot_names)
     group = event.channel == "aibot" and event.payload.get("chat_type") == "group"
     addressed = (not group or raw.lstrip().startswith("@")
                  or any(k in text for k in cfg.keywords))
@@ -83,4 +91,5 @@ async def understand(event: Event, services: Services, clock: Clock) -> Turn | N
     return Turn(raw=raw, text=text, group=group, addressed=addressed,
                 word=reply_word(text, cfg), bill=bill_answer(text),
                 command=parse_staff_command(text) if event.channel == "app" else None,
-                ticket_no=m.group(0).upper() if m else None, analysis=analysis)
+                ticket_no=m.group(0).upper() if m else None, analysis=analysis,
+                edit=parse_edit(text))

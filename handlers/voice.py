@@ -2,11 +2,8 @@
 categories and priorities, dates, the greeting and the fallback answers). Each feature keeps
 its own sentences in its ``texts.py``; nothing user-facing is written inline in logic."""
 
-GREETING = "您好，我是工单助手。请直接描述遇到的问题，例如：“3号店咖啡机坏了，今天能来修吗 13812345678”。"
-RECEIVED = "收到：{text}\n我们已记录您的消息，工单助理正在处理。"
 EMPTY_MESSAGE = "没有看到文字内容，请用文字描述一下遇到的问题。"
 TOO_LONG = "消息有点长，我们已收到全文。请再用一两句话概括最需要处理的问题。"
-NON_TEXT_RECEIVED = "已收到您发送的{kind}。"
 DATE_TIME = "{month}月{day}日 {hm}"
 KIND_DEFAULT = "消息"
 KIND_NAMES = {"image": "图片", "voice": "语音", "video": "视频", "location": "位置", "link": "链接",

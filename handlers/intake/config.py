@@ -29,6 +29,9 @@ class IntakeConfig(BaseModel):
 
     window_minutes: int = Field(default=10, ge=1, le=24 * 60)
     keywords: tuple[str, ...] = ("报修", "坏了", "投诉")
+    #: the bot's names people @-mention (WeCom admin → the AI bot's name); removed wherever they
+    #: appear in a message, and a group message starting with one is addressed to the bot
+    bot_names: tuple[str, ...] = ("工单助手",)
     slots: dict[Category, tuple[Slot, ...]] = Field(default_factory=lambda: {
         "repair": ("place", "phone", "device", "time")})
     confirm_words: tuple[str, ...] = ("确认", "确定", "是的", "好的", "可以")

@@ -8,6 +8,7 @@ and how an untouched draft expires.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from datetime import datetime, timedelta
@@ -15,7 +16,7 @@ from typing import Any
 
 from handlers.intake import texts
 from handlers.intake.base import DRAFT, OWNER, IntakeBase
-from handlers.intake.helpers import PRIORITIES, local_time, mask_phones, quote, same_problem
+from handlers.intake.helpers import PRIORITIES, WINDOW_HOURS, local_time, mask_phones, quote, same_problem
 from handlers.intake.views import intake_confirm_card
 from models.conversation import expect, expected, settle
 from models.keys import ticket_conversation
@@ -25,13 +26,16 @@ from models.ticketing import (DONE_STATUSES, OPEN_STATUSES, add_phone, create_ti
 from models.tickets import Attachment, Draft, Ticket, TicketCreate, TicketEvent
 from nlp.region_codes import region_codes
 
-WINDOW_HOURS = {"minute": 1, "part_of_day": 4, "date": 10}  # appointment window length
 #: draft fields a ticket keeps in its structured ``fields``
 TICKET_FIELDS = ("faults", "order", "time_text", "precision", "urgency", "lat", "lon",
                  "location_label")
 
 
 # -- pure: what a message and a draft's fields make of each other ----------------------------
+
+
+#: a visit time given as "as soon as possible"
+ASAP = re.compile(r"尽快|越快越好|尽早|马上|立刻|立即|随时|asap", re.IGNORECASE)
 
 
 def draft_category(a: Any, categories: Any) -> str:
@@ -69,12 +73,48 @@ def with_entities(fields: dict[str, Any], a: Any) -> dict[str, Any]:
         f["appointment"] = e.appointment.isoformat()
         f["precision"] = a.appointment_precision
         f.pop("time_text", None)
+    elif not f.get("appointment") and (asap := ASAP.search(a.text)):
+        f["time_text"] = asap.group(0)  # "尽快" said in the report answers the time question
     if e.order_ids:
         f["order"] = e.order_ids[0]
     if a.faults:
         f["faults"] = list(dict.fromkeys([*f.get("faults", []), *a.faults]))
     f["urgency"] = max(f.get("urgency", "low"), a.urgency, key=PRIORITIES.index) \
         if a.urgency in PRIORITIES else f.get("urgency", "normal")
+    return f
+
+
+def changed_fields(fields: dict[str, Any], edit: Any, a: Any) -> dict[str, Any] | None:
+    """``fields`` with the change ``edit`` (``nlp.edits.Edit``) applied, its new value read from
+    the analysis ``a`` of the message; None when the new value cannot be read (a phone that is
+    no number)."""
+    e, f = a.entities, dict(fields)
+    if edit.slot == "time":
+        for k in ("appointment", "precision", "time_text"):
+            f.pop(k, None)
+        if e.appointment:
+            f["appointment"], f["precision"] = e.appointment.isoformat(), a.appointment_precision
+        else:
+            f["time_text"] = edit.value
+    elif edit.slot == "phone":
+        if not e.phones:
+            return None
+        f["phone"] = e.phones[0]
+    elif edit.slot == "place":
+        for k in ("store", "address", "province", "city", "district", "lat", "lon",
+                  "location_label"):
+            f.pop(k, None)
+        if e.store:
+            f["store"] = e.store
+        if e.address:
+            f["address"] = e.address
+        for level in ("province", "city", "district"):
+            if getattr(e, level):
+                f[level] = getattr(e, level)
+        if not (e.store or e.address):
+            f["address"] = edit.value
+    else:
+        f["device"] = e.device or edit.value
     return f
 
 
@@ -168,7 +208,9 @@ class Drafts(IntakeBase):
         of the same problem resolved within ``repeat_days``."""
         e = a.entities
         for t in await tickets_of(self.session, self.customer.id, OPEN_STATUSES, store=e.store):
-            if same_problem(text, e.device, e.address, t, self.cfg.duplicate_score):
+            # A 回访 (follow-up) is ours to the customer, not their problem: never merged into.
+            if t.category != "followup" and same_problem(text, e.device, e.address, t,
+                                                         self.cfg.duplicate_score):
                 self.add_to_ticket(t, text)
                 return
         since = self.now - timedelta(days=self.cfg.repeat_days)
@@ -278,6 +320,24 @@ class Drafts(IntakeBase):
 
     def summary_rows(self, draft: Draft) -> list[tuple[str, str]]:
         return summary_rows(draft, group=self.group)
+
+    async def change(self, draft: Draft, text: str, edit: Any, a: Any) -> None:
+        """"时间改成今天下午3点": the field changes (the words do not join the description), and
+        the draft asks for what is still missing or for confirmation again."""
+        self.record(text, draft=draft)
+        f = changed_fields(draft.fields, edit, a)
+        name = texts.SUMMARY_LINES[edit.slot]
+        if f is None:
+            self.say(texts.CHANGE_NOT_UNDERSTOOD.format(field=name,
+                                                        example=texts.CHANGE_EXAMPLES[edit.slot]))
+            return
+        if edit.slot == "phone":
+            self.customer = await add_phone(self.session, self.customer, f["phone"], self.now)
+        draft.fields = f
+        await self.keep(draft)
+        shown = dict(self.summary_rows(draft)).get(name, edit.value)
+        await self.advance(draft, lambda question: texts.DRAFT_CHANGED.format(
+            field=name, value=shown, question=question))
 
     # -- the answer to the confirmation (a reply word or a card button) ------------------
 

@@ -5,10 +5,11 @@ latest one."""
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from handlers.intake import texts
 from handlers.intake.base import COMPLETION, OWNER, IntakeBase
-from handlers.intake.helpers import PRIORITIES, local_time
+from handlers.intake.helpers import PRIORITIES, WINDOW_HOURS, local_time, mask_phones
 from handlers.lifecycle import IllegalTransition, change, transition
 from models.conversation import settle
 from models.keys import ticket_conversation
@@ -32,6 +33,8 @@ class Followups(IntakeBase):
         return found[0] if found else None
 
     def eta(self, t: Ticket) -> str:
+        if t.status not in OPEN_STATUSES:  # done, closed, cancelled: no visit ahead
+            return texts.ETA_NONE
         if t.appointment_start:
             return texts.ETA_APPOINTMENT.format(
                 time=local_time(t.appointment_start.isoformat(), t.fields.get("precision")))
@@ -127,3 +130,40 @@ class Followups(IntakeBase):
             conversation_key=self.ctx.event.conversation_key, reporter=self.ctx.event.sender,
             linked_ticket_id=t.id, link_kind="followup"), actor=self.actor, now=self.now)
         self.say(texts.RATED_LOW.format(score=score, number=follow.number))
+
+    async def change(self, text: str, edit: Any, a: Any) -> None:
+        """A change asked for after the ticket was created: time, place and phone change on the
+        ticket (audited; the technician is told); device or store would need a new placement."""
+        t = await self.target(text, OPEN_STATUSES)
+        if t is None or t.status not in OPEN_STATUSES:
+            self.say(texts.NO_TICKET)
+            return
+        name = texts.SUMMARY_LINES[edit.slot]
+        if edit.slot == "device" or (edit.slot == "place" and t.store):
+            self.say(texts.CHANGE_NOT_ON_TICKET.format(number=t.number, field=name))
+            return
+        e = a.entities
+        if edit.slot == "time":
+            if e.appointment is None:
+                self.say(texts.CHANGE_NOT_UNDERSTOOD.format(
+                    field=name, example=texts.CHANGE_EXAMPLES["time"]))
+                return
+            hours = WINDOW_HOURS.get(a.appointment_precision or "minute", 1)
+            values: dict[str, Any] = {"appointment_start": e.appointment,
+                                      "appointment_end": e.appointment + timedelta(hours=hours)}
+            shown = local_time(e.appointment.isoformat(), a.appointment_precision)
+        elif edit.slot == "phone":
+            if not e.phones:
+                self.say(texts.CHANGE_NOT_UNDERSTOOD.format(
+                    field=name, example=texts.CHANGE_EXAMPLES["phone"]))
+                return
+            values, shown = {"phone": e.phones[0]}, e.phones[0]
+        else:
+            values, shown = {"address": e.address or edit.value}, e.address or edit.value
+        await change(self.session, t, actor=self.actor, action=f"change:{edit.slot}",
+                     now=self.now, reason=text, **values)
+        self.say(texts.TICKET_CHANGED.format(number=t.number, field=name,
+                                             value=mask_phones(shown) if self.group else shown))
+        if t.assignee:
+            self.ctx.send_to(t.assignee, texts.TICKET_CHANGED_TO_TECH.format(
+                number=t.number, field=name, value=shown))

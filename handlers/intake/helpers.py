@@ -13,6 +13,7 @@ from models.tickets import Ticket
 from models.types import LOCAL_TZ
 
 QUOTE = 60  # characters of the user's text quoted back
+WINDOW_HOURS = {"minute": 1, "part_of_day": 4, "date": 10}  # appointment window length
 PRIORITIES = ("low", "normal", "high", "urgent")
 MOBILE = re.compile(r"(?<!\d)(1[3-9]\d)(\d{4})(\d{4})(?!\d)")
 

@@ -52,3 +52,11 @@ ATTACHED_DRAFT = "已收到{kind}，会附在这次报修里。"
 ATTACHED_TICKET = "已收到{kind}，已补充到工单 {number}。"
 LOCATION_USED = "已收到位置：{label}"
 RATE_ASK = "感谢反馈！方便的话请给本次服务打个分（1-5分）。"
+DRAFT_CHANGED = "已把{field}改为：{value}\n{question}"
+TICKET_CHANGED = "已把工单 {number} 的{field}改为：{value}。"
+TICKET_CHANGED_TO_TECH = "工单 {number} 的{field}已改为：{value}（客户修改）。"
+CHANGE_NOT_UNDERSTOOD = "没看懂新的{field}，请再写一次，例如：{example}"
+CHANGE_EXAMPLES = {"time": "时间改成明天下午3点", "place": "地址改为上海市静安区南京西路1686号",
+                   "phone": "电话改成13900000000", "device": "设备改成冰箱"}
+CHANGE_NOT_ON_TICKET = ("工单 {number} 已经创建，{field}不能在这里修改。如报错了设备或门店，请回复“取消 {number}”"
+                        "后重新报修。")
