@@ -7,6 +7,8 @@ directly under the province, as in the official hierarchy.
 
 from __future__ import annotations
 
+import re
+
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -51,3 +53,24 @@ async def ancestry(session: AsyncSession, code: str) -> list[Region]:
         chain.append(region)
         current = region.parent_code
     return list(reversed(chain))
+
+
+async def region_name(session: AsyncSession, code: str) -> str:
+    """浦东新区 for 310115 (rows keep codes at their own length: 33 / 3301 / 330106); the code
+    itself when the gazetteer does not know it."""
+    for candidate in dict.fromkeys((code, code[:4] if code.endswith("00") else code,
+                                    code[:2] if code.endswith("0000") else code)):
+        named = await session.get(Region, candidate)
+        if named is not None:
+            return named.name
+    return code
+
+
+_CODE = re.compile(r"(?<![0-9A-Za-z-])[1-8]\d{5}(?![0-9])")
+
+
+async def with_region_names(session: AsyncSession, text: str) -> str:
+    """``text`` with every administrative code in it (310101) written as its name (黄浦区):
+    people read names, never codes."""
+    names = {code: await region_name(session, code) for code in set(_CODE.findall(text))}
+    return _CODE.sub(lambda m: names.get(m.group(0), m.group(0)), text)

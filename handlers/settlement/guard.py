@@ -8,7 +8,6 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from datetime import timedelta
-from typing import Any
 
 from handlers.routing import Context
 from handlers.settlement import texts
@@ -16,21 +15,11 @@ from handlers.settlement.announce import tell_staff
 from handlers.settlement.config import Guard
 from handlers.settlement.engine.guard import CancelEvent, evaluate_guard
 from handlers.settlement.mapping import address_key
-from models.regions import Region
+from models.regions import region_name
 from models.settlement import cancellations_since, freeze_add
 from models.ticketing import region_code_of
 
 log = logging.getLogger("handlers.settlement.guard")
-
-
-async def region_name(session: Any, code: str) -> str:
-    """浦东新区 for 310115 (region rows keep codes at their own length: 33 / 3301 / 330106)."""
-    for candidate in dict.fromkeys((code, code[:4] if code.endswith("00") else code,
-                                    code[:2] if code.endswith("0000") else code)):
-        named = await session.get(Region, candidate)
-        if named is not None:
-            return named.name
-    return code
 
 
 async def guard_promotions(ctx: Context, g: Guard) -> None:
