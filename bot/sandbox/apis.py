@@ -164,7 +164,11 @@ class WeComApis:
         key = request.query.get("key", "")
         if self._within_limit(f"webhook:{key}", "webhook"):
             msgtype = body.get("msgtype", "text")
-            self._line(f"webhook:{key}", "bot", msgtype, body.get(msgtype))
+            part = body.get(msgtype)
+            if msgtype in ("text", "markdown") and isinstance(part, dict):
+                part = part.get("content", "")  # what the group reads
+            self._line(f"webhook:{key}", "bot", "card" if msgtype == "template_card" else msgtype,
+                       part)
         else:
             self.state.dropped.append({"api": "webhook", "key": key, "body": body})
         self._record("webhook", request, body, 0)
@@ -184,9 +188,11 @@ class WeComApis:
         entry["used"] = True
         if self._within_limit(f"aibot:{entry['conversation']}", "aibot"):
             msgtype = body.get("msgtype", "markdown")
-            content = (body.get(msgtype) or {}).get("content", "")
-            self._line(entry["conversation"], "bot", "markdown" if msgtype == "markdown" else msgtype,
-                       content)
+            if msgtype == "template_card":  # shown as sent; its clicks are not emulated
+                self._line(entry["conversation"], "bot", "card", body.get(msgtype) or {})
+            else:
+                content = (body.get(msgtype) or {}).get("content", "")
+                self._line(entry["conversation"], "bot", msgtype, content)
         else:
             self.state.dropped.append({"api": "response_url", "body": body})
         self._record("response_url", request, body, 0)

@@ -106,18 +106,33 @@ class People:
     async def click(self, userid: str, task_id: str, key: str) -> dict[str, Any]:
         """A member clicks a card button: template_card_event with a fresh ResponseCode."""
         code = self._new_response_code(userid, task_id)
-        self._line(f"app:{userid}", userid, "event", f"点击了按钮 {key}")
+        label = self.button_label(task_id, key)
+        # What the person did, as they saw it: the button's label, never its key.
+        self._line(f"app:{userid}", userid, "event",
+                   f"点击了「{label}」" if label else "点击了卡片按钮")
         extra = (f"<EventKey><![CDATA[{escape(key)}]]></EventKey>"
                  f"<TaskId><![CDATA[{escape(task_id)}]]></TaskId>"
                  f"<CardType><![CDATA[button_interaction]]></CardType>"
                  f"<ResponseCode><![CDATA[{code}]]></ResponseCode>")
         return await self.member_event(userid, "template_card_event", extra)
 
+    def button_label(self, task_id: str, key: str) -> str:
+        """The label of the button ``key`` on the card ``task_id`` as it is shown now ("")."""
+        card = (self.state.cards.get(task_id) or {}).get("card") or {}
+        buttons = list(card.get("button_list") or [])
+        if isinstance(card.get("submit_button"), dict):
+            buttons.append(card["submit_button"])
+        return next((str(b.get("text") or "") for b in buttons
+                     if isinstance(b, dict) and b.get("key") == key), "")
+
     async def aibot_says(self, userid: str, text: str, chat_id: str = "",
                          mention: bool = True) -> dict[str, Any]:
         """A member writes to the AI bot: 1:1, or with ``chat_id`` an @-mention in a group
-        (``mention=False``: a group message the bot sees without being @-mentioned)."""
+        (``mention=False``: a group message the bot sees without being @-mentioned). In a group
+        the line shows the mention as sent: ``@工单助手 …``, added unless the text has it."""
         conv = f"aibot:g:{chat_id}" if chat_id else f"aibot:u:{userid}"
+        if chat_id and mention and f"@{BOT_NAME}" not in text:
+            text = f"@{BOT_NAME} {text}"
         self._line(conv, userid, "text", text)
         rid = secrets.token_hex(8)
         self.state.response_urls[rid] = {"conversation": conv, "created": self.clock.now(),
@@ -125,7 +140,7 @@ class People:
         msg = {"msgid": f"aibot{next(self._msgids)}", "aibotid": "aibSANDBOX",
                "chattype": "group" if chat_id else "single", "from": {"userid": userid},
                "response_url": f"{self.base_url}/aibot/response/{rid}", "msgtype": "text",
-               "text": {"content": f"@{BOT_NAME} {text}" if chat_id and mention else text}}
+               "text": {"content": text}}
         if chat_id:
             msg["chatid"] = chat_id
         return await self.deliver("aibot", json.dumps(msg, ensure_ascii=False))

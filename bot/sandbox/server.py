@@ -17,7 +17,8 @@ Faithful where it matters to the bot (PROTOCOL.md):
 
 The sandbox is one class, ``Sandbox``, put together from one part per concern:
 
-* ``state.py``: the limits, the personas and the dataclasses of its state;
+* ``state.py``: the limits and the dataclasses of its state;
+* ``personas.py``: the people on the page, read from ``config/sandbox/``, and their chats;
 * ``rules.py``: ``WeComRules``, tokens, rate limits, response codes and injected faults;
 * ``apis.py``: ``WeComApis``, the server side of every API the bot calls;
 * ``people.py``: ``People``, what members and customers do, delivered as callbacks;
@@ -30,6 +31,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import time
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -39,19 +41,19 @@ from bot.crypto import WeComCrypto
 from bot.sandbox.apis import WeComApis
 from bot.sandbox.page import STATIC, PersonaPage
 from bot.sandbox.people import People, log
+from bot.sandbox.personas import SANDBOX_CONFIG, load_personas
 from bot.sandbox.rules import WeComRules
 from bot.sandbox.state import (BOT_NAME, CALLBACK_DELIVERIES, CALLBACK_TIMEOUT, ERR_KF_ALLOWANCE,
                                ERR_RESPONSE_CODE, ERR_RESPONSE_URL, KF_REPLIES, KF_WINDOW,
-                               OPEN_KFID, PERSONAS, RATE_LIMITS, RESPONSE_CODE_TTL,
-                               RESPONSE_URL_TTL, TOKEN_TTL, ChatLine, Fault, Persona,
-                               SandboxState)
+                               OPEN_KFID, RATE_LIMITS, RESPONSE_CODE_TTL, RESPONSE_URL_TTL,
+                               TOKEN_TTL, Chat, ChatLine, Fault, Persona, SandboxState)
 from scheduler.clock import Clock, SystemClock
 
 # What callers import from here (tests, bench, main.py), wherever it now lives.
 __all__ = ["BOT_NAME", "CALLBACK_DELIVERIES", "CALLBACK_TIMEOUT", "ERR_KF_ALLOWANCE",
            "ERR_RESPONSE_CODE", "ERR_RESPONSE_URL", "KF_REPLIES", "KF_WINDOW", "OPEN_KFID",
-           "PERSONAS", "RATE_LIMITS", "RESPONSE_CODE_TTL", "RESPONSE_URL_TTL", "STATIC",
-           "TOKEN_TTL", "ChatLine", "Fault", "Persona", "Sandbox", "SandboxState", "log"]
+           "RATE_LIMITS", "RESPONSE_CODE_TTL", "RESPONSE_URL_TTL", "STATIC", "TOKEN_TTL", "Chat",
+           "ChatLine", "Fault", "Persona", "Sandbox", "SandboxState", "load_personas", "log"]
 
 
 class Sandbox(WeComRules, WeComApis, People, PersonaPage):
@@ -60,7 +62,8 @@ class Sandbox(WeComRules, WeComApis, People, PersonaPage):
     def __init__(self, *, corp_id: str, agent_id: int, secret: str, app_token: str,
                  app_aes_key: str, aibot_token: str = "", aibot_aes_key: str = "",
                  bot_url: str = "http://127.0.0.1:8080", clock: Clock | None = None,
-                 callback_timeout: float = CALLBACK_TIMEOUT) -> None:
+                 callback_timeout: float = CALLBACK_TIMEOUT,
+                 config_dir: Path = SANDBOX_CONFIG) -> None:
         self.corp_id, self.agent_id, self.secret = corp_id, agent_id, secret
         self.app_crypto = WeComCrypto(app_token, app_aes_key, corp_id)
         self.aibot_crypto = (WeComCrypto(aibot_token, aibot_aes_key, "")
@@ -75,7 +78,8 @@ class Sandbox(WeComRules, WeComApis, People, PersonaPage):
         self._runner: web.AppRunner | None = None
         self._http: aiohttp.ClientSession | None = None
         self._changed = asyncio.Event()
-        self.personas = {p.id: p for p in PERSONAS}
+        # Everyone in config/sandbox/ (staff.yaml, groups.yaml), in the page's order.
+        self.personas = {p.id: p for p in load_personas(config_dir)}
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -91,6 +95,8 @@ class Sandbox(WeComRules, WeComApis, People, PersonaPage):
         r.add_post("/aibot/response/{rid}", self.aibot_response)
         # The person-facing page and its JSON API.
         r.add_get("/", self.page)
+        r.add_get("/favicon.ico", self.favicon)
+        r.add_get("/favicon.svg", self.favicon)
         r.add_get("/sandbox/api/personas", self.api_personas)
         r.add_get("/sandbox/api/lines", self.api_lines)
         r.add_post("/sandbox/api/say", self.api_say)

@@ -31,25 +31,30 @@ RATE_LIMITS = {
 
 @dataclass
 class Persona:
+    """Someone on the page (``personas.py`` reads them from ``config/sandbox/``)."""
+
     id: str
     name: str
-    role: str  # customer | store | technician | manager
-    channel: str  # app | aibot_single | aibot_group | kf
+    role: str  # customer | store | technician | manager | finance
+    channel: str  # app | aibot_single | aibot_group | kf: where they write first
     userid: str  # member userid, or external_userid for kf
     chat_id: str = ""
+    chat_name: str = ""  # the group's name
+    webhook_key: str = ""  # the group's 消息推送 robot (its posts are part of the group)
+    detail: str = ""  # one more line on the page: provider, skills, regions …
+    example: str = ""  # the composer's placeholder
 
 
-PERSONAS = [
-    Persona("kf_chen", "陈女士（顾客，微信客服）", "customer", "kf", "wmCHENnvshi0001"),
-    Persona("bot_liu", "刘先生（顾客，与机器人单聊）", "customer", "aibot_single", "liuxiansheng"),
-    Persona("grp_zhang", "张三（3号店店员，在群里@机器人）", "store", "aibot_group", "zhangsan",
-            "wrSTORE3group"),
-    Persona("app_zhang", "张三（3号店店员，应用内）", "store", "app", "zhangsan"),
-    Persona("app_li", "李师傅（技术员）", "technician", "app", "lishifu"),
-    Persona("app_wangshifu", "王师傅（技术员）", "technician", "app", "wangshifu"),
-    Persona("app_zhou", "周师傅（技术员）", "technician", "app", "zhoushifu"),
-    Persona("app_wang", "王经理（经理、调度）", "manager", "app", "wangjingli"),
-]
+@dataclass(frozen=True)
+class Chat:
+    """One chat a persona sees: ``id`` is the sandbox's conversation (``app:lishifu``)."""
+
+    id: str
+    kind: str  # kf | aibot | app | webhook
+    label: str
+    writable: bool
+
+
 OPEN_KFID = "wkSANDBOXKF0001"
 BOT_NAME = "工单助手"
 
