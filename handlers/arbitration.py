@@ -11,6 +11,8 @@ kind           set by                    owner       takes
 =============  ========================  ==========  ===========================================
 draft          intake, while a report    intake      every reply word, in that conversation
                is being filled in                    (confirm / edit / cancel the draft)
+part_prices    settlement, when a part   settlement  prices without a labour time ("水泵 180元",
+               has no price                          "180元"): the technician's, then finance's
 work_report    dispatch, after 完工       dispatch    the awaited 完工 details
                without details
 completion     intake, when the ticket   intake      确认 (closes the ticket; settlement then
@@ -35,6 +37,8 @@ from models.conversation import Awaiting, expected
 #: (kind, whether an entry of that kind takes the turn), highest precedence first
 PRECEDENCE: tuple[tuple[str, Callable[[Any], bool]], ...] = (
     ("draft", lambda t: t.word is not None),
+    ("part_prices", lambda t: t.command is not None and t.command.kind == "details"
+     and t.command.labour_minutes is None and bool(t.command.parts)),
     ("work_report", lambda t: t.command is not None and t.command.kind == "details"),
     ("completion", lambda t: t.word == "confirm"),
     ("statement", lambda t: t.word == "confirm"),

@@ -8,8 +8,8 @@ the feature says so (``settle``). ``expected`` lists what still awaits a person,
 ``handlers/arbitration.py`` decides from it who owns a short reply (确认, 取消, a number).
 
 Used by intake's drafts (``draft``) and completions waiting for the customer's 确认
-(``completion``), dispatch's awaited 完工 report (``work_report``) and settlement's statement
-answers (``statement``); approvals will add theirs.
+(``completion``), dispatch's awaited 完工 report (``work_report``), settlement's statement
+answers (``statement``) and missing part prices (``part_prices``); approvals will add theirs.
 """
 
 from __future__ import annotations

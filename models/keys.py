@@ -80,6 +80,11 @@ def offer_timer(offer_id: int) -> str:
     return f"offer:{offer_id}"
 
 
+def price_timer(ticket_id: int) -> str:
+    """The durable timer of a ticket's missing part prices (handlers/settlement/prices.py)."""
+    return f"part_prices:{ticket_id}"
+
+
 def grab_timer(job_id: int) -> str:
     """A grab's window (抢单)."""
     return f"grab:{job_id}"

@@ -33,6 +33,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel
 
+from models.conversation import Awaiting
 from models.tickets import Site, Ticket, TicketEvent, _at, _fk, _pk
 
 # StatementAck.party / .status / .via
@@ -299,3 +300,21 @@ async def completed_ticket_count(session: AsyncSession, customer_id: int, before
         Ticket.resolved_at.is_not(None),
         Ticket.resolved_at < before))).all()
     return len(rows)
+
+
+async def lock_ticket(session: AsyncSession, ticket_id: int) -> Ticket | None:
+    """The ticket, its row locked until the transaction ends (``SELECT … FOR UPDATE``; SQLite's
+    one writer needs none): a part-price answer and its timer's firing, handled in two
+    conversations, take turns on it."""
+    return (await session.execute(
+        select(Ticket).where(Ticket.id == ticket_id).with_for_update()
+        .execution_options(populate_existing=True))).scalar_one_or_none()
+
+
+async def awaiting_about(session: AsyncSession, owner: str, kind: str,
+                         ref: int) -> list[Awaiting]:
+    """Everyone whose answer about ``kind``/``ref`` is still awaited (expired or not), oldest
+    first."""
+    return list((await session.execute(select(Awaiting).where(
+        Awaiting.owner == owner, Awaiting.kind == kind, Awaiting.ref == ref)
+        .order_by(Awaiting.id))).scalars())

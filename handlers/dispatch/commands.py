@@ -35,6 +35,8 @@ async def run(ctx: Context, cmd: StaffCommand) -> None:
     elif cmd.kind in ("accept", "decline"):
         await answer_text(ctx, d, cmd)
     elif cmd.kind == "details":  # the 完工 details the bot asked for (a named ticket wins)
+        if cmd.labour_minutes is None and not cmd.no_parts and not any(p.name for p in cmd.parts):
+            raise SkipHandler  # a bare price ("180元") is no work report
         awaited = ctx.turn.awaiting if ctx.turn.owner == OWNER else None  # arbitration.py
         ticket = (await ticket_by_number(ctx.session, cmd.ticket) if cmd.ticket
                   else await ctx.session.get(Ticket, awaited.ref) if awaited else None)

@@ -32,7 +32,8 @@ OFFER_EXPIRED_TEXT = "工单 {number} 的派单已超时，无需再处理。"
 OFFER_REASSIGNED_TEXT = "工单 {number} 已由调度另行指派，无需再处理。"
 OFFER_WITHDRAWN_TEXT = "工单 {number} 已取消，派单已撤回。"
 YOU_ACCEPTED = ("已接单：工单 {number}（{title}）。\n地点：{place}\n客户电话：{phone}\n时间：{time}\n"
-                "出发、到达、完工时点卡片按钮，或直接回复“出发”“到达”“完工 工时1.5小时 配件 …”。")
+                "出发、到达、完工时点卡片按钮，或直接回复“出发”“到达”“完工 工时1.5小时 配件 水泵1个180元”"
+                "（每个配件写数量和单价；没用配件写“无配件”）。")
 YOU_DECLINED = "已拒单：工单 {number}，会转给其他师傅。"
 NOT_YOUR_CARD = "这张卡片不是发给您的，无法操作。"
 OFFER_STALE = {"accepted": "您已接过这单（工单 {number}），无需重复操作。",
@@ -64,14 +65,19 @@ WORK_LABELS = {"depart": "出发", "arrive": "到达", "done": "完工"}
 WORK_DONE_LABEL = "已完工"
 DEPARTED_OK = "已记录出发（工单 {number}），已通知客户。"
 ARRIVED_OK = "已记录到达（工单 {number}），已通知客户。"
-ASK_WORK_DETAILS = ("请回复完工信息，例如：“工时1.5小时 配件 压缩机电容1个35元”；"
+ASK_WORK_DETAILS = ("请回复完工信息：工时，和用了哪些配件（每个配件写数量和单价，结算要用），例如："
+                    "“工时1.5小时 配件 水泵1个180元，密封圈2个每个5元”；"
                     "没有用配件请回复“工时1小时 无配件”。（工单 {number}）")
 ASK_LABOUR = "还差工时，请回复例如“工时1.5小时”。（工单 {number}）"
+ASK_PARTS = ("还差配件：用了配件请回复例如“配件 水泵1个180元”（每个配件写数量和单价）；"
+             "没有用配件请回复“无配件”。（工单 {number}）")
 DONE_OK = "已完工：工单 {number}，{work}。已通知客户确认。"
 WORK_SUMMARY = "工时{hours}"
 WORK_PARTS = "，配件：{parts}"
 WORK_NO_PARTS = "，未用配件"
 PART_QTY = "{name}×{qty}"
+PART_PRICED = "{name}×{qty}（单价{cost}元）"
+PART_UNPRICED = "{name}×{qty}（未报单价）"
 NO_ACTIVE_JOB = "您目前没有进行中的工单。"
 WHICH_JOB = "您有多张进行中的工单（{numbers}），请在消息里带上工单号，例如“{kind} {first}”。"
 WORK_WRONG_STAGE = "工单 {number} 当前{status}，不能{action}。"

@@ -95,13 +95,24 @@ def hours(minutes: int) -> str:
             else texts.MINUTES.format(n=minutes))
 
 
-def work_summary(report: WorkReport) -> str:
-    """工时1.5小时，配件：压缩机电容×1 (or no parts)."""
+def part_text(p: dict[str, Any], *, prices: bool = False) -> str:
+    """压缩机电容×1, or for the technician 压缩机电容×1（单价35元） / 水泵×1（未报单价）."""
+    qty = f"{Decimal(p['qty']).normalize():f}"
+    if not prices:
+        return texts.PART_QTY.format(name=p["name"], qty=qty)
+    if p.get("unit_cost") in (None, ""):
+        return texts.PART_UNPRICED.format(name=p["name"], qty=qty)
+    return texts.PART_PRICED.format(name=p["name"], qty=qty,
+                                    cost=f"{Decimal(p['unit_cost']).normalize():f}")
+
+
+def work_summary(report: WorkReport, *, prices: bool = False) -> str:
+    """工时1.5小时，配件：压缩机电容×1 (or no parts); with ``prices`` (for the technician)
+    each part's unit cost, or that it has none yet."""
     text = texts.WORK_SUMMARY.format(hours=hours(report.labour_minutes))
     if report.parts:
         return text + texts.WORK_PARTS.format(parts=texts.LIST_SEP.join(
-            texts.PART_QTY.format(name=p["name"], qty=f"{Decimal(p['qty']).normalize():f}")
-            for p in report.parts))
+            part_text(p, prices=prices) for p in report.parts))
     return text + texts.WORK_NO_PARTS
 
 

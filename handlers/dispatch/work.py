@@ -4,7 +4,10 @@ true; and the distances and arrival times the customer hears."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
+from decimal import Decimal
+from typing import Any
 
 from handlers.dispatch import texts
 from handlers.dispatch.base import DispatchBase
@@ -12,15 +15,28 @@ from handlers.dispatch.engine import eta_minutes, haversine_km
 from handlers.dispatch.views import local_time, ticket_work_card, work_summary
 from handlers.lifecycle import IllegalTransition, transition
 from handlers.notify import tell_customer
-from models.conversation import expect, settle
+from models.conversation import expect, expected, settle
 from models.dispatch import DispatchDecisionRow, Offer, WorkReport, accepted_offer
 from models.keys import ticket_conversation, work_task
 from models.ticketing import point_of, staff_by_userid
 from models.tickets import Site, Staff, Ticket
-from nlp.staff_commands import StaffCommand
+from nlp.staff_commands import PartUsed, StaffCommand
 
 OWNER, WORK_REPORT = "dispatch", "work_report"  # the 完工 details awaited from a technician
 REPORT_WAIT = timedelta(hours=24)  # how long a bare "工时1.5小时" still completes that job
+
+
+def part_rows(parts: tuple[PartUsed, ...]) -> list[dict[str, str | None]]:
+    """The parts of a work report as stored (Decimal strings; a nameless price is no part)."""
+    return [{"name": p.name, "qty": str(p.qty),
+             "unit_cost": None if p.unit_cost is None else str(p.unit_cost)}
+            for p in parts if p.name]
+
+
+def details_data(cmd: StaffCommand) -> dict[str, Any]:
+    """What a technician said so far about a job's 完工, kept while the bot asks for the rest."""
+    return {"labour_minutes": cmd.labour_minutes, "parts": part_rows(cmd.parts),
+            "no_parts": cmd.no_parts}
 
 
 class Work(DispatchBase):
@@ -58,10 +74,13 @@ class Work(DispatchBase):
             else:
                 if ticket.status not in ("accepted", "in_progress"):
                     raise IllegalTransition(ticket, "resolved")
-                if cmd is None or not cmd.has_details:
+                cmd = await self.with_earlier_details(tech, ticket, cmd)
+                if not cmd.has_details:  # keep what was said, ask for the rest
                     await expect(self.session, person=tech, owner=OWNER, kind=WORK_REPORT,
-                                 ref=ticket.id, now=self.now, expires_at=self.now + REPORT_WAIT)
-                    ask = (texts.ASK_LABOUR if cmd is not None and (cmd.parts or cmd.no_parts)
+                                 ref=ticket.id, now=self.now, expires_at=self.now + REPORT_WAIT,
+                                 data=details_data(cmd))
+                    ask = (texts.ASK_LABOUR if cmd.parts or cmd.no_parts else
+                           texts.ASK_PARTS if cmd.labour_minutes is not None
                            else texts.ASK_WORK_DETAILS)
                     ctx.reply(ask.format(number=ticket.number))
                     return
@@ -83,24 +102,42 @@ class Work(DispatchBase):
             await transition(self.session, ticket, "in_progress", actor=self.actor, now=self.now)
         report = WorkReport(
             ticket_id=ticket.id, technician=tech, labour_minutes=cmd.labour_minutes or 0,
-            parts=[{"name": p.name, "qty": str(p.qty),
-                    "unit_cost": None if p.unit_cost is None else str(p.unit_cost)}
-                   for p in cmd.parts],
+            parts=part_rows(cmd.parts),
             travel_km=await self.travel_km(offer),
             note=self.ctx.event.text or "", reported_at=self.now)
         self.session.add(report)
         await transition(self.session, ticket, "resolved", actor=self.actor, now=self.now)
         await settle(self.session, owner=OWNER, kind=WORK_REPORT, ref=ticket.id)
-        work = work_summary(report)
-        self.ctx.reply(texts.DONE_OK.format(number=ticket.number, work=work))
-        await tell_customer(self.ctx, ticket, texts.CUSTOMER_DONE.format(number=ticket.number,
-                                                                         name=name, work=work))
+        self.ctx.reply(texts.DONE_OK.format(number=ticket.number,
+                                            work=work_summary(report, prices=True)))
+        await tell_customer(self.ctx, ticket, texts.CUSTOMER_DONE.format(
+            number=ticket.number, name=name, work=work_summary(report)))
         if offer is not None:
             await self.ctx.update_card(texts.WORK_DONE_LABEL, task_id=work_task(offer.id),
                                        user=tech)
         await self.session.flush()
         self.ctx.emit("ticket_resolved", {"ticket_id": ticket.id},
                       conversation_key=ticket_conversation(ticket.id))
+
+    async def with_earlier_details(self, tech: str, ticket: Ticket,
+                                   cmd: StaffCommand | None) -> StaffCommand:
+        """``cmd`` completed by what the technician already said about this job and the bot
+        kept while asking for the rest (labour time first said, parts added; a part named
+        again replaces the earlier one, e.g. now with its price)."""
+        cmd = cmd or StaffCommand("done")
+        earlier = next((w.data for w in await expected(
+            self.session, tech, self.now, owner=OWNER, kind=WORK_REPORT) if w.ref == ticket.id),
+            None)
+        if not earlier:
+            return cmd
+        named = {p.name for p in cmd.parts}
+        kept = () if cmd.no_parts else tuple(PartUsed(p["name"], Decimal(p["qty"]),
+                              None if p.get("unit_cost") is None else Decimal(p["unit_cost"]))
+                     for p in earlier.get("parts", []) if p["name"] not in named)
+        minutes = cmd.labour_minutes if cmd.labour_minutes is not None \
+            else earlier.get("labour_minutes")
+        return replace(cmd, labour_minutes=minutes, parts=kept + cmd.parts,
+                       no_parts=cmd.no_parts or (bool(earlier.get("no_parts")) and not cmd.parts))
 
     async def refresh_work_card(self, offer: Offer | None, ticket: Ticket, stage: str) -> None:
         if offer is not None:

@@ -1,27 +1,33 @@
 """Telling people about statements: each party's statement (or a correction's differences)
-with its 确认 / 异议 card, the cards of a replaced statement, finance's verdict that a statement
-stands, and a ticket that could not be priced. The wording is in ``views.py`` / ``texts.py``."""
+with its 确认 / 异议 card (``issue`` prices a completion and announces it), the cards of a
+replaced statement, finance's verdict that a statement stands, and a ticket that could not be
+priced (a review finance is told about, the customer told who prices it). The wording is in
+``views.py`` / ``texts.py``."""
 
 from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from typing import Any, Final
 
-from handlers.notify import sees_cards, tell_customer
+from handlers.notify import kf_sends_left, route_of, sees_cards, tell_customer
 from handlers.routing import Context
 from handlers.settlement import texts
 from handlers.settlement.awaiting import await_answer
 from handlers.settlement.config import SettlementSetup
 from handlers.settlement.mapping import Unpriceable
+from handlers.settlement.pricing import price, store, ticket_data
 from handlers.settlement.views import (correction_text, customer_text, money, statement_card,
                                        technician_text)
-from models.keys import settle_task, unpriced_review
+from models.keys import actor, kf_parts, settle_task, unpriced_review
 from models.settlement import (CUSTOMER, PENDING, TECHNICIAN, UNPRICED, SettlementReview,
-                               SettlementStatement, acks_of, review_by_key)
+                               SettlementStatement, acks_of, latest_statement, review_by_key)
 from models.ticketing import first_staff_with
-from models.tickets import Ticket
+from models.tickets import Ticket, TicketEvent
 
 log = logging.getLogger("handlers.settlement.announce")
+FINANCE: Final = ("finance", "manager")  # who prices and reviews: finance, else the managers
+KEEP_FOR_STATEMENT: Final = 1  # 微信客服 sends a notice about the bill leaves for the bill
 
 
 async def tell_staff(ctx: Context, roles: tuple[str, ...], text: str) -> list[str]:
@@ -89,20 +95,74 @@ async def announce_accepted(ctx: Context, ticket: Ticket, row: SettlementStateme
         ctx.send_to(review.who, text)
 
 
-async def report_unpriced(ctx: Context, ticket: Ticket, exc: Unpriceable) -> None:
-    """A completed ticket that cannot be priced: a review for finance, never a ¥0 statement."""
+async def issue(ctx: Context, setup: SettlementSetup, ticket: Ticket
+                ) -> SettlementStatement | None:
+    """Price the ticket's completion, store its statement and tell both parties (completed
+    again after a reopen: the new statement corrects the last one). None if this completion is
+    priced already; raises ``Unpriceable``."""
+    previous = await latest_statement(ctx.session, ticket.id)
+    if previous is not None and previous.completed_at == ticket.resolved_at:
+        log.info("ticket %s: this completion is priced already (%s)", ticket.number,
+                 previous.statement_id)
+        return None
+    data = await ticket_data(ctx.session, setup, ticket)
+    st, fp = await price(ctx.session, setup, data, corrects=previous)
+    row = await store(ctx.session, ticket, data, st, fp, now=ctx.clock.now(), previous=previous)
+    if row is None:
+        return None
+    if previous is not None:
+        await retire_cards(ctx, previous.statement_id)
+    await announce(ctx, ticket, row, previous)
+    return row
+
+
+def audit(ctx: Context, ticket: Ticket, action: str, after: dict[str, Any]) -> None:
+    """A line in the ticket's audit trail (who was asked or told what, and when)."""
+    who = actor(ctx.event.channel, ctx.event.sender) if ctx.event.sender else "settlement"
+    ctx.session.add(TicketEvent(ticket_id=ticket.id, actor=who, action=action, after=after,
+                                at=ctx.clock.now()))
+
+
+async def tell_customer_sparing(ctx: Context, ticket: Ticket, text: str) -> bool:
+    """Tell the customer ``text`` about their bill — but on 微信客服 only while a send stays
+    free for the statement itself (WeCom allows 5 per customer message, handlers/notify.py):
+    the statement matters more than the news that it is coming."""
+    if route_of(ticket) == "kf":
+        parts = kf_parts(ticket.conversation_key)
+        left = await kf_sends_left(ctx, *parts) if parts else 0
+        if left < KEEP_FOR_STATEMENT + 1:
+            log.info("ticket %s: bill notice kept back for the statement (%d sends left)",
+                     ticket.number, max(left, 0))
+            return False
+    return await tell_customer(ctx, ticket, text, private=True)
+
+
+async def open_unpriced_review(ctx: Context, ticket: Ticket, words: str
+                               ) -> SettlementReview | None:
+    """A review for finance about this completion; None if it was opened already."""
     key = unpriced_review(ticket.id, ticket.resolved_at)
     if await review_by_key(ctx.session, key) is not None:
-        return
+        return None
     review = SettlementReview(dedupe_key=key, kind=UNPRICED, ticket_id=ticket.id,
-                              words=str(exc), opened_at=ctx.clock.now())
+                              words=words, opened_at=ctx.clock.now())
     ctx.session.add(review)
     await ctx.session.flush()
+    return review
+
+
+async def report_unpriced(ctx: Context, ticket: Ticket, exc: Unpriceable) -> None:
+    """A completed ticket that cannot be priced: a review for finance, never a ¥0 statement;
+    finance is told what to do, the customer that finance prices it."""
+    review = await open_unpriced_review(ctx, ticket, str(exc))
+    if review is None:
+        return
     log.warning("ticket %s not priced (review %s): %s", ticket.number, review.id, exc)
     why = texts.SETTLE_UNPRICED_WHY[exc.code].format(detail=exc.detail)
-    await tell_staff(ctx, ("finance", "manager"), texts.SETTLE_UNPRICED_TO_FINANCE.format(
+    told = await tell_staff(ctx, FINANCE, texts.SETTLE_UNPRICED_TO_FINANCE.format(
         review=review.id, number=ticket.number,
         category=texts.CATEGORY_NAMES.get(ticket.category, ticket.category),
         device=ticket.device or texts.SETTLE_DEVICE_UNKNOWN, why=why))
-    await tell_customer(ctx, ticket, texts.SETTLE_UNPRICED_CUSTOMER.format(number=ticket.number),
-                        private=True)
+    audit(ctx, ticket, "settlement:unpriced", {"review": review.id, "why": exc.code,
+                                               "told": told})
+    await tell_customer_sparing(ctx, ticket, texts.SETTLE_UNPRICED_CUSTOMER.format(
+        number=ticket.number))

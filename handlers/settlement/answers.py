@@ -19,7 +19,7 @@ from bot.cards import parse_key
 from handlers.routing import Context, SkipHandler
 from handlers.settlement import texts
 from handlers.settlement.announce import tell_staff
-from handlers.settlement.awaiting import OWNER, stop_awaiting
+from handlers.settlement.awaiting import OWNER, STATEMENT, stop_awaiting
 from handlers.settlement.config import SettlementSetup
 from handlers.settlement.mapping import technician_share
 from handlers.settlement.views import SETTLE_ACTIONS, money
@@ -133,8 +133,8 @@ async def _ack_for_text(ctx: Context, turn: Turn, action: str,
 def about_a_bill(event: Any, turn: Turn | None) -> bool:
     """Explicit words about a bill (确认账单, 异议 …), or a short reply that arbitration gave
     to settlement (a bare 确认 while a statement awaits the person's answer)."""
-    return turn is not None and turn.addressed and (
-        turn.bill is not None or turn.owner == OWNER)
+    return turn is not None and turn.addressed and (turn.bill is not None or (
+        turn.owner == OWNER and turn.awaiting is not None and turn.awaiting.kind == STATEMENT))
 
 
 async def answer_by_text(ctx: Context, setup: SettlementSetup) -> None:
@@ -142,7 +142,7 @@ async def answer_by_text(ctx: Context, setup: SettlementSetup) -> None:
     about (dispatch and intake look at it then)."""
     turn: Turn = ctx.turn
     billing = turn.bill or "confirm"
-    if turn.owner == OWNER and turn.bill is None:
+    if turn.owner == OWNER and turn.bill is None and turn.awaiting.kind == STATEMENT:
         ack = await ctx.session.get(StatementAck, turn.awaiting.ref)
     else:
         ack = await _ack_for_text(ctx, turn, billing, setup)

@@ -7,7 +7,8 @@
   month's statements per provider and technician once (a re-run over the same records adds
   nothing), prints the result as JSON and writes the voucher file.
 * ``settle review list [--all]`` / ``accept ID [--note …]`` / ``correct ID [--hours H]
-  [--km K] [--set QTY=N] [--part 名称:数量:单价 …] [--no-parts] [--service S] [--note …]`` —
+  [--km K] [--set QTY=N] [--part 名称:数量:单价 …] [--price 名称=单价 …] [--no-parts]
+  [--service S] [--note …]`` —
   finance's answer to a dispute or to a ticket that could not be priced. A correction is a
   new statement that references the old one; the bot tells both parties the difference.
 * ``settle freezes [--lift ID]`` — the promotion freezes the guard made, and lifting one.
@@ -37,6 +38,7 @@ from models.messages import INTERNAL, Event, inbox_row
 from handlers.config_file import ConfigError
 from handlers.settlement.config import SettlementSetup, load_settlement
 from handlers.settlement.mapping import ReportData, Unpriceable
+from handlers.settlement.prices import stop_waiting
 from handlers.settlement.pricing import latest_report, price, store, ticket_data
 from models.queues import inbox_insert
 from models.settlement import (ACCEPTED, CORRECTED, DISPUTE, DISPUTED, OPEN, PENDING, PRICED,
@@ -78,6 +80,9 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                     help="any quantity of the price book, e.g. units=2 or pipe_m=5")
     rc.add_argument("--part", action="append", default=[], metavar="名称:数量:单价",
                     help="parts at cost (replaces the reported parts; repeat for several)")
+    rc.add_argument("--price", action="append", default=[], metavar="名称=单价",
+                    help="the unit cost of a reported part that has none (keeps the other "
+                         "parts as reported; repeat for several)")
     rc.add_argument("--no-parts", action="store_true", help="no parts at all")
     rc.add_argument("--service", help="the price-book service (e.g. 咖啡机维修)")
     rc.add_argument("--note", default="", help="shown to both parties with the difference")
@@ -238,7 +243,14 @@ def overrides(args: argparse.Namespace) -> dict[str, Any]:
                 raise CommandError(f"--part {item!r}: expected 名称:数量:单价")
             parts.append({"name": bits[0].strip(), "qty": str(_decimal(bits[1], "--part qty")),
                           "unit_cost": str(_decimal(bits[2], "--part unit cost"))})
-    return {"quantities": quantities, "parts": parts, "service": args.service}
+    prices: dict[str, str] = {}
+    for item in args.price:
+        name, sep, value = item.rpartition("=")
+        if not sep or not name.strip():
+            raise CommandError(f"--price {item!r}: expected 名称=单价")
+        prices[" ".join(name.split())] = str(_decimal(value, f"--price {name.strip()}"))
+    return {"quantities": quantities, "parts": parts, "service": args.service,
+            "prices": prices}
 
 
 def _num(d: Decimal) -> str:
@@ -290,9 +302,11 @@ async def review_accept(sm: Any, review_id: int, *, by: str, note: str, now: dat
 async def review_correct(sm: Any, setup: SettlementSetup, review_id: int, *, by: str, note: str,
                          now: datetime, quantities: dict[str, Decimal] | None = None,
                          parts: Sequence[dict[str, str]] | None = None,
-                         service: str | None = None) -> SettlementStatement:
+                         service: str | None = None,
+                         prices: dict[str, str] | None = None) -> SettlementStatement:
     """Finance's correction: a new statement referencing the current one (or, for a ticket
-    that could not be priced, its first statement). Returns the stored row."""
+    that could not be priced, its first statement). ``parts`` replaces the parts; ``prices``
+    (name → unit cost) prices parts reported without one. Returns the stored row."""
     from models.db import write_session
 
     quantities = quantities or {}
@@ -306,10 +320,19 @@ async def review_correct(sm: Any, setup: SettlementSetup, review_id: int, *, by:
             data = dict(current.ticket_input)
             if service:
                 data["service"] = service
+            if prices:
+                data["parts"] = [p | {"cost": prices[p["name"]]} if p["name"] in prices else p
+                                 for p in data.get("parts") or []]
         else:
             report = await latest_report(s, ticket.id)
+            reported = [dict(p) for p in (report.parts if report else [])]
+            for p in reported:
+                name = " ".join(str(p.get("name") or "").split())
+                if name in (prices or {}):
+                    p["unit_cost"] = prices[name]  # type: ignore[index]
             data = await ticket_data(s, setup, ticket, service=service, report=ReportData(
-                report.labour_minutes if report else 0, report.parts if report else [],
+                report.labour_minutes if report else 0,
+                reported if parts is None else list(parts),
                 report.travel_km if report else None))
         data["quantities"] = dict(data.get("quantities") or {}) | {
             k: _num(v) for k, v in quantities.items()}
@@ -333,6 +356,7 @@ async def review_correct(sm: Any, setup: SettlementSetup, review_id: int, *, by:
             r.status = CORRECTED if current is not None else PRICED
             r.resolved_at, r.resolved_by, r.note = now, by, note or None
             r.result_statement_id = row.statement_id
+        await stop_waiting(s, ticket.id, now)  # nobody is asked for its part prices now
         await _notify(s, "settlement_issued", {"statement_id": row.statement_id, "note": note},
                       ticket.id, operator_dedupe("issued", row.statement_id), now)
         await s.flush()

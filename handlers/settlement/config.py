@@ -5,6 +5,8 @@
 * ``customer_tags``: tags the price books' ``customer_tags_any`` conditions test, derived from
   the customer's history (``老客户``: at least N earlier completed tickets).
 * ``guard``: when cancellations freeze an address's, then a district's, promotions.
+* ``price_wait_minutes``: how long the technician has to give a missing part price before the
+  ticket goes to finance.
 
 Validated on load (unknown fields refused); an error names the file, the line and the field.
 Every ``service`` named here must exist in the price books (checked against them at start), so
@@ -83,6 +85,8 @@ class SettlementConfig(_Strict):
     customer_tags: dict[str, TagRule] = Field(default_factory=dict)
     guard: Guard = Guard()
     answer_days: int = Field(default=30, ge=1, le=3660)
+    #: a part without a price: the technician has this long to give it, then finance prices it
+    price_wait_minutes: int = Field(default=30, ge=1, le=7 * 24 * 60)
 
     def service_for(self, category: str, device: str | None) -> ServiceMap | None:
         return next((m for m in self.services if m.matches(category, device)), None)

@@ -6,6 +6,7 @@
 * ``frozen_for`` — the promotion freezes that apply to one ticket, as the engine's
   ``FrozenPromotions``; ``frozen_to_json`` / ``frozen_from_json`` keep them with the statement.
 * ``Unpriceable``, ``ReportData``, ``address_key`` (the guard's key), ``technician_share``.
+* ``match_prices`` — which of the parts without a price an answer ("水泵 180元") prices.
 
 What the parties read (statements as text and card rows) is in ``views.py``.
 """
@@ -30,9 +31,11 @@ class Unpriceable(Exception):
     """A completed ticket the engine cannot price. ``code`` picks the words for finance
     (``texts.SETTLE_UNPRICED_WHY``); ``str()`` is English, for the log."""
 
-    def __init__(self, code: str, message: str, detail: str = "") -> None:
+    def __init__(self, code: str, message: str, detail: str = "",
+                 missing: tuple[str, ...] = ()) -> None:
         super().__init__(message)
         self.code, self.detail = code, detail
+        self.missing = missing  # no_cost: every part (by name) that has no unit cost
 
 
 @dataclass(frozen=True)
@@ -101,6 +104,7 @@ def ticket_input(ticket: Ticket, *, cfg: SettlementConfig, site: Site | None,
     parts: list[dict[str, str]] = []
     counted: dict[str, Decimal] = {}
     seen: dict[str, int] = {}
+    missing: list[str] = []
     for i, p in enumerate(report.parts):
         name = " ".join(str(p.get("name") or "").split()) or f"part{i + 1}"
         qty = _decimal(p.get("qty", 1), f"parts[{i}].qty")
@@ -109,11 +113,16 @@ def ticket_input(ticket: Ticket, *, cfg: SettlementConfig, site: Site | None,
             counted[into] = counted.get(into, Decimal(0)) + qty
             continue
         if p.get("unit_cost") in (None, ""):
-            raise Unpriceable("no_cost", f"part {name!r} has no unit cost", name)
+            if name not in missing:
+                missing.append(name)
+            continue
         cost = _decimal(p.get("unit_cost"), f"parts[{i}].unit_cost")
         seen[name] = seen.get(name, 0) + 1
         sku = name if seen[name] == 1 else f"{name}#{seen[name]}"
         parts.append({"sku": sku, "name": name, "cost": str(cost), "qty": plain_number(qty)})
+    if missing:  # every part without a price, so that all of them are asked for at once
+        raise Unpriceable("no_cost", f"parts without a unit cost: {', '.join(missing)}",
+                          "、".join(missing), tuple(missing))
     for q, v in counted.items():
         quantities[q] = plain_number(v)
     data: dict[str, Any] = {
@@ -169,3 +178,25 @@ def frozen_from_json(data: Mapping[str, Any] | None) -> FrozenPromotions | None:
 def technician_share(st: Mapping[str, Any], party: str = "technician") -> Decimal:
     """A party's amount of a statement's split (its JSON form; 0 when it has no share)."""
     return Decimal((st.get("split") or {}).get("parts", {}).get(party, "0"))
+
+
+def match_prices(given: Iterable[Any], missing: Sequence[str]) -> dict[str, Any]:
+    """The parts of an answer (``nlp.staff_commands.PartUsed`` with a ``unit_cost``) matched to
+    the names in ``missing``: the same name, else the one missing name that contains it or that
+    it contains ("泵" → "水泵"); a nameless price ("180元") prices the one part still missing.
+    Anything else is left out (the asker is told what is still missing)."""
+    out: dict[str, Any] = {}
+    for g in given:
+        if g.unit_cost is None and g.total is None:
+            continue
+        left = [m for m in missing if m not in out]
+        if not g.name:
+            hit = left[0] if len(left) == 1 else None
+        elif g.name in left:
+            hit = g.name
+        else:
+            near = [m for m in left if g.name in m or m in g.name]
+            hit = near[0] if len(near) == 1 else None
+        if hit is not None:
+            out[hit] = g
+    return out

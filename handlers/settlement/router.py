@@ -6,8 +6,11 @@ Events consumed (all ``channel="internal"``, conversation ``ticket:<id>``):
 * ``ticket_resolved`` (dispatch, at 完工) — price the ticket and store its statement (once per
   completion: the same event twice stores one), send the customer the itemised statement and
   the technician their lines and share, each with a 确认/异议 card when the app reaches them.
-  A ticket that cannot be priced is reported to finance. A ticket completed again after a
-  reopen gets a correction of its statement.
+  Parts without a price: the technician is asked for them in chat (``prices.py``; their
+  answer, a short reply, prices it; none within ``price_wait_minutes`` → the timer
+  ``part_prices_timeout`` pushes it to finance). Any other ticket that cannot be priced is
+  reported to finance. A ticket completed again after a reopen gets a correction of its
+  statement.
 * ``ticket_closed`` (intake, the customer's 确认) — the customer's confirmation of the
   statement, if they had not answered yet.
 * ``ticket_cancelled`` (intake) — evaluate the promotion guard over the database's
@@ -15,7 +18,8 @@ Events consumed (all ``channel="internal"``, conversation ``ticket:<id>``):
 * ``settlement_issued`` / ``settlement_review_accepted`` (``python main.py settle review``) —
   tell the parties what finance decided: a correction with its differences, or "unchanged".
 
-Answers: the card buttons (``settle:confirm|dispute:<ack id>``), or text: "确认账单 [GD…]" and
+Answers: the part prices asked for ("水泵 180元"), the card buttons
+(``settle:confirm|dispute:<ack id>``), or text: "确认账单 [GD…]" and
 "异议 …" / "账单不对 …" (the customer's plain "确认" closes the ticket in intake, which raises
 ``ticket_closed``).
 
@@ -24,6 +28,7 @@ This module holds the router and its entry points only; the work is done in
 * ``pricing.py`` — pricing a ticket from the database and storing its statement (shared with
   ``cli.py``); ``mapping.py`` — the pure database → engine mapping;
 * ``announce.py`` — telling the parties (statements, corrections, cards) and finance;
+* ``prices.py`` — parts without a price: asking the technician, then finance;
 * ``answers.py`` — a party's 确认 / 异议 by card or text; ``awaiting.py`` — the awaited answer;
 * ``guard.py`` — the promotion guard; ``views.py`` / ``texts.py`` — what people read.
 """
@@ -32,15 +37,17 @@ from __future__ import annotations
 
 import logging
 
+from typing import Any
+
 from handlers.routing import Context, Router
-from handlers.settlement.announce import (announce, announce_accepted, report_unpriced,
+from handlers.settlement import prices
+from handlers.settlement.announce import (announce, announce_accepted, issue, report_unpriced,
                                           retire_cards)
 from handlers.settlement.answers import (about_a_bill, answer_by_card, answer_by_text,
                                          confirm_by_closing)
 from handlers.settlement.config import SettlementSetup
 from handlers.settlement.guard import guard_promotions
 from handlers.settlement.mapping import Unpriceable
-from handlers.settlement.pricing import price, store, ticket_data
 from models.settlement import SettlementReview, latest_statement, statement_by_id
 from models.tickets import Ticket
 
@@ -69,25 +76,19 @@ async def on_resolved(ctx: Context, setup: SettlementSetup) -> None:
         log.info("ticket %s is no longer resolved (%s): not priced", ticket.number,
                  ticket.status)
         return
-    previous = await latest_statement(ctx.session, ticket.id)
-    if previous is not None and previous.completed_at == ticket.resolved_at:
-        log.info("ticket %s: this completion is priced already (%s)", ticket.number,
-                 previous.statement_id)
-        return
-    now = ctx.clock.now()
     try:
-        data = await ticket_data(ctx.session, setup, ticket)
-        # completed again after a reopen: the new statement corrects the last one
-        st, fp = await price(ctx.session, setup, data, corrects=previous)
+        await issue(ctx, setup, ticket)
     except Unpriceable as exc:
-        await report_unpriced(ctx, ticket, exc)
-        return
-    row = await store(ctx.session, ticket, data, st, fp, now=now, previous=previous)
-    if row is None:
-        return
-    if previous is not None:
-        await retire_cards(ctx, previous.statement_id)
-    await announce(ctx, ticket, row, previous)
+        if exc.code == "no_cost" and ticket.assignee:  # the technician knows the prices
+            await prices.ask_technician(ctx, setup, ticket, exc)
+        else:
+            await report_unpriced(ctx, ticket, exc)
+
+
+@router.timer(prices.TIMEOUT)
+async def on_prices_timeout(ctx: Context, setup: SettlementSetup, data: dict[str, Any]) -> None:
+    """The technician did not give the missing part prices in time: finance prices it."""
+    await prices.time_out(ctx, setup, data)
 
 
 @router.event("ticket_closed", channel="internal")
@@ -114,6 +115,7 @@ async def on_issued(ctx: Context) -> None:
     previous = await statement_by_id(ctx.session, row.corrects) if row.corrects else None
     if previous is not None:
         await retire_cards(ctx, previous.statement_id)
+    await prices.stop_waiting(ctx.session, ticket.id, ctx.clock.now())  # priced by finance
     await announce(ctx, ticket, row, previous, note=str(ctx.event.payload.get("note") or ""))
 
 
@@ -140,6 +142,12 @@ async def on_cancelled(ctx: Context, setup: SettlementSetup) -> None:
 @router.card(prefix="settle:")
 async def on_card(ctx: Context, key: str) -> None:
     await answer_by_card(ctx, key)
+
+
+@router.message(msgtype=("text", "mixed"), when=prices.is_price_answer)
+async def on_part_prices(ctx: Context, setup: SettlementSetup) -> None:
+    """The part prices settlement asked for ("水泵 180元"), from the technician or finance."""
+    await prices.answer(ctx, setup)
 
 
 @router.message(msgtype=("text", "mixed"), when=about_a_bill)

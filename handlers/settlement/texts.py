@@ -4,10 +4,12 @@ from handlers.voice import (  # noqa: F401 — shared words this feature says to
     CARD_CLICK_UNKNOWN, CATEGORY_NAMES)
 
 SETTLE_CURRENCY = {"CNY": "¥"}
+LIST_SEP = "、"
 SETTLE_HEAD = "工单 {number} 结算单（{service}）"
 SETTLE_TECH_HEAD = "工单 {number} 结算明细（{service}）"
 SETTLE_BOOK = "计价依据：价目表 {book} 第{version}版，规则 {rule}"
-SETTLE_LINE = "{n}. {name}{detail}：{amount}（占{share}）"
+SETTLE_LINE = "{n}. {name}{detail}：{amount}"
+SETTLE_LINE_SHARE = "（占{share}）"  # the technician's lines only: shares are internal
 SETTLE_LINE_FROZEN = "{n}. {name}：优惠已暂停，本单未使用"
 SETTLE_PART_NAME = "{name}（{part}）"
 SETTLE_DETAIL = " {qty}{unit} × {rate}"
@@ -26,10 +28,12 @@ SETTLE_TECH_SHARE = "您的分成：{amount}（占{percent}）"
 SETTLE_TECH_HOW = ("请点卡片上的“确认”或“异议”；看不到卡片时，回复“确认账单 {number}”，"
                    "或回复“异议 {number}”并说明原因。")
 SETTLE_CARD_TITLE = "工单 {number} 结算单"
-SETTLE_CARD_DESC = "合计 {amount}，请确认"
+SETTLE_CARD_DESC = "{service}，合计 {amount}，请确认"
 SETTLE_CARD_TECH_DESC = "您的分成 {amount}，请确认"
 SETTLE_CARD_ROWS = {"service": "服务", "total": "合计", "net": "净额", "share": "您的分成",
-                    "more": "其他{n}项"}
+                    "more": "其他{n}项", "subtotal": "小计", "tax": "增值税"}
+SETTLE_CARD_TAX = "{amount}（{rate}%）"
+SETTLE_CARD_TOTAL_INCLUSIVE = "{amount}（含税{tax}）"
 SETTLE_CARD_LABELS = {"confirm": "确认", "dispute": "异议"}
 SETTLE_CARD_DONE = {"confirm": "已确认", "dispute": "已提出异议", "superseded": "已更正，见新结算单"}
 SETTLE_CARD_SOURCE = "工单助手·结算"
@@ -58,7 +62,35 @@ SETTLE_UNPRICED_WHY = {"no_service": "没有对应的价目服务（config/settl
                        "bad_report": "完工报告的数据有误（{detail}）",
                        "no_cost": "配件“{detail}”没有单价（师傅完工时未报价格）",
                        "no_rule": "价目表里没有适用的价格（{detail}）"}
-SETTLE_UNPRICED_CUSTOMER = "工单 {number} 的费用明细正在核算，稍后发给您。"
+SETTLE_UNPRICED_CUSTOMER = "工单 {number}：这单的费用需要财务人工核定，核定后结算单会发给您核对。"
+# a part reported without a price: the technician is asked, then finance
+SETTLE_PART_QUOTED = "“{name}”"
+SETTLE_PRICE_EXAMPLE = "{name} {price}元"
+SETTLE_EXAMPLE_PRICES = ("180", "35", "12", "60", "8")
+SETTLE_PRICE_EXAMPLE_SEP = "，"
+SETTLE_PRICE_NOTED = "{name} 单价{cost}元"
+SETTLE_REPORTED_PART = "{name}×{qty}（单价{cost}元）"
+SETTLE_REPORTED_PART_UNPRICED = "{name}×{qty}（未报单价）"
+SETTLE_PRICES_ASK = ("工单 {number} 还不能出结算单：配件{parts}还没有单价。请回复例如：{example}\n"
+                     "{minutes}分钟内没有收到，将转财务核价。")
+SETTLE_PRICES_PENDING_CUSTOMER = "工单 {number}：结算单还差配件{parts}的单价，师傅补报后会发给您核对。"
+SETTLE_PRICES_NOTED = "已记下：{noted}。工单 {number} 还差配件{parts}的单价，请回复例如：{example}"
+SETTLE_PRICES_UNMATCHED = "没有对上要补单价的配件。工单 {number} 还差配件{parts}的单价，请回复例如：{example}"
+SETTLE_PRICES_OK_TECH = "已记下：{noted}。工单 {number} 的结算单已发给客户，您的结算明细见下一条。"
+SETTLE_PRICES_OK = "已记下：{noted}。工单 {number} 的结算单（合计 {amount}）已发给客户和师傅。"
+SETTLE_PRICES_STILL_UNPRICED = "已记下：{noted}。但工单 {number} 还不能计价：{why}，已转财务处理。"
+SETTLE_PRICES_NOT_ASKED = "工单 {number} 没有在等您补报配件单价。"
+SETTLE_PRICES_TO_FINANCE = (
+    "待核价 #{review}：工单 {number}（{category}，{device}）已完工，{tech}{minutes}分钟内没有补报配件"
+    "{parts}的单价。\n已报配件：{reported}\n"
+    "请直接回复单价，例如：{example}（同时有几张待核价时请带上工单号，例如：{number} {example}）；\n"
+    "或在服务器上：python main.py settle review correct {review} {options}")
+SETTLE_PRICES_OPTION = "--price {name}=单价"
+SETTLE_PRICES_TO_FINANCE_CUSTOMER = "工单 {number}：配件{parts}的单价已转财务核定，核定后结算单会发给您核对。"
+SETTLE_PRICES_TO_FINANCE_TECH = ("工单 {number} 的配件单价{minutes}分钟内没有收到，已转财务核价。"
+                                 "您现在回复（例如：{example}）仍然有效。")
+SETTLE_PRICES_RESOLVED_TO_FINANCE = "待核价 #{review}（工单 {number}）：{who}已补报单价，结算单已发出，无需再处理。"
+SETTLE_TECHNICIAN_FALLBACK = "师傅"
 SETTLE_DEVICE_UNKNOWN = "设备未填"
 SETTLE_CORRECTED = "工单 {number} 的结算单已更正（第{revision}次更正），变化如下："
 SETTLE_DIFF_ROW = "{name}：{old} → {new}（{delta}）"

@@ -5,15 +5,17 @@ differences. Pure; every word comes from ``texts.py``. Amounts to the fen, like 
 * ``statement_card`` — one party's card (``settle:confirm|dispute:<ack id>``, task id
   ``settle-a<ack id>``) with ``customer_card_rows`` / ``technician_card_rows``.
 * ``money``, ``percent``, ``line_text`` — the pieces.
+* ``quoted``, ``price_example``, ``reported_parts``, ``noted_prices``, ``finance_options`` —
+  the pieces of asking for a part's price.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any, Final
 
-from bot.cards import ButtonKey, button_card
+from bot.cards import MAX_ROWS, ButtonKey, button_card
 from handlers.settlement import texts
 from handlers.settlement.engine.quote import Statement, diff_statements
 from handlers.settlement.mapping import plain_number, technician_share
@@ -22,7 +24,7 @@ from models.settlement import TECHNICIAN
 
 #: ``settle:<action>:<ack id>`` — the party's answer (``settlement_ack`` row) to one statement
 SETTLE_ACTIONS: Final = ("confirm", "dispute")
-MAX_CARD_LINES = 4  # card rows: service, up to 4 lines, total (WeCom shows 6)
+MAX_CARD_ROWS = MAX_ROWS  # WeCom shows 6 rows of a card
 
 
 # -- statements as text ---------------------------------------------------------------
@@ -47,7 +49,9 @@ def _line_name(ln: Mapping[str, Any]) -> str:
     return texts.SETTLE_PART_NAME.format(name=ln["name"], part=part) if part else ln["name"]
 
 
-def line_text(n: int, ln: Mapping[str, Any], currency: str) -> str:
+def line_text(n: int, ln: Mapping[str, Any], currency: str, *, share: bool = True) -> str:
+    """One line: the charge, quantity × rate, the amount; with ``share`` (the technician's
+    text) its share of the subtotal. Customers see no shares: they are internal."""
     name = _line_name(ln)
     amount = Decimal(ln["amount"])
     if ln.get("promotional") and amount == 0 and "frozen" in (ln.get("note") or ""):
@@ -69,12 +73,12 @@ def line_text(n: int, ln: Mapping[str, Any], currency: str) -> str:
         detail = texts.SETTLE_DETAIL.format(qty=plain_number(qty),
                                             unit=texts.SETTLE_UNITS.get(unit, unit),
                                             rate=money(rate, currency))
-    return texts.SETTLE_LINE.format(n=n, name=name, detail=detail, amount=money(amount, currency),
-                                    share=percent(ln["share"]))
+    text = texts.SETTLE_LINE.format(n=n, name=name, detail=detail, amount=money(amount, currency))
+    return text + texts.SETTLE_LINE_SHARE.format(share=percent(ln["share"])) if share else text
 
 
-def _lines(st: Mapping[str, Any]) -> list[str]:
-    return [line_text(i, ln, st["currency"]) for i, ln in enumerate(st["lines"], 1)]
+def _lines(st: Mapping[str, Any], *, share: bool) -> list[str]:
+    return [line_text(i, ln, st["currency"], share=share) for i, ln in enumerate(st["lines"], 1)]
 
 
 def _totals(st: Mapping[str, Any]) -> list[str]:
@@ -94,10 +98,12 @@ def _basis(st: Mapping[str, Any]) -> str:
 
 
 def customer_text(number: str, st: Mapping[str, Any], *, by_card: bool) -> str:
-    """The itemised statement for the customer, with how to answer."""
+    """The itemised statement for the customer — each line with quantity × rate, subtotal,
+    VAT, total — and how to answer. Not the price book, its rule or the shares: those are
+    finance's and the technician's (``technician_text``)."""
     how = texts.SETTLE_HOW_CARD if by_card else texts.SETTLE_HOW_TEXT
     return "\n".join([texts.SETTLE_HEAD.format(number=number, service=st["service"]),
-                      _basis(st), *_lines(st), *_totals(st), how.format(number=number)])
+                      *_lines(st, share=False), *_totals(st), how.format(number=number)])
 
 
 def technician_text(number: str, st: Mapping[str, Any]) -> str:
@@ -109,22 +115,40 @@ def technician_text(number: str, st: Mapping[str, Any]) -> str:
     pct = percent(share / basis) if basis else percent(0)
     return "\n".join([
         texts.SETTLE_TECH_HEAD.format(number=number, service=st["service"]), _basis(st),
-        *_lines(st), texts.SETTLE_TECH_BASIS[basis_name].format(amount=money(basis, ccy)),
+        *_lines(st, share=True), texts.SETTLE_TECH_BASIS[basis_name].format(amount=money(basis, ccy)),
         texts.SETTLE_TECH_SHARE.format(amount=money(share, ccy), percent=pct),
         texts.SETTLE_TECH_HOW.format(number=number)])
 
 
+def _card_name(ln: Mapping[str, Any]) -> str:
+    """A line's name on a card (WeCom shows 5 characters of it): a part by its own name."""
+    rule = str(ln["rule_id"])
+    return rule.split(":", 1)[1] if ":" in rule.split("/", 1)[-1] else ln["name"]
+
+
 def customer_card_rows(st: Mapping[str, Any]) -> list[tuple[str, str]]:
-    ccy, lines = st["currency"], st["lines"]
-    rows = [(texts.SETTLE_CARD_ROWS["service"], st["service"])]
-    shown = lines if len(lines) <= MAX_CARD_LINES else lines[:MAX_CARD_LINES - 1]
-    rows += [(_line_name(ln), money(ln["amount"], ccy)) for ln in shown]
+    """The lines, then VAT (added on top) and the total: the amounts above the total add up to
+    it. At most ``MAX_CARD_ROWS``: the last lines are combined into 其他N项; the subtotal is
+    shown too when there is room. With VAT included in the prices, the total row says so."""
+    ccy, lines, t = st["currency"], st["lines"], st["totals"]
+    rows_ = texts.SETTLE_CARD_ROWS
+    rate = plain_number(Decimal(t["tax_rate"]) * 100)
+    if t["tax_inclusive"]:
+        tail = [(rows_["total"], texts.SETTLE_CARD_TOTAL_INCLUSIVE.format(
+            amount=money(t["gross"], ccy), tax=money(t["tax"], ccy)))]
+    else:
+        tail = [(rows_["tax"], texts.SETTLE_CARD_TAX.format(amount=money(t["tax"], ccy),
+                                                           rate=rate)),
+                (rows_["total"], money(t["gross"], ccy))]
+        if len(lines) + len(tail) < MAX_CARD_ROWS:
+            tail.insert(0, (rows_["subtotal"], money(t["subtotal"], ccy)))
+    room = MAX_CARD_ROWS - len(tail)
+    shown = lines if len(lines) <= room else lines[:room - 1]
+    rows = [(_card_name(ln), money(ln["amount"], ccy)) for ln in shown]
     if len(shown) < len(lines):
         rest = sum((Decimal(ln["amount"]) for ln in lines[len(shown):]), Decimal(0))
-        rows.append((texts.SETTLE_CARD_ROWS["more"].format(n=len(lines) - len(shown)),
-                     money(rest, ccy)))
-    rows.append((texts.SETTLE_CARD_ROWS["total"], money(st["totals"]["gross"], ccy)))
-    return rows
+        rows.append((rows_["more"].format(n=len(lines) - len(shown)), money(rest, ccy)))
+    return rows + tail
 
 
 def technician_card_rows(st: Mapping[str, Any]) -> list[tuple[str, str]]:
@@ -157,6 +181,46 @@ def correction_text(number: str, old: Mapping[str, Any], new: Mapping[str, Any],
     return "\n".join(out)
 
 
+# -- parts without a price -----------------------------------------------------------------
+
+
+def quoted(names: Sequence[str]) -> str:
+    """“水泵”、“密封圈”."""
+    return texts.LIST_SEP.join(texts.SETTLE_PART_QUOTED.format(name=n) for n in names)
+
+
+def price_example(names: Sequence[str]) -> str:
+    """What to answer: 水泵 180元，密封圈 35元."""
+    ex = texts.SETTLE_EXAMPLE_PRICES
+    return texts.SETTLE_PRICE_EXAMPLE_SEP.join(
+        texts.SETTLE_PRICE_EXAMPLE.format(name=n, price=ex[i % len(ex)])
+        for i, n in enumerate(names))
+
+
+def reported_parts(parts: Sequence[Mapping[str, Any]]) -> str:
+    """密封圈×2（单价5元）、水泵×1（未报单价）."""
+    out = []
+    for p in parts:
+        qty = plain_number(Decimal(str(p.get("qty") or 1)))
+        if p.get("unit_cost") in (None, ""):
+            out.append(texts.SETTLE_REPORTED_PART_UNPRICED.format(name=p["name"], qty=qty))
+        else:
+            out.append(texts.SETTLE_REPORTED_PART.format(
+                name=p["name"], qty=qty, cost=plain_number(Decimal(str(p["unit_cost"])))))
+    return texts.LIST_SEP.join(out) or texts.SETTLE_DIFF_NONE
+
+
+def noted_prices(prices: Mapping[str, Decimal]) -> str:
+    """水泵 单价180元、密封圈 单价5元."""
+    return texts.LIST_SEP.join(texts.SETTLE_PRICE_NOTED.format(name=n, cost=plain_number(c))
+                               for n, c in prices.items())
+
+
+def finance_options(names: Sequence[str]) -> str:
+    """--price 水泵=单价 --price 密封圈=单价 (``settle review correct``)."""
+    return " ".join(texts.SETTLE_PRICES_OPTION.format(name=n) for n in names)
+
+
 # -- the card ------------------------------------------------------------------------------
 
 
@@ -182,7 +246,8 @@ def statement_card(party: str, ack_id: int, st: Mapping[str, Any], number: str
         desc = texts.SETTLE_CARD_TECH_DESC.format(amount=money(technician_share(st), ccy))
         rows = technician_card_rows(st)
     else:
-        desc = texts.SETTLE_CARD_DESC.format(amount=money(st["totals"]["gross"], ccy))
+        desc = texts.SETTLE_CARD_DESC.format(service=st["service"],
+                                             amount=money(st["totals"]["gross"], ccy))
         rows = customer_card_rows(st)
     return settlement_card(ack_id=ack_id, title=texts.SETTLE_CARD_TITLE.format(number=number),
                            desc=desc, rows=rows, labels=texts.SETTLE_CARD_LABELS,

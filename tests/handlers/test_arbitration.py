@@ -86,7 +86,8 @@ async def test_work_details_go_to_the_job_that_awaits_them(session):
 
 
 def test_the_precedence_table_is_the_documented_one():
-    assert [k for k, _ in PRECEDENCE] == ["draft", "work_report", "completion", "statement"]
+    assert [k for k, _ in PRECEDENCE] == ["draft", "part_prices", "work_report", "completion",
+                                          "statement"]
 
 
 async def test_understanding_runs_once_before_the_transaction_and_every_handler_sees_it():

@@ -547,3 +547,63 @@ async def test_cancelling_an_escalated_ticket_updates_the_dispatchers_card(st):
     assert lines(st, "wangjingli")[-1].content == texts.ASSIGN_NOT_NEEDED.format(
         number=t.number, status="已取消")
     assert (await st.rows(Ticket))[0].assignee is None
+
+
+async def test_every_part_is_recorded_and_a_missing_price_is_asked_for_in_chat(st):
+    """完工 with two parts, one without a price: both are recorded; settlement asks the
+    technician for the missing price at once, and the answer sends the statement."""
+    t = await report(st)
+    await click(st, "lishifu", st.cards("lishifu")[-1], "accept")
+    # The hint says that each part needs its quantity and price.
+    assert "完工 工时1.5小时 配件 水泵1个180元" in lines(st, "lishifu")[-2].content
+    assert "每个配件写数量和单价" in lines(st, "lishifu")[-2].content
+    # Details said in pieces are kept: parts first, the labour time when asked for.
+    assert await say(st, "lishifu", "完工 配件 密封圈2个每个5元 水泵1个") == \
+        texts.ASK_LABOUR.format(number=t.number)
+    done = await say(st, "lishifu", "工时1.5小时")
+    assert done.startswith(texts.DONE_OK.format(
+        number=t.number, work="工时1.5小时，配件：密封圈×2（单价5元）、水泵×1（未报单价）"))
+    [rep] = await st.rows(WorkReport)
+    assert rep.parts == [{"name": "密封圈", "qty": "2", "unit_cost": "5"},
+                         {"name": "水泵", "qty": "1", "unit_cost": None}]
+    # The customer (in the group, by its robot) hears of both parts, without prices.
+    assert any("李师傅已完工（工时1.5小时，配件：密封圈×2、水泵×1）" in x for x in st.said(ROBOT))
+    # Settlement asks the technician right away, in chat, for exactly what is missing.
+    assert lines(st, "lishifu")[-1].content == (
+        f"工单 {t.number} 还不能出结算单：配件“水泵”还没有单价。请回复例如：水泵 180元\n"
+        "30分钟内没有收到，将转财务核价。")
+    # A short answer without any keyword: the statement goes to the customer and to him.
+    answer = await say(st, "lishifu", "水泵 180元")
+    assert answer.startswith(f"已记下：水泵 单价180元。工单 {t.number} 的结算单已发给客户")
+    assert "您的分成" in answer
+    statement = next(ln.content for ln in reversed(lines(st, "zhangsan")) if ln.kind == "text")
+    # 检测费 80 + 工时 180 + 路程 0.4 km × 2.50 = 1.00 + 密封圈 2 × 6.00 + 水泵 216.00
+    # = net 489.00; VAT 13% 63.57; total 552.57
+    assert "配件（密封圈） 2件 × ¥6.00：¥12.00" in statement
+    assert "配件（水泵） 1件 × ¥216.00：¥216.00" in statement
+    assert "合计：¥552.57" in statement and "占" not in statement
+    assert not any("合计" in x for x in st.said(ROBOT))  # a bill is private
+
+
+async def test_a_wechat_customer_still_gets_the_statement_after_a_missing_price(st):
+    """On 微信客服 the news that the statement waits for a price would take the last of WeCom's
+    5 sends: it is kept back, and the statement itself arrives once the price does."""
+    user = "wmCHENnvshi0001"
+    for said in ("人民广场店咖啡机坏了 13812345678", "尽快", "确认"):
+        st.clock.advance(seconds=20)
+        await st.sandbox.customer_kf(user, said)
+        await st.settle()
+    work = None
+    for action in ("accept", "depart", "arrive"):
+        card = st.cards("lishifu")[-1] if work is None else work
+        await click(st, "lishifu", card, action)
+        work = work or st.cards("lishifu")[-1]
+    await say(st, "lishifu", "完工 工时1小时 配件 水泵1个")
+    assert "还没有单价" in lines(st, "lishifu")[-1].content
+    await say(st, "lishifu", "180元")
+    told = [ln.content for ln in st.sandbox.delivered(f"kf:{user}")]
+    after = told[told.index(next(x for x in told if "已为您创建工单" in x)):]
+    assert len(after) == 5 and "已完工（工时1小时，配件：水泵×1）" in after[3]
+    assert after[4].startswith("工单 ") and "配件（水泵） 1件 × ¥216.00：¥216.00" in after[4]
+    assert not any("还差配件" in x for x in told)
+    assert all(c["errcode"] == 0 for c in st.sandbox.calls("kf/send_msg"))

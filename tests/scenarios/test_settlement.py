@@ -39,20 +39,23 @@ from models.dispatch import WorkReport
 from models.messages import Event, inbox_row
 from models.queues import inbox_insert
 from models.settlement import (PromotionFreeze, SettlementPeriod, SettlementPeriodLine,
-                               SettlementReview, SettlementStatement, StatementAck)
+                               SettlementReview, SettlementStatement, StatementAck,
+                               awaiting_about)
 from models.ticketing import create_ticket, customer_for
-from models.tickets import Staff, Ticket, TicketCreate
+from models.tickets import Staff, Ticket, TicketCreate, TicketEvent
+from models.timer import Timer
 
 KF_USER = "wmCHENnvshi0001"
 TECH, FINANCE, MANAGER = "lishifu", "caiwu", "wangjingli"
 COFFEE_PART = [{"name": "压缩机电容", "qty": "1", "unit_cost": "35.00"}]
 
+# What the customer reads: each line with quantity × rate, subtotal, VAT, total — not the price
+# book, its rule or the shares (finance's and the technician's: see the technician's text).
 CUSTOMER_STATEMENT = """工单 GD20261125-0001 结算单（咖啡机维修）
-计价依据：价目表 cn-home 第2版，规则 coffee-repair-cn
-1. 检测费：¥80.00（占25.20%）
-2. 维修工时 1.5小时 × ¥120.00：¥180.00（占56.69%）
-3. 路程费 6.2公里 × ¥2.50：¥15.50（占4.88%）
-4. 配件（压缩机电容） 1件 × ¥42.00：¥42.00（占13.23%）
+1. 检测费：¥80.00
+2. 维修工时 1.5小时 × ¥120.00：¥180.00
+3. 路程费 6.2公里 × ¥2.50：¥15.50
+4. 配件（压缩机电容） 1件 × ¥42.00：¥42.00
 小计：¥317.50
 税额（13%）：¥41.28
 合计：¥358.78
@@ -125,8 +128,11 @@ async def test_a_completed_repair_is_itemised_for_the_customer_and_the_technicia
 
     # The customer on 微信客服 (no cards there) gets the itemised statement as text.
     assert stack.said(f"kf:{KF_USER}") == [CUSTOMER_STATEMENT]
-    # The technician: the same lines, the net and their share, and a card to answer.
+    # The technician: the same lines with their shares, the book, the net and their share,
+    # and a card to answer.
     tech_text = stack.said(f"app:{TECH}")[-1]
+    assert "计价依据：价目表 cn-home 第2版，规则 coffee-repair-cn" in tech_text
+    assert "2. 维修工时 1.5小时 × ¥120.00：¥180.00（占56.69%）" in tech_text
     assert "4. 配件（压缩机电容） 1件 × ¥42.00：¥42.00（占13.23%）" in tech_text
     assert "服务净额（不含税）：¥317.50" in tech_text
     assert "您的分成：¥158.75（占50.00%）" in tech_text
@@ -177,9 +183,17 @@ async def test_an_app_member_gets_a_card_and_the_text_says_how_to_answer_without
     text = stack.said("app:zhangsan")[-1]
     assert text.startswith("工单 GD20261125-0001 结算单（咖啡机维修）")
     assert "合计：¥358.78" in text and text.endswith(texts.SETTLE_HOW_CARD)
+    assert "计价依据" not in text and "占" not in text  # finance's and the technician's
     [card] = stack.cards("zhangsan")
-    assert card.content["main_title"]["desc"] == "合计 ¥358.78，请确认"
-    assert card.content["horizontal_content_list"][-1] == {"keyname": "合计", "value": "¥358.78"}
+    assert card.content["main_title"]["desc"] == "咖啡机维修，合计 ¥358.78，请确认"
+    # Its rows add up to its total: the four lines, VAT on top, the total (six rows at most).
+    assert card.content["horizontal_content_list"] == [
+        {"keyname": "检测费", "value": "¥80.00"}, {"keyname": "维修工时", "value": "¥180.00"},
+        {"keyname": "路程费", "value": "¥15.50"}, {"keyname": "压缩机电容", "value": "¥42.00"},
+        {"keyname": "增值税", "value": "¥41.28（13%）"}, {"keyname": "合计", "value": "¥358.78"}]
+    amounts = [Decimal(r["value"].split("（")[0].lstrip("¥").replace(",", ""))
+               for r in card.content["horizontal_content_list"]]
+    assert sum(amounts[:-1]) == amounts[-1]
 
 
 async def test_an_unmapped_ticket_goes_to_finance_not_priced_at_zero(stack):
@@ -406,7 +420,7 @@ async def test_cancellations_freeze_an_address_and_its_next_quote_has_no_discoun
     assert [(ln["name"], ln["amount"]) for ln in before.statement["lines"]] == [
         ("基础安装费", "220.00"), ("工时费", "80.00"), ("老客户9折", "-30.00")]
     assert (before.gross, before.net, before.tax) == ("270.00", "254.72", "15.28")
-    assert "3. 老客户9折 -10% × ¥300.00：-¥30.00（占-11.11%）" in stack.said(f"kf:{KF_USER}")[-1]
+    assert "3. 老客户9折 -10% × ¥300.00：-¥30.00\n" in stack.said(f"kf:{KF_USER}")[-1]
 
     # Four cancellations from that address in chat (more than max_events: 3 in 30 days).
     numbers = [(await new_ticket(stack, category="install", device="空调", address=HZ_ADDRESS,
@@ -588,3 +602,195 @@ async def settle_command(env: dict[str, str], argv: list[str]) -> str:
         return buf.getvalue()
 
     return await asyncio.to_thread(run)
+
+
+# -- a part without a price: asked for in chat, never silent ------------------------------------
+
+# Coffee repair as above with 密封圈 2 × 5.00 and 水泵 1 × 180.00 (each + 20% markup):
+#   检测费 80.00 + 维修工时 180.00 + 路程费 15.50 + 密封圈 2 × 6.00 = 12.00 + 水泵 216.00
+#   net 503.50; VAT 13% 65.455 → 65.46; gross 568.96; technician 50% of net 251.75
+N1 = "GD20261125-0001"
+SEAL_AND_PUMP = [{"name": "密封圈", "qty": "2", "unit_cost": "5"},
+                 {"name": "水泵", "qty": "1", "unit_cost": None}]
+
+
+async def events_of(stack, ticket_id: int) -> list[TicketEvent]:
+    return await stack.rows(TicketEvent, TicketEvent.ticket_id == ticket_id,
+                            TicketEvent.action.like("settlement:%"))
+
+
+async def test_a_part_without_a_price_is_asked_for_and_the_answer_sends_the_statement(stack):
+    await staff(stack)
+    t = await new_ticket(stack)
+    await complete(stack, t, parts=SEAL_AND_PUMP)
+    # Not priced, not silent: the technician is asked at once for exactly what is missing.
+    assert await count(stack, SettlementStatement) == 0
+    assert stack.said(f"app:{TECH}") == [
+        f"工单 {N1} 还不能出结算单：配件“水泵”还没有单价。请回复例如：水泵 180元\n"
+        "30分钟内没有收到，将转财务核价。"]
+    # The customer is told what the statement waits for and that it comes when it is priced.
+    assert stack.said(f"kf:{KF_USER}") == [
+        f"工单 {N1}：结算单还差配件“水泵”的单价，师傅补报后会发给您核对。"]
+    assert stack.said(f"app:{FINANCE}") == [] and await count(stack, SettlementReview) == 0
+    [timer] = await stack.rows(Timer, Timer.key == f"part_prices:{t.id}")
+    assert (timer.status, timer.kind, timer.due_at) == (
+        "armed", "part_prices_timeout", stack.clock.now() + timedelta(minutes=30))
+    [asked] = await events_of(stack, t.id)
+    assert (asked.action, asked.after) == ("settlement:ask_prices", {"to": TECH, "parts": ["水泵"]})
+
+    # The technician answers without any keyword; the price goes into the work report and the
+    # statement goes out as usual.
+    stack.clock.advance(minutes=5)
+    await stack.sandbox.member_says(TECH, "水泵 180元")
+    await stack.settle()
+    tech = stack.said(f"app:{TECH}")
+    assert tech[1] == f"已记下：水泵 单价180元。工单 {N1} 的结算单已发给客户，您的结算明细见下一条。"
+    assert tech[2].startswith(f"工单 {N1} 结算明细（咖啡机维修）")
+    assert "您的分成：¥251.75（占50.00%）" in tech[2]
+    customer = stack.said(f"kf:{KF_USER}")[-1]
+    assert customer.startswith(f"工单 {N1} 结算单（咖啡机维修）\n")
+    assert "配件（密封圈） 2件 × ¥6.00：¥12.00\n" in customer
+    assert "配件（水泵） 1件 × ¥216.00：¥216.00\n" in customer
+    assert "小计：¥503.50\n税额（13%）：¥65.46\n合计：¥568.96\n" in customer
+    [row] = await stack.rows(SettlementStatement)
+    assert (row.net, row.gross, row.technician_share) == ("503.50", "568.96", "251.75")
+    first, second = await stack.rows(WorkReport)
+    assert first.parts == SEAL_AND_PUMP  # what was said at 完工 stays as it was
+    assert second.parts == [{"name": "密封圈", "qty": "2", "unit_cost": "5"},
+                            {"name": "水泵", "qty": "1", "unit_cost": "180"}]
+    assert (second.labour_minutes, second.travel_km) == (90, 6.2)
+    [timer] = await stack.rows(Timer, Timer.key == f"part_prices:{t.id}")
+    assert timer.status == "cancelled"
+    # Nothing goes to finance later: the wait is over.
+    stack.clock.advance(minutes=40)
+    await stack.settle()
+    assert stack.said(f"app:{FINANCE}") == [] and await count(stack, SettlementReview) == 0
+
+
+async def test_without_an_answer_finance_is_pushed_and_the_customer_told_then_finance_prices_it(
+        stack):
+    await staff(stack)
+    t = await new_ticket(stack)
+    await complete(stack, t, parts=[{"name": "密封圈", "qty": "2", "unit_cost": None},
+                                    {"name": "水泵", "qty": "1", "unit_cost": None}])
+    assert stack.said(f"app:{TECH}")[-1].startswith(
+        f"工单 {N1} 还不能出结算单：配件“密封圈”、“水泵”还没有单价。请回复例如：密封圈 180元，水泵 35元\n")
+    # Half an answer is kept, and the rest asked for.
+    await stack.sandbox.member_says(TECH, "密封圈2个共10元")
+    await stack.settle()
+    assert stack.said(f"app:{TECH}")[-1] == (
+        f"已记下：密封圈 单价5元。工单 {N1} 还差配件“水泵”的单价，请回复例如：水泵 180元")
+    # No more within price_wait_minutes: the durable timer pushes it to finance.
+    stack.clock.advance(minutes=30)
+    await stack.settle()
+    [review] = await stack.rows(SettlementReview)
+    assert (review.kind, review.status, review.ticket_id) == ("unpriced", "open", t.id)
+    assert stack.said(f"app:{FINANCE}") == [
+        f"待核价 #{review.id}：工单 {N1}（报修，咖啡机）已完工，李师傅30分钟内没有补报配件“水泵”的单价。\n"
+        "已报配件：密封圈×2（单价5元）、水泵×1（未报单价）\n"
+        f"请直接回复单价，例如：水泵 180元（同时有几张待核价时请带上工单号，例如：{N1} 水泵 180元）；\n"
+        f"或在服务器上：python main.py settle review correct {review.id} --price 水泵=单价"]
+    assert stack.said(f"app:{MANAGER}") == []  # finance is there: managers are not bothered
+    assert stack.said(f"kf:{KF_USER}")[-1] == (
+        f"工单 {N1}：配件“水泵”的单价已转财务核定，核定后结算单会发给您核对。")
+    assert stack.said(f"app:{TECH}")[-1] == (
+        f"工单 {N1} 的配件单价30分钟内没有收到，已转财务核价。您现在回复（例如：水泵 180元）仍然有效。")
+    pushed = (await events_of(stack, t.id))[-1]
+    assert (pushed.action, pushed.after) == ("settlement:prices_to_finance",
+                                             {"review": review.id, "told": [FINANCE],
+                                              "parts": ["水泵"]})
+    # Finance answers in chat, as the technician would: the statement goes to both parties.
+    await stack.sandbox.member_says(FINANCE, "水泵 180元")
+    await stack.settle()
+    assert stack.said(f"app:{FINANCE}")[-1] == (
+        f"已记下：水泵 单价180元。工单 {N1} 的结算单（合计 ¥568.96）已发给客户和师傅。")
+    assert "合计：¥568.96" in stack.said(f"kf:{KF_USER}")[-1]
+    assert "您的分成：¥251.75" in stack.said(f"app:{TECH}")[-1]
+    [review] = await stack.rows(SettlementReview)
+    [row] = await stack.rows(SettlementStatement)
+    assert (review.status, review.resolved_by, review.result_statement_id) == (
+        "priced", FINANCE, row.statement_id)
+    # A late answer from the technician finds nothing waiting for it.
+    before = len(stack.said(f"app:{TECH}"))
+    await stack.sandbox.member_says(TECH, "水泵 200元")
+    await stack.settle()
+    assert await count(stack, SettlementStatement) == 1
+    assert not any("已记下" in x for x in stack.said(f"app:{TECH}")[before:])
+
+
+async def test_a_late_answer_from_the_technician_still_prices_it_and_finance_is_told(stack):
+    await staff(stack)
+    t = await new_ticket(stack)
+    await complete(stack, t, parts=SEAL_AND_PUMP)
+    stack.clock.advance(minutes=31)
+    await stack.settle()
+    [review] = await stack.rows(SettlementReview)
+    await stack.sandbox.member_says(TECH, "180")  # one part missing: a bare price is its price
+    await stack.settle()
+    [row] = await stack.rows(SettlementStatement)
+    assert row.gross == "568.96"
+    assert stack.said(f"app:{FINANCE}")[-1] == (
+        f"待核价 #{review.id}（工单 {N1}）：李师傅已补报单价，结算单已发出，无需再处理。")
+    [review] = await stack.rows(SettlementReview)
+    assert (review.status, review.resolved_by) == ("priced", TECH)
+    # Finance's own answer now finds nothing to price.
+    before = len(stack.said(f"app:{FINANCE}"))
+    await stack.sandbox.member_says(FINANCE, "水泵 180元")
+    await stack.settle()
+    assert not any("已记下" in x for x in stack.said(f"app:{FINANCE}")[before:])
+    assert await count(stack, SettlementStatement) == 1 and len(await stack.rows(WorkReport)) == 2
+
+
+async def test_finance_prices_a_missing_part_from_the_command_line(stack):
+    await staff(stack)
+    t = await new_ticket(stack, customer="zhangsan", channel="app")
+    await complete(stack, t, parts=SEAL_AND_PUMP)
+    stack.clock.advance(minutes=30)
+    await stack.settle()
+    [review] = await stack.rows(SettlementReview)
+    assert stack.said("app:zhangsan")[-1] == (
+        f"工单 {N1}：配件“水泵”的单价已转财务核定，核定后结算单会发给您核对。")
+    env = {"DATABASE_URL": stack.bot.settings.DATABASE_URL}
+    with pytest.raises(SystemExit):  # a price for a part that was not reported: nothing priced
+        await settle_command(env, ["settle", "review", "correct", str(review.id),
+                                   "--price", "电机=50", "--by", "zhao"])
+    await settle_command(env, ["settle", "review", "correct", str(review.id),
+                               "--price", "水泵=180", "--by", "zhao"])
+    await stack.settle()
+    [row] = await stack.rows(SettlementStatement)
+    assert row.gross == "568.96"
+    assert "合计：¥568.96" in stack.said("app:zhangsan")[-1]
+    [card] = stack.cards("zhangsan")
+    # The card's rows add up to its total: 3 lines shown, the other 2 combined, VAT, total.
+    assert card.content["horizontal_content_list"] == [
+        {"keyname": "检测费", "value": "¥80.00"}, {"keyname": "维修工时", "value": "¥180.00"},
+        {"keyname": "路程费", "value": "¥15.50"}, {"keyname": "其他2项", "value": "¥228.00"},
+        {"keyname": "增值税", "value": "¥65.46（13%）"}, {"keyname": "合计", "value": "¥568.96"}]
+    # Nobody is asked any more; a technician's answer now is not taken as prices.
+    async with stack.bot.sm() as s:
+        assert await awaiting_about(s, "settlement", "part_prices", t.id) == []
+
+
+async def test_finance_with_several_to_price_names_the_ticket(stack):
+    await staff(stack)
+    first = await new_ticket(stack)
+    second = await new_ticket(stack, customer="zhangsan", channel="app")
+    for t in (first, second):
+        await complete(stack, t, parts=SEAL_AND_PUMP)
+    stack.clock.advance(minutes=30)
+    await stack.settle()
+    assert len(await stack.rows(SettlementReview)) == 2
+    # A bare answer would go to the newest; the named ticket wins.
+    await stack.sandbox.member_says(FINANCE, f"{first.number} 水泵 180元")
+    await stack.settle()
+    [row] = await stack.rows(SettlementStatement)
+    assert row.ticket_id == first.id
+    assert stack.said(f"app:{FINANCE}")[-1].startswith(f"已记下：水泵 单价180元。工单 {first.number}")
+    await stack.sandbox.member_says(FINANCE, f"{first.number} 水泵 180元")  # done already
+    await stack.settle()
+    assert stack.said(f"app:{FINANCE}")[-1] == texts.SETTLE_PRICES_NOT_ASKED.format(
+        number=first.number)
+    await stack.sandbox.member_says(FINANCE, "水泵 190元")  # the one left
+    await stack.settle()
+    assert [r.ticket_id for r in await stack.rows(SettlementStatement)] == [first.id, second.id]
+    assert "合计：¥568.96" in stack.said(f"kf:{KF_USER}")[-1]

@@ -130,3 +130,30 @@ def test_where_and_what_a_job_needs():
     later = datetime(2026, 11, 26, 6, 0, tzinfo=UTC)
     assert job_for(_ticket(city_code="3101", appointment_start=later), None, cfg, NOW).at == later
     assert job_for(_ticket(city_code="3101", appointment_start=NOW), None, cfg, NOW).at is None
+
+
+def test_the_work_summary_shows_every_part_and_the_technician_sees_which_lack_a_price():
+    from models.dispatch import WorkReport
+    from handlers.dispatch.views import work_summary
+    from handlers.dispatch.work import details_data, part_rows
+    from nlp.staff_commands import parse_staff_command
+
+    cmd = parse_staff_command("完工 工时1.5小时 配件 密封圈2个每个5元 水泵1个 180元的电机1台 滤网")
+    rows = part_rows(cmd.parts)
+    assert rows == [{"name": "密封圈", "qty": "2", "unit_cost": "5"},
+                    {"name": "水泵", "qty": "1", "unit_cost": None},
+                    {"name": "电机", "qty": "1", "unit_cost": "180"},
+                    {"name": "滤网", "qty": "1", "unit_cost": None}]
+    report = WorkReport(ticket_id=1, technician="t", labour_minutes=90, parts=rows, reported_at=NOW)
+    assert work_summary(report) == "工时1.5小时，配件：密封圈×2、水泵×1、电机×1、滤网×1"
+    assert work_summary(report, prices=True) == (
+        "工时1.5小时，配件：密封圈×2（单价5元）、水泵×1（未报单价）、电机×1（单价180元）、滤网×1（未报单价）")
+    # what is kept while the bot asks for the rest; a nameless price is no part
+    assert details_data(parse_staff_command("180元")) == {
+        "labour_minutes": None, "parts": [], "no_parts": False}
+
+
+def test_the_hints_say_that_each_part_needs_a_price():
+    for text in (texts.ASK_WORK_DETAILS, texts.YOU_ACCEPTED, texts.ASK_PARTS):
+        assert "单价" in text and "数量" in text
+    assert "水泵1个180元" in texts.ASK_WORK_DETAILS and "无配件" in texts.ASK_WORK_DETAILS
