@@ -66,7 +66,7 @@ async def region_name(session: AsyncSession, code: str) -> str:
     return code
 
 
-_CODE = re.compile(r"(?<![0-9A-Za-z-])[1-8]\d{5}(?![0-9])")
+_CODE = re.compile(r"(?<![0-9A-Za-z.-])[1-8]\d{5}(?![0-9.])")
 
 
 async def with_region_names(session: AsyncSession, text: str) -> str:

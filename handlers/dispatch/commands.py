@@ -14,6 +14,7 @@ from handlers.routing import Context, SkipHandler
 from models.dispatch import (ACCEPTED, ESCALATED, DispatchDecisionRow, DispatchJob,
                              active_tickets_of, current_job, latest_decided_ticket,
                              latest_decision, offers_of, open_offers_of)
+from models.regions import with_region_names
 from models.ticketing import staff_by_userid, staff_with_role, ticket_by_number
 from models.tickets import Ticket
 from nlp.staff_commands import StaffCommand
@@ -135,7 +136,7 @@ async def why(ctx: Context, d: Dispatch, cmd: StaffCommand, roles: set[str]) -> 
     if row is None:
         ctx.reply(texts.WHY_NONE.format(number=ticket.number))
         return
-    answer = explain(row.record)
+    answer = await with_region_names(ctx.session, explain(row.record))  # names, never codes
     if taken is not None and taken.mode == "manual":
         by = (taken.note or "").removeprefix("by:")
         answer = texts.WHY_MANUAL.format(number=ticket.number, dispatcher=await d.name_of(by),

@@ -9,6 +9,8 @@ second; 孙师傅 has the skill but serves Hangzhou, 王师傅 and 赵师傅 lac
 
 from __future__ import annotations
 
+import re
+
 import asyncio
 import contextvars
 from datetime import timedelta
@@ -423,6 +425,9 @@ async def test_why_was_he_chosen_is_answered_from_the_record_for_managers_only(s
     why = await say(st, "wangjingli", f"为什么派给他 {t.number}")
     assert f"工单{t.number}" in why and "派给李师傅" in why and "原因" in why
     assert "技能不符或等级不足 2人" in why and "不服务该区域 1人" in why
+    # Region names, never codes; a job without an appointment reads 尽快, never "None".
+    assert re.search(r"区域[\u4e00-\u9fa5]+区", why) and not re.search(r"区域\d{6}", why)
+    assert "None" not in why
     assert await say(st, "lishifu", f"为什么派给他 {t.number}") == texts.WHY_NOT_ALLOWED
 
 

@@ -92,12 +92,17 @@ def _rejections(d: DispatchDecision) -> list[str]:
     return out
 
 
+def _when(at: Any) -> str:
+    """The job's time as stored (ISO text) or 尽快 when the customer gave none."""
+    return str(at)[:16].replace("T", " ") if at else "尽快"
+
+
 def explain(record: DispatchDecision | Mapping[str, Any]) -> str:
     """The full answer to "为什么派给他", from a decision or its ``to_dict()`` form."""
     d = record if isinstance(record, DispatchDecision) else DispatchDecision.from_dict(record)
     job, label = d.job, d.skill_label
     head = (f"工单{job['id']}（{d.category_label or '未分类'}，需{label}技能≥{job['min_level']}级，"
-            f"区域{job['region']}，时间{str(job['at'])[:16].replace('T', ' ')}）")
+            f"区域{job['region']}，时间{_when(job.get('at'))}）")
     total_rejected = sum(d.rejected_counts.values())
     lines: list[str] = []
     if not d.candidates:
