@@ -101,6 +101,26 @@ def event_from_app_xml(plaintext: str) -> Event:
         elif name == "kf_msg_or_event":
             payload["kf"] = {"token": _text(d, "Token"),
                              "open_kfid": _text(d, "OpenKfId", chars=MAX_CHAT_ID)}
+        elif name == "sys_approval_change":  # WeCom's 审批 app [doc 91815]
+            info = d.get("ApprovalInfo")
+            if not isinstance(info, dict):
+                raise PayloadError("sys_approval_change without ApprovalInfo")
+            records = [r for r in as_list(info.get("SpRecord")) if isinstance(r, dict)]
+            details = [x for r in records for x in as_list(r.get("Details"))
+                       if isinstance(x, dict)]
+            speech = next((_text(x, "Speech", chars=500) for x in reversed(details)
+                           if x.get("Speech")), "")
+            last = details[-1].get("Approver") if details else None
+            approver = _text(last, "UserId", chars=MAX_USERID) if isinstance(last, dict) else ""
+            payload["approval"] = {
+                # SpNoStr is the recommended key; SpNo is not sent for some forms
+                "sp_no": _text(info, "SpNoStr", chars=64) or _text(info, "SpNo", chars=64),
+                "status": _text(info, "SpStatus", chars=4),
+                "change": _text(info, "StatuChangeEvent", chars=4),
+                "template_id": _text(info, "TemplateId", chars=128),
+                "speech": speech,
+                "approver": approver,
+            }
         elif name in ("change_external_contact", "change_external_chat"):
             payload["external"] = {
                 "change_type": _text(d, "ChangeType"), "user_id": _text(d, "UserID"),

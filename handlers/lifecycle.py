@@ -10,6 +10,8 @@
      ▼        ▼
     cancelled  (from new, dispatched, accepted, pending_customer)
 
+``new → in_progress``: a ticket nobody dispatches (a complaint, a return …) when its workflow's
+first task starts (handlers/workflow/nodes.py).
 ``accepted → dispatched`` is a technician handing a job back: it is offered again.
 Every change writes a ``TicketEvent`` in the same transaction. The ticket row carries a version
 (``UPDATE … WHERE id = ? AND version = ?``): a concurrent change raises ``TicketConflict``.
@@ -34,7 +36,7 @@ STATUSES: Final[tuple[str, ...]] = ("new", "dispatched", "accepted", "in_progres
 #: legal moves; pending_customer's way back is to the state it came from (``BACK``)
 BACK: Final = "<back>"
 TRANSITIONS: Final[dict[str, frozenset[str]]] = {
-    "new": frozenset({"dispatched", "cancelled"}),
+    "new": frozenset({"dispatched", "in_progress", "cancelled"}),
     "dispatched": frozenset({"accepted", "pending_customer", "cancelled"}),
     "accepted": frozenset({"in_progress", "dispatched", "pending_customer", "cancelled"}),
     "in_progress": frozenset({"resolved", "pending_customer"}),

@@ -21,6 +21,7 @@ from nlp.analyzer import Analysis, Analyzer
 from nlp.billing import TICKET_NO, bill_answer
 from nlp.edits import Edit, parse_edit
 from nlp.staff_commands import StaffCommand, parse_staff_command
+from nlp.workflow_commands import FlowCommand, parse_flow_command
 from scheduler.clock import Clock
 
 MAX_TEXT = 2000  # longer messages get a polite "please summarise" and are not analysed
@@ -40,6 +41,7 @@ class Turn:
     ticket_no: str | None  # a ticket number named in the text (upper case)
     analysis: Analysis | None  # intent, category, urgency, entities (None: nothing to analyse)
     edit: Edit | None = None  # a change asked for in words: "时间改成今天下午3点"
+    flow: FlowCommand | None = None  # a workflow command: 完成 GD…, 同意 GD…, 报价 …, 接受报价
     owner: str | None = None  # the feature a short reply belongs to (arbitration.py)
     awaiting: Any = None  # the ``models.conversation.Awaiting`` entry that decided it
 
@@ -92,4 +94,4 @@ async def understand(event: Event, services: Services, clock: Clock) -> Turn | N
                 word=reply_word(text, cfg), bill=bill_answer(text),
                 command=parse_staff_command(text) if event.channel == "app" else None,
                 ticket_no=m.group(0).upper() if m else None, analysis=analysis,
-                edit=parse_edit(text))
+                edit=parse_edit(text), flow=parse_flow_command(text))

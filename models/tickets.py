@@ -81,7 +81,8 @@ class Site(SQLModel, table=True):
     created_at: datetime = _at()
 
 
-STAFF_ROLES = ("technician", "dispatcher", "supervisor", "manager", "finance")
+STAFF_ROLES = ("technician", "dispatcher", "supervisor", "manager", "finance", "director",
+               "store_manager", "service")
 
 
 class Staff(SQLModel, table=True):
@@ -120,6 +121,11 @@ class Staff(SQLModel, table=True):
     capacity: int = 0
     rating: float | None = None
     active: bool = True
+    # where they sit in the WeCom org (workflow owners: 质检部, 采购部 …), their WeCom tags, and
+    # the stores they manage (a store_manager on shift there is the store's duty manager)
+    departments: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    tags: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    stores: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
 
 
 # -- tickets --------------------------------------------------------------------------------
@@ -155,6 +161,7 @@ class TicketBase(SQLModel):
     channel: str = Field(default="", max_length=16)
     conversation_key: str = Field(default="", max_length=255)
     reporter: str = Field(default="", max_length=128)  # who wrote it (userid / external_userid)
+    template: str = Field(default="", max_length=40)  # config/templates/<key>.yaml ("": none)
 
 
 class TicketCreate(TicketBase):

@@ -19,8 +19,13 @@ _WORDS: Final = (("非常不满意", 1), ("很不满意", 1), ("非常满意", 5
                  ("还可以", 4), ("不错", 4))
 
 
+_BARE: Final = re.compile(r"^[1-5１-５][。.!！]?$")  # "5" answering "请打分（1-5分）"
+
+
 def parse_score(text: str) -> int | None:
     t = text.strip()
+    if _BARE.match(t):
+        return _NUM[t[0]]
     if m := _SCORE.search(t):
         return _NUM[m.group(1)]
     if m := _STARS.search(t):

@@ -28,10 +28,12 @@ APP_LABEL = f"「{BOT_NAME}」应用"
 PERSONA_IDS = {"lishifu": "app_li", "wangshifu": "app_wangshifu", "zhoushifu": "app_zhou",
                "wangjingli": "app_wang"}
 ROLE_LABELS = {"technician": "技术员", "manager": "经理", "dispatcher": "调度",
-               "supervisor": "主管", "finance": "财务"}
+               "supervisor": "主管", "finance": "财务", "director": "技术总监",
+               "store_manager": "店长", "service": "客服"}
 #: the role a persona plays on the page (what its examples are about), first match wins
 PAGE_ROLES = (("technician", "technician"), ("manager", "manager"), ("dispatcher", "manager"),
-              ("supervisor", "manager"), ("finance", "finance"))
+              ("supervisor", "manager"), ("finance", "finance"), ("director", "approver"),
+              ("store_manager", "staff"), ("service", "staff"))
 
 CUSTOMER_KF = ("kf_chen", "陈女士", "wmCHENnvshi0001")
 CUSTOMER_AIBOT = ("bot_liu", "刘先生", "liuxiansheng")
@@ -84,7 +86,9 @@ def examples(stores: list[str]) -> dict[str, str]:
     report = f"例如：{store}咖啡机坏了，今天下午能来修吗 13812345678"
     return {"customer": report, "store": report,
             "technician": "例如：出发 / 到达 / 完工 工时1.5小时 配件：压缩机电容1个35元",
-            "manager": "例如：为什么派给他 / 指派 GD… 李师傅", "finance": report}
+            "manager": "例如：为什么派给他 / 指派 GD… 李师傅 / 加质检 GD…", "finance": report,
+            "approver": "例如：同意 GD… / 驳回 GD… 价格偏高 / 记录 GD…",
+            "staff": "例如：完成 GD… / 转交 GD… 王经理 / 记录 GD…"}
 
 
 def load_personas(config_dir: Path = SANDBOX_CONFIG) -> list[Persona]:
@@ -113,8 +117,10 @@ def load_personas(config_dir: Path = SANDBOX_CONFIG) -> list[Persona]:
     labels = _skill_labels(config_dir.parent)
     for person in staff:
         userid, roles = str(person["userid"]), list(person.get("roles") or [])
-        role = next((page for r, page in PAGE_ROLES if r in roles), "technician")
-        title = "、".join(ROLE_LABELS.get(r, r) for r in roles) or "员工"
+        role = next((page for r, page in PAGE_ROLES if r in roles),
+                    "staff" if person.get("departments") or not roles else "technician")
+        title = "、".join([ROLE_LABELS.get(r, r) for r in roles]
+                         + list(person.get("departments") or [])) or "员工"
         out.append(Persona(PERSONA_IDS.get(userid, f"app_{userid}"),
                            f"{person.get('name') or userid}（{title}）", role, "app", userid,
                            detail=_staff_detail(person, labels), example=ex[role]))

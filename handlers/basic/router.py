@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 from handlers.basic import texts
+from nlp.smalltalk import HELLO, HELP
 from handlers.routing import Context, Router
 from handlers.understanding import MAX_TEXT, Turn
 from models.ticketing import staff_by_userid
@@ -17,10 +18,7 @@ from models.ticketing import staff_by_userid
 router = Router("basic")
 
 QUOTE = 30  # characters of what they wrote quoted back
-_HELLO = re.compile(r"^(你好|您好|hi|hello|嗨|在吗|在不在|有人吗|哈喽|早上好|下午好|晚上好)[呀啊吗？?!！。~]*$",
-                    re.IGNORECASE)
-_HELP = re.compile(r"^(帮助|help|菜单|怎么用|如何使用|使用说明|你能做什么|你会什么|功能|\?|？)$",
-                   re.IGNORECASE)
+_HELLO, _HELP = HELLO, HELP  # nlp/smalltalk.py (intake lets these through to here too)
 _SUMMARY = re.compile(r"汇总|统计|报表|日报|周报|月报")
 
 
@@ -34,6 +32,8 @@ async def role_of(ctx: Context) -> str:
     for role in ("finance", "manager", "dispatcher", "technician"):
         if role in roles or (role == "dispatcher" and "supervisor" in roles):
             return role
+    if staff is not None and staff.active and (roles or staff.departments or staff.tags):
+        return "staff"  # 技术总监, 店长, 客服, 质检部 …: workflow owners and approvers
     if ev.channel == "aibot" and ev.payload.get("chat_type") == "group":
         return "group"
     return "customer"

@@ -16,6 +16,9 @@ from typing import Any
 
 from handlers.intake import texts
 from handlers.intake.base import DRAFT, OWNER, IntakeBase
+from handlers.intake.template_fields import (answer_custom, ask_for, collect_list,
+                                             custom_filled, custom_rows, is_custom, pick_template,
+                                             retry_text)
 from handlers.intake.helpers import PRIORITIES, WINDOW_HOURS, local_time, mask_phones, quote, same_problem
 from handlers.intake.views import intake_confirm_card
 from models.conversation import expect, expected, settle
@@ -28,7 +31,7 @@ from nlp.region_codes import region_codes
 
 #: draft fields a ticket keeps in its structured ``fields``
 TICKET_FIELDS = ("faults", "order", "time_text", "precision", "urgency", "lat", "lon",
-                 "location_label")
+                 "location_label", "custom", "kind_name")
 
 
 # -- pure: what a message and a draft's fields make of each other ----------------------------
@@ -47,6 +50,8 @@ def draft_category(a: Any, categories: Any) -> str:
 
 
 def filled(f: dict[str, Any], slot: str) -> bool:
+    if is_custom(slot):
+        return custom_filled(f, slot)
     if slot == "place":
         return bool(f.get("store") or f.get("address"))
     if slot == "time":
@@ -121,7 +126,7 @@ def changed_fields(fields: dict[str, Any], edit: Any, a: Any) -> dict[str, Any] 
 def summary_rows(draft: Draft, *, group: bool) -> list[tuple[str, str]]:
     """The draft as (label, value) rows: the confirmation, the card and the ticket's answer."""
     f, names = draft.fields, texts.SUMMARY_LINES
-    rows = [(names["category"], texts.CATEGORY_NAMES[draft.category])]
+    rows = [(names["category"], f.get("kind_name") or texts.CATEGORY_NAMES[draft.category])]
     if f.get("device"):
         rows.append((names["device"], f["device"]))
     place = " ".join(x for x in (f.get("store"), f.get("address")) if x)
@@ -135,6 +140,7 @@ def summary_rows(draft: Draft, *, group: bool) -> list[tuple[str, str]]:
         rows.append((names["time"], f["time_text"]))
     if f.get("order"):
         rows.append((names["order"], f["order"]))
+    rows += custom_rows(f)
     rows.append((names["description"], quote(draft.description)))
     return rows
 
@@ -164,6 +170,7 @@ def ticket_data(draft: Draft, site_id: int | None) -> TicketCreate:
         province=f.get("province"), province_code=pc, city=f.get("city"), city_code=cc,
         district=f.get("district"), district_code=dc, address=f.get("address"),
         lat=f.get("lat"), lon=f.get("lon"), channel=draft.channel,
+        template=f.get("template") or "",
         conversation_key=draft.conversation_key, reporter=draft.sender,
         appointment_start=start, appointment_end=end,
         linked_ticket_id=draft.linked_ticket_id,
@@ -220,19 +227,23 @@ class Drafts(IntakeBase):
                        and same_problem(text, e.device, e.address, t, self.cfg.duplicate_score)),
                       None)
         category = draft_category(a, self.cfg.slots)
+        first = pick_template(self.ctx, category, text)
+        category = first.pop("kind", None) or category  # a template's own words decide
         draft = Draft(conversation_key=self.ctx.event.conversation_key,
                       sender=self.ctx.event.sender, channel=self.ctx.event.channel,
-                      customer_id=self.customer.id, category=category, fields={},
+                      customer_id=self.customer.id, category=category,
+                      fields=first,
                       description=text, linked_ticket_id=repeat.id if repeat else None,
                       created_at=self.now, updated_at=self.now)
         self.session.add(draft)
         await self.session.flush()
         if phone := await customer_phone(self.session, self.customer.id):
-            draft.fields = {"phone": phone}
+            draft.fields = {**draft.fields, "phone": phone}
         await self.merge(draft, text, a, as_description=False)
         self.record(text, draft=draft)
         self.attach_images(draft)
-        name, quoted = texts.CATEGORY_NAMES[category], quote(text)
+        name = draft.fields.get("kind_name") or texts.CATEGORY_NAMES[category]
+        quoted = quote(text)
         linked = texts.REPEAT_LINKED.format(number=repeat.number) + "\n" if repeat else ""
         await self.advance(draft, lambda question: linked + texts.DRAFT_STARTED.format(
             category=name, text=quoted, question=question))
@@ -266,7 +277,13 @@ class Drafts(IntakeBase):
         slot = draft.pending_slot
         problem_info = bool(e.device or a.faults or a.intent == "create")
         answered = slot is not None and filled(f, slot) and not filled(before, slot)
-        if slot and not answered and not problem_info and len(text) <= 50:
+        if slot and is_custom(slot) and not answered:
+            got = answer_custom(self.ctx, f, slot, text)
+            if got is None and not problem_info:
+                draft.fields = f
+                return False
+            f, answered = (got, True) if got is not None else (f, False)
+        elif slot and not answered and not problem_info and len(text) <= 50:
             if slot == "phone":
                 draft.fields = f
                 return False
@@ -289,7 +306,9 @@ class Drafts(IntakeBase):
         self.record(text, draft=draft)
         self.attach_images(draft)
         if not await self.merge(draft, text, a, as_description=True):
-            self.say(texts.BAD_PHONE)
+            slot = draft.pending_slot or ""
+            self.say(retry_text(self.ctx, draft.fields, slot) if is_custom(slot)
+                     else texts.BAD_PHONE)
             return
         quoted = quote(text)
         await self.advance(draft, lambda question: texts.DRAFT_ADDED.format(
@@ -299,10 +318,12 @@ class Drafts(IntakeBase):
         """Ask for the next missing slot, or for confirmation when nothing is missing; ``say``
         puts the question into the answer (the person's words are formatted once, never as a
         template: a ``{`` in what they wrote stays a character)."""
-        missing = [s for s in self.cfg.slots_for(draft.category) if not filled(draft.fields, s)]
+        missing = [s for s in collect_list(self.ctx, self.cfg, draft.fields, draft.category)
+                   if not filled(draft.fields, s)]
         if missing:
             draft.status, draft.pending_slot = "collecting", missing[0]
-            self.say(say(texts.ASK[missing[0]]))
+            self.say(say(ask_for(self.ctx, draft.fields, missing[0]) if is_custom(missing[0])
+                         else texts.ASK[missing[0]]))
             return
         draft.status, draft.pending_slot = "confirming", None
         draft.revision += 1
@@ -314,7 +335,8 @@ class Drafts(IntakeBase):
             await self.session.flush()
             self.ctx.send_to(self.ctx.event.sender, card=intake_confirm_card(
                 draft_id=draft.id, revision=draft.revision,
-                title=texts.CARD_TITLE.format(category=texts.CATEGORY_NAMES[draft.category]),
+                title=texts.CARD_TITLE.format(category=draft.fields.get("kind_name")
+                                             or texts.CATEGORY_NAMES[draft.category]),
                 desc=texts.CARD_DESC, rows=self.summary_rows(draft), labels=texts.CARD_LABELS,
                 source=texts.CARD_SOURCE))
 

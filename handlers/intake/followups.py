@@ -13,6 +13,8 @@ from handlers.intake.helpers import PRIORITIES, WINDOW_HOURS, local_time, mask_p
 from handlers.lifecycle import IllegalTransition, change, transition
 from models.conversation import settle
 from models.keys import ticket_conversation
+from handlers.dispatch.config import OfferingConfig
+from models.workflow import nodes_of
 from models.ticketing import (DONE_STATUSES, OPEN_STATUSES, create_ticket, staff_by_userid,
                               staff_with_role, ticket_by_number, tickets_of)
 from models.tickets import Ticket, TicketCreate
@@ -35,6 +37,10 @@ class Followups(IntakeBase):
     def eta(self, t: Ticket) -> str:
         if t.status not in OPEN_STATUSES:  # done, closed, cancelled: no visit ahead
             return texts.ETA_NONE
+        offering = self.ctx.services[OfferingConfig] if OfferingConfig in self.ctx.services \
+            else None
+        if offering is not None and not offering.dispatched(t.category):
+            return texts.ETA_NONE  # nobody comes to a complaint or an invoice question
         if t.appointment_start:
             return texts.ETA_APPOINTMENT.format(
                 time=local_time(t.appointment_start.isoformat(), t.fields.get("precision")))
@@ -57,11 +63,25 @@ class Followups(IntakeBase):
         names = {}
         for t in found:
             staff = await staff_by_userid(self.session, t.assignee) if t.assignee else None
-            names[t.id] = (staff.name or staff.userid) if staff else (t.assignee
-                                                                      or texts.NO_ASSIGNEE)
+            names[t.id] = (staff.name or staff.userid) if staff else (
+                t.assignee or await self.node_owners(t) or texts.NO_ASSIGNEE)
         self.say("\n\n".join(texts.QUERY_RESULT.format(
             number=t.number, title=t.title, status=texts.STATUS_NAMES.get(t.status, t.status),
             assignee=names[t.id], eta=self.eta(t)) for t in found))
+
+    async def node_owners(self, t: Ticket) -> str:
+        """Who handles a ticket nobody was dispatched to: its running workflow steps' owners
+        ("陈店长（店长处理）")."""
+        out = []
+        tasks = [n for n in await nodes_of(self.session, t.id) if n.kind == "task"]
+        running = [n for n in tasks if n.status == "active"]
+        for n in running or [n for n in tasks if n.status == "done"]:  # who did it, once done
+            people = n.owners if n in running else [n.done_by or ""]
+            who = [await staff_by_userid(self.session, u) for u in people or []]
+            names = "、".join((s.name or s.userid) for s in who if s is not None)
+            if names:
+                out.append(f"{names}（{n.name}）")
+        return "；".join(out)
 
     async def urge(self, text: str) -> None:
         t = await self.target(text, OPEN_STATUSES)
@@ -128,8 +148,12 @@ class Followups(IntakeBase):
             description=text, phone=t.phone, device=t.device, store=t.store,
             address=t.address, channel=self.ctx.event.channel,
             conversation_key=self.ctx.event.conversation_key, reporter=self.ctx.event.sender,
-            linked_ticket_id=t.id, link_kind="followup"), actor=self.actor, now=self.now)
+            linked_ticket_id=t.id, link_kind="followup", template="followup"),
+            actor=self.actor, now=self.now)
         self.say(texts.RATED_LOW.format(score=score, number=follow.number))
+        # the 回访 has an owner, told at once (config/templates/followup.yaml)
+        self.ctx.emit("ticket_created", {"ticket_id": follow.id},
+                      conversation_key=ticket_conversation(follow.id))
 
     async def change(self, text: str, edit: Any, a: Any) -> None:
         """A change asked for after the ticket was created: time, place and phone change on the

@@ -29,6 +29,7 @@ from bot.cards import parse_key
 from handlers.intake import texts
 from handlers.intake.base import COMPLETION, OWNER, sender_customer
 from handlers.intake.config import IntakeConfig
+from handlers.intake.template_fields import names_a_template
 from handlers.intake.drafts import Drafts
 from handlers.intake.followups import Followups
 from handlers.intake.media import attach_media
@@ -40,6 +41,11 @@ from models.messages import INTERNAL
 from models.ticketing import customer_of
 from models.tickets import Customer, Draft, Ticket
 from nlp.rating import parse_score
+from nlp.smalltalk import is_smalltalk
+
+#: below this, a "create" with nothing a report has (a device, a fault, a place, a keyword) is
+#: not taken as one: "阿斯顿发qwe zxcv" gets the honest "not understood", not a repair draft
+GUESS_FLOOR = 0.5
 
 router = Router("intake")
 
@@ -56,6 +62,8 @@ async def on_text(ctx: Context, cfg: IntakeConfig) -> None:
     if turn.analysis is None:  # only emoji, symbols, punctuation
         ctx.reply(texts.NOT_UNDERSTOOD)
         return
+    if is_smalltalk(text):
+        raise SkipHandler  # 你好 / 帮助: the fallback greets and helps; an open draft still waits
     customer = await sender_customer(ctx)
     drafts = Drafts(ctx, cfg, customer)
     draft = await drafts.current_draft()
@@ -74,6 +82,9 @@ async def on_text(ctx: Context, cfg: IntakeConfig) -> None:
     if draft is not None:
         if word == "cancel" or (a.intent == "cancel" and not turn.ticket_no):
             await drafts.cancel_draft(draft)
+        elif word == "confirm" and draft.status == "collecting":  # "确认" is no visit time
+            await drafts.advance(draft, lambda question: texts.STILL_NEEDED.format(
+                question=question))
         else:
             await drafts.continue_draft(draft, text, a)
         return
@@ -92,7 +103,9 @@ async def on_text(ctx: Context, cfg: IntakeConfig) -> None:
         await tickets.confirm_done(text)
     elif intent == "rate":
         await tickets.rate(text, score)
-    elif intent == "create" or a.entities.device or a.faults or any(k in text for k in cfg.keywords):
+    elif (a.entities.device or a.faults or any(k in text for k in cfg.keywords)
+          or names_a_template(ctx, text) or (intent == "create" and (
+              a.confidence >= GUESS_FLOOR or a.entities.store or a.entities.address))):
         await drafts.new_report(text, a)
     else:
         raise SkipHandler  # nothing intake understands: the fallback answers

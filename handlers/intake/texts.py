@@ -16,6 +16,7 @@ ASK = {
 BAD_PHONE = "这个号码好像不完整，请发一个11位手机号或带区号的座机号。"
 DRAFT_STARTED = "收到您的{category}：{text}\n{question}"
 DRAFT_ADDED = "已补充：{text}\n{question}"
+STILL_NEEDED = "还差一项才能建单：{question}"
 CONFIRM_SUMMARY = "请核对工单信息：\n{summary}"
 CONFIRM_BY_TEXT = "信息无误请回复“确认”，需要修改请回复“修改”，不需要了请回复“取消”。"
 CONFIRM_BY_CARD = "请点击卡片上的按钮确认；看不到卡片时，直接回复“确认”、“修改”或“取消”即可。"

@@ -339,9 +339,21 @@ def _leave(v: Any, bad: list[str]) -> list[dict[str, str]]:
     return [{"from": _iso(s["from"]), "to": _iso(s["to"])} for s in specs or ()]
 
 
+def _names(v: Any, bad: list[str]) -> list[str]:
+    """Departments, tags, stores: ``质检部;采购部`` or a YAML list of names."""
+    if v is None:
+        return []
+    items = _items(v, _LIST_SEP)
+    if items is None or any(not isinstance(i, str) or len(i) > 100 for i in items):
+        bad.append(f"must be a list of names like '质检部;采购部', got {v!r}")
+        return []
+    return list(dict.fromkeys(items))
+
+
 _PARSERS: Final[dict[str, Callable[[Any, list[str]], Any]]] = {
     "userid": _userid, "name": _name, "roles": _roles, "phone": _phone,
     "extension": _extension, "provider": _provider, "skills": _skills, "regions": _regions,
     "home": _home, "capacity": _capacity, "rating": _rating, "shifts": _shifts,
-    "leave": _leave, "active": _active,
+    "leave": _leave, "active": _active, "departments": _names, "tags": _names,
+    "stores": _names,
 }

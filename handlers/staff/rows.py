@@ -12,7 +12,8 @@ from models.tickets import Staff
 
 # CSV header order = YAML key order on export.
 FIELDS: Final = ("userid", "name", "roles", "phone", "extension", "provider", "skills",
-                 "regions", "home", "capacity", "rating", "shifts", "leave", "active")
+                 "regions", "home", "capacity", "rating", "shifts", "leave", "active",
+                 "departments", "tags", "stores")
 # Taken verbatim from the YAML text (``phone: 13900000001``, ``extension: 0701``, ``name: yes``
 # stay text instead of becoming numbers or booleans).
 TEXT_FIELDS: Final = ("userid", "name", "phone", "extension", "provider")
@@ -56,6 +57,9 @@ class StaffRow:
     shifts: list[dict[str, str]] = field(default_factory=list)
     leave: list[dict[str, str]] = field(default_factory=list)
     active: bool = True
+    departments: list[str] = field(default_factory=list)  # WeCom org (质检部 …): workflow owners
+    tags: list[str] = field(default_factory=list)  # WeCom tags: workflow owners
+    stores: list[str] = field(default_factory=list)  # stores this person is duty manager of
     line: int = field(default=0, compare=False)
 
     def columns(self) -> dict[str, Any]:
@@ -67,7 +71,9 @@ class StaffRow:
                 "skills": dict(self.skills), "regions": list(self.regions),
                 "home_lat": lat, "home_lon": lon, "capacity": self.capacity,
                 "rating": self.rating, "shifts": [dict(s) for s in self.shifts],
-                "leave": [dict(lv) for lv in self.leave], "active": self.active}
+                "leave": [dict(lv) for lv in self.leave], "active": self.active,
+                "departments": list(self.departments), "tags": list(self.tags),
+                "stores": list(self.stores)}
 
     @classmethod
     def from_staff(cls, s: Staff) -> StaffRow:
@@ -77,4 +83,6 @@ class StaffRow:
                    extension=s.extension, provider=s.provider or "",
                    skills=dict(s.skills or {}), regions=list(s.regions or []), home=home,
                    capacity=s.capacity, rating=s.rating, shifts=list(s.shifts or []),
-                   leave=list(s.leave or []), active=s.active)
+                   leave=list(s.leave or []), active=s.active,
+                   departments=list(s.departments or []), tags=list(s.tags or []),
+                   stores=list(s.stores or []))

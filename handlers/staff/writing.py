@@ -30,6 +30,7 @@ def csv_cells(row: StaffRow) -> list[str]:
                  for s in row.shifts),
         ";".join(f"{lv.get('from')}..{lv.get('to')}" for lv in row.leave),
         "true" if row.active else "false",
+        ";".join(row.departments), ";".join(row.tags), ";".join(row.stores),
     ]
 
 
@@ -59,6 +60,8 @@ def yaml_entry(row: StaffRow) -> dict[str, Any]:
     if row.leave:
         entry["leave"] = [{"from": lv.get("from"), "to": lv.get("to")} for lv in row.leave]
     entry["active"] = row.active
+    entry |= {k: list(v) for k, v in (("departments", row.departments), ("tags", row.tags),
+                                      ("stores", row.stores)) if v}
     return entry
 
 

@@ -267,7 +267,7 @@ async def test_export_then_import_is_a_no_op(db_url, tmp_path, suffix):
     before = _snapshot(await _people(db_url))
 
     first = tmp_path / f"export{suffix}"
-    assert await _export(db_url, first) == 8
+    assert await _export(db_url, first) == 13  # the sandbox's 12 and the extra one
     if suffix == ".csv":
         data = first.read_bytes()
         assert data.startswith(b"\xef\xbb\xbf")  # Excel opens it as UTF-8
@@ -281,15 +281,20 @@ async def test_export_then_import_is_a_no_op(db_url, tmp_path, suffix):
     # The export is a faithful copy: importing it into an empty database gives the same people.
     fresh = f"sqlite:///{tmp_path / 'fresh.db'}"
     migrate(fresh)
-    assert await _import(fresh, first) == (8, 0)
+    assert await _import(fresh, first) == (13, 0)
     assert _snapshot(await _people(fresh)) == before
 
 
 async def test_sandbox_people_import_cleanly(db_url):
-    assert await _import(db_url, SANDBOX_STAFF) == (7, 0)
+    assert await _import(db_url, SANDBOX_STAFF) == (12, 0)
     people = await _people(db_url)
     assert set(people) == {"lishifu", "wangshifu", "zhaoshifu", "zhoushifu", "sunshifu",
-                           "wangjingli", "qiankuaiji"}
+                           "wangjingli", "qiankuaiji", "liuzongjian", "chendianzhang",
+                           "zhouzhijian", "wucaigou", "linkefu"}
+    # the workflow's owners: a director, a store's duty manager, 质检部, 采购部, 客服
+    assert people["chendianzhang"].stores == ["人民广场店", "静安寺店"]
+    assert people["zhouzhijian"].departments == ["质检部"]
+    assert people["liuzongjian"].roles == ["director"]
     technicians = [p for p in people.values() if "technician" in p.roles]
     assert len(technicians) == 5
     around_the_clock = [{"days": "daily", "start": "00:00", "end": "24:00"}]

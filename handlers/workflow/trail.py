@@ -1,0 +1,98 @@
+"""A ticket's history, read from its audit trail (``ticket_event``) and its nodes: ``记录 GD…``
+in chat (staff) and ``python main.py ticket show GD…`` (operators)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+
+from handlers.voice import CATEGORY_NAMES, STATUS_NAMES
+from handlers.workflow import texts
+from handlers.workflow.config import WorkflowConfig
+from models.tickets import Ticket, TicketEvent
+from models.types import LOCAL_TZ
+from models.workflow import nodes_of
+
+CHAT_LIMIT = 15
+
+ACTIONS = {"created": "创建", "linked_report": "客户补充", "append": "客户补充",
+           "workflow:start": "流程开始", "workflow:node_start": "环节开始",
+           "workflow:node_done": "环节完成", "workflow:node_insert": "插入环节",
+           "workflow:node_transfer": "环节转交", "approval:request": "提交审批",
+           "approval:approved": "审批同意", "approval:rejected": "审批驳回",
+           "approval:transfer": "审批转交", "approval:wecom_submitted": "已提交企业微信审批",
+           "approval:wecom_failed": "企业微信审批提交失败", "approval:wecom_change": "企业微信审批更新",
+           "quote:new": "新报价", "quote:sent": "报价发给客户", "quote:accepted": "客户接受报价",
+           "quote:declined": "客户拒绝报价", "priority": "优先级变更", "urge": "客户催单",
+           "rate": "客户评分", "note": "备注", "assign": "指派", "attach:photo": "照片",
+           "dispatch:offer": "派单", "dispatch:assign": "指派师傅", "dispatch:transfer": "转派",
+           "dispatch:escalate": "转调度", "dispatch:timed_out": "派单超时",
+           "dispatch:grab_expired": "抢单超时", "dispatch:closed": "派单结束",
+           "report:depart": "师傅出发", "report:arrive": "师傅到达", "report:done": "师傅完工",
+           "settlement:unpriced": "待人工核价", "settlement:ask_prices": "询问配件单价",
+           "settlement:part_prices": "补报配件单价", "settlement:prices_to_finance": "转财务核价",
+           "sla:pause": "时效暂停", "sla:resume": "时效恢复", "sla:priority": "时效升级优先级",
+           "sla:reassign": "超时转派", "sla:upgrade": "升级高级工单"}
+SYSTEM = "系统"
+
+
+def _what(e: TicketEvent) -> str:
+    if e.action.startswith("status:"):
+        to = e.action.split(":", 1)[1]
+        return f"状态→{STATUS_NAMES.get(to, to)}"
+    return ACTIONS.get(e.action, "其他操作")
+
+
+def _detail(e: TicketEvent, names: dict[str, str]) -> str:
+    after: dict[str, Any] = e.after if isinstance(e.after, dict) else {}
+    bits = [str(e.reason)] if e.reason and not str(e.reason).startswith("workflow") else []
+    for k in ("total", "owners", "to"):
+        if k in after and not e.action.startswith("status:"):
+            v = after[k]
+            people = v if isinstance(v, list) else [v]
+            bits.append(f"¥{v}" if k == "total" else "、".join(names.get(str(p), str(p))
+                                                               for p in people))
+    return " ".join(bits)[:80]
+
+
+async def _names(session: Any) -> dict[str, str]:
+    from models.tickets import Staff
+
+    rows = (await session.execute(select(Staff.userid, Staff.name))).all()
+    return {u: (n or u) for u, n in rows}
+
+
+async def trail_lines(session: Any, ticket: Ticket) -> list[str]:
+    rows = (await session.execute(select(TicketEvent).where(TicketEvent.ticket_id == ticket.id)
+                                  .order_by(TicketEvent.at, TicketEvent.id))).scalars()
+    names = await _names(session)
+    out = []
+    for e in rows:
+        when = e.at.astimezone(LOCAL_TZ).strftime("%m-%d %H:%M")
+        who = e.actor.split(":", 1)[-1]
+        who = SYSTEM if who == "system" else names.get(who, "客户" if e.actor.startswith(
+            ("kf:", "aibot:")) or who == ticket.reporter else who)
+        detail = _detail(e, names)
+        out.append(f"{when} {_what(e)}（{who}）" + (f"：{detail}" if detail else ""))
+    return out
+
+
+async def flow_line(session: Any, ticket: Ticket) -> str:
+    nodes = await nodes_of(session, ticket.id)
+    return " → ".join(f"{n.name}[{texts.NODE_STATUS.get(n.status, n.status)}]" for n in nodes)
+
+
+async def trail_text(session: Any, ticket: Ticket, cfg: WorkflowConfig | None = None,
+                     limit: int | None = CHAT_LIMIT) -> str:
+    lines = await trail_lines(session, ticket)
+    head = texts.TRAIL_HEAD.format(number=ticket.number,
+                                   category=CATEGORY_NAMES.get(ticket.category, ticket.category),
+                                   status=STATUS_NAMES.get(ticket.status, ticket.status))
+    flow = await flow_line(session, ticket)
+    # the first entry (how it began) and the latest ones
+    shown = lines if limit is None or len(lines) <= limit else lines[:1] + lines[-(limit - 1):]
+    out = [head] + ([texts.TRAIL_FLOW.format(flow=flow)] if flow else []) + shown
+    if limit is not None and len(lines) > limit:
+        out.insert(len(out) - (limit - 1), texts.TRAIL_MORE.format(older=len(lines) - limit))
+    return "\n".join(out)
