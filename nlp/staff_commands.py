@@ -24,6 +24,7 @@ from decimal import Decimal
 from typing import Any, Final
 
 from nlp.numerals import CN_CHARS, parse_number
+from nlp.work_details import WorkDetails, strip_details, work_details
 
 TICKET_NO: Final = re.compile(r"GD\d{8}-\d{4}", re.IGNORECASE)
 #: A number is tried only where its run of digits / Chinese numerals begins and is read
@@ -102,6 +103,8 @@ class StaffCommand:
     labour_minutes: int | None = None
     parts: tuple[PartUsed, ...] = ()
     no_parts: bool = False
+    #: floor, pipe length, 高空作业, note said with it (nlp/work_details.py)
+    details: WorkDetails = field(default_factory=WorkDetails)
 
     @property
     def has_details(self) -> bool:
@@ -306,6 +309,15 @@ def part_prices(text: str) -> tuple[PartUsed, ...]:
     return parts if any(p.unit_cost is not None for p in parts) else ()
 
 
+def _work_details(text: str) -> tuple[WorkDetails, str]:
+    """The work details said and the text left for labour and parts: "铜管6米" before any
+    parts list is a length to price (a parts list's "铜管3米" stays a part)."""
+    head = _PARTS_HEAD.search(text)
+    until = head.start() if head else len(text)
+    said = work_details(text, pipe_until=until)
+    return said, (text if said.empty else strip_details(text, pipe_until=until))
+
+
 def parse_staff_command(text: str) -> StaffCommand | None:
     """The command in a technician's or dispatcher's message, or None if it holds none."""
     text = " ".join(text.split())
@@ -326,14 +338,17 @@ def parse_staff_command(text: str) -> StaffCommand | None:
             return StaffCommand("assign", ticket, name=tail.split()[0])
         if kind == "done":
             tail = rest[m.end():]
+            said, tail = _work_details(tail)
             return StaffCommand("done", ticket, labour_minutes=labour_minutes(tail),
                                 parts=parts_used(tail, headless=True),
-                                no_parts=bool(_NO_PARTS.search(tail)))
+                                no_parts=bool(_NO_PARTS.search(tail)), details=said)
         return StaffCommand(kind, ticket)
-    minutes, none = labour_minutes(text), bool(_NO_PARTS.search(text))
-    parts = parts_used(text, headless=minutes is not None)
+    said, plain = _work_details(text)
+    minutes, none = labour_minutes(plain), bool(_NO_PARTS.search(plain))
+    parts = parts_used(plain, headless=minutes is not None)
     if minutes is not None or parts or none:
-        return StaffCommand("details", ticket, labour_minutes=minutes, parts=parts, no_parts=none)
+        return StaffCommand("details", ticket, labour_minutes=minutes, parts=parts, no_parts=none,
+                            details=said)
     prices = part_prices(text)
     if prices:  # the prices the bot asked for ("水泵 180元")
         return StaffCommand("details", ticket, parts=prices)

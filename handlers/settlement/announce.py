@@ -19,6 +19,7 @@ from handlers.settlement.mapping import Unpriceable
 from handlers.settlement.pricing import price, store, ticket_data
 from handlers.settlement.views import (correction_text, customer_text, money, statement_card,
                                        technician_text)
+from models.workflow import accepted_quote
 from models.keys import actor, kf_parts, settle_task, unpriced_review
 from models.settlement import (CUSTOMER, PENDING, TECHNICIAN, UNPRICED, SettlementReview,
                                SettlementStatement, acks_of, latest_statement, review_by_key)
@@ -158,11 +159,15 @@ async def report_unpriced(ctx: Context, ticket: Ticket, exc: Unpriceable) -> Non
         return
     log.warning("ticket %s not priced (review %s): %s", ticket.number, review.id, exc)
     why = texts.SETTLE_UNPRICED_WHY[exc.code].format(detail=exc.detail)
+    quoted = await accepted_quote(ctx.session, ticket.id)  # the customer's accepted 报价
     told = await tell_staff(ctx, FINANCE, texts.SETTLE_UNPRICED_TO_FINANCE.format(
         review=review.id, number=ticket.number,
         category=texts.CATEGORY_NAMES.get(ticket.category, ticket.category),
-        device=ticket.device or texts.SETTLE_DEVICE_UNKNOWN, why=why))
+        device=ticket.device or texts.SETTLE_DEVICE_UNKNOWN, why=why) + (
+        texts.SETTLE_UNPRICED_QUOTED.format(total=quoted.total, version=quoted.version)
+        if quoted else ""))
     audit(ctx, ticket, "settlement:unpriced", {"review": review.id, "why": exc.code,
                                                "told": told})
-    await tell_customer_sparing(ctx, ticket, texts.SETTLE_UNPRICED_CUSTOMER.format(
-        number=ticket.number))
+    await tell_customer_sparing(ctx, ticket, (
+        texts.SETTLE_UNPRICED_CUSTOMER_QUOTED.format(number=ticket.number, total=quoted.total)
+        if quoted else texts.SETTLE_UNPRICED_CUSTOMER.format(number=ticket.number)))

@@ -162,7 +162,8 @@ async def period_from_db(sm: Any, setup: SettlementSetup, month: str, *,
     from models.db import write_session
 
     start, end = month_bounds(month)
-    acc = PeriodAccumulator(setup.books, month, currency=currency, fx=fx)
+    acc = PeriodAccumulator(setup.books, month, currency=currency, fx=fx,
+                            segments=setup.config.provider_segments())
     async with sm() as s:
         rows = await statements_completed_between(s, start, end)
         under_review = {r.statement_id for r in await reviews(s) if r.statement_id}

@@ -4,6 +4,7 @@
   wins); a ticket no entry matches is reported to finance instead of being priced.
 * ``customer_tags``: tags the price books' ``customer_tags_any`` conditions test, derived from
   the customer's history (``老客户``: at least N earlier completed tickets).
+* ``providers``: a provider's segment (省级代理, 社区团购 …), which picks its rebate ladder.
 * ``guard``: when cancellations freeze an address's, then a district's, promotions.
 * ``price_wait_minutes``: how long the technician has to give a missing part price before the
   ticket goes to finance.
@@ -70,7 +71,28 @@ class ServiceMap(_Strict):
 
 
 class TagRule(_Strict):
-    min_completed_tickets: int = Field(ge=1, le=10_000)
+    """A customer tag: earned by history (at least ``min_completed_tickets`` earlier tickets
+    done: 老客户), or given by hand to the customers with these ``phones`` (集团采购 …)."""
+
+    min_completed_tickets: int | None = Field(default=None, ge=1, le=10_000)
+    phones: tuple[str, ...] = ()
+
+    @model_validator(mode="after")
+    def _some(self) -> "TagRule":
+        if self.min_completed_tickets is None and not self.phones:
+            raise ValueError("give min_completed_tickets, phones, or both")
+        return self
+
+    def holds(self, done: int, phones: set[str]) -> bool:
+        return bool(set(self.phones) & phones) or (
+            self.min_completed_tickets is not None and done >= self.min_completed_tickets)
+
+
+class ProviderInfo(_Strict):
+    """A provider's attributes: ``segment`` picks its rebate ladder (the books'
+    ``period.segments``: 省级代理, 社区团购 …)."""
+
+    segment: str = Field(min_length=1, max_length=40)
 
 
 class Guard(_Strict):
@@ -83,10 +105,16 @@ class SettlementConfig(_Strict):
     books: str = "config/pricebooks"
     services: tuple[ServiceMap, ...] = ()
     customer_tags: dict[str, TagRule] = Field(default_factory=dict)
+    #: provider (``Staff.provider``) → its attributes
+    providers: dict[str, ProviderInfo] = Field(default_factory=dict)
     guard: Guard = Guard()
     answer_days: int = Field(default=30, ge=1, le=3660)
     #: a part without a price: the technician has this long to give it, then finance prices it
     price_wait_minutes: int = Field(default=30, ge=1, le=7 * 24 * 60)
+
+    def provider_segments(self) -> dict[str, str]:
+        """provider → segment, for the month's rebate ladders."""
+        return {name: p.segment for name, p in self.providers.items()}
 
     def service_for(self, category: str, device: str | None) -> ServiceMap | None:
         return next((m for m in self.services if m.matches(category, device)), None)
@@ -123,6 +151,13 @@ def load_settlement(path: Path | None = None, books: str | Path | None = None) -
                         f"{m.service!r} is not a service of the price books in {book_path} "
                         f"({', '.join(sorted(known))})", field=f"services.{i}.service"))
         for i, m in enumerate(cfg.services) if m.service not in known]
+    segments = {seg for b in loaded for seg, _ in b.period.segment_rebates}
+    problems += [
+        str(doc.problem(("providers", name, "segment"),
+                        f"{p.segment!r} is not a segment of the price books' period.segments "
+                        f"({', '.join(sorted(segments)) or 'none'})",
+                        field=f"providers.{name}.segment"))
+        for name, p in cfg.providers.items() if p.segment not in segments]
     if problems:
         raise SettlementConfigError("\n".join(problems))
     return SettlementSetup(cfg, loaded, path)

@@ -45,6 +45,9 @@ class ReportData:
     labour_minutes: int
     parts: Sequence[Mapping[str, Any]]
     travel_km: float | None
+    #: what prices besides labour and parts ({"floor": 12, "pipe_m": "6", "flags": ["高空作业"]}),
+    #: from the 完工 message and the ticket's own fields (``pricing.work_details_of``)
+    details: Mapping[str, Any] | None = None
 
 
 def address_key(ticket: Ticket) -> str:
@@ -71,8 +74,8 @@ def _decimal(value: Any, what: str) -> Decimal:
 
 
 def ticket_input(ticket: Ticket, *, cfg: SettlementConfig, site: Site | None,
-                 report: ReportData | None, provider: str, tags: Iterable[str] = ()
-                 ) -> dict[str, Any]:
+                 report: ReportData | None, provider: str, tags: Iterable[str] = (),
+                 plans: Iterable[str] = ()) -> dict[str, Any]:
     """The engine's ticket JSON for a resolved ticket; raises ``Unpriceable``.
 
     service ← ``cfg.services`` by category and device · region ← ``region_code_of`` (the
@@ -80,7 +83,10 @@ def ticket_input(ticket: Ticket, *, cfg: SettlementConfig, site: Site | None,
     ``point_of`` as [lon, lat] · completed_at ← ``resolved_at`` · started_at ← ``arrived_at`` ·
     hours ← labour_minutes / 60 · km ← travel_km · units ← the service's ``units`` · parts at
     cost (a part whose name contains a ``part_quantities`` key counts into that quantity
-    instead) · provider ← the technician's ``Staff.provider`` · technician ← the assignee.
+    instead) · provider ← the technician's ``Staff.provider`` · technician ← the assignee ·
+    floor, flags (高空作业) and the ``pipe_m`` quantity ← the report's ``details`` · plans ← the
+    customer's subscription plans active at completion. (Keys only when there is something to
+    say: a ticket without details keeps the JSON, and so the statement id, it always had.)
     """
     if ticket.resolved_at is None:
         raise Unpriceable("no_report", f"ticket {ticket.number} has no resolved_at")
@@ -101,6 +107,8 @@ def ticket_input(ticket: Ticket, *, cfg: SettlementConfig, site: Site | None,
         quantities["km"] = plain_number(_decimal(report.travel_km, "travel_km"))
     if mapping.units:
         quantities["units"] = str(mapping.units)
+    if report.details and report.details.get("units"):  # "清洗2台" in the 完工 report
+        quantities["units"] = str(int(report.details["units"]))
     parts: list[dict[str, str]] = []
     counted: dict[str, Decimal] = {}
     seen: dict[str, int] = {}
@@ -144,6 +152,15 @@ def ticket_input(ticket: Ticket, *, cfg: SettlementConfig, site: Site | None,
         data["started_at"] = ticket.arrived_at.isoformat()
     if ticket.satisfaction is not None:
         data["satisfaction"] = ticket.satisfaction
+    details = report.details or {}
+    if details.get("floor"):
+        data["floor"] = int(details["floor"])
+    if details.get("flags"):
+        data["flags"] = sorted({str(f) for f in details["flags"]})
+    if details.get("pipe_m") not in (None, ""):
+        quantities["pipe_m"] = plain_number(_decimal(details["pipe_m"], "pipe_m"))
+    if plans := sorted(set(plans)):
+        data["plans"] = plans
     return data
 
 

@@ -2,7 +2,8 @@
 (``ticket_resolved``) and the CLI (``settle review correct``). Nothing here talks to anyone.
 
 * ``ticket_data`` — the engine's ticket JSON for a database ticket (its site, latest work
-  report, technician's provider and customer tags) via the pure ``mapping.ticket_input``.
+  report — or the quote the customer accepted (handlers/workflow/quotes.py), which is what
+  is billed — technician's provider and customer tags) via the pure ``mapping.ticket_input``.
 * ``price`` — the statement: the book in force at completion and today's freezes, or, for a
   finance correction, the corrected statement's own book and freezes.
 * ``store`` — the statement row (never updated) and a pending answer per party; the answers
@@ -26,23 +27,29 @@ from handlers.settlement.engine.ticket import TicketError
 from handlers.settlement.mapping import (ReportData, Unpriceable, frozen_for, frozen_from_json,
                                          frozen_to_json, technician_share, ticket_input)
 from models.dispatch import WorkReport
+from models.sla import ticket_breached
 from models.settlement import (CUSTOMER, SUPERSEDED, TECHNICIAN, SettlementStatement,
                                StatementAck, acks_of, active_freezes, completed_ticket_count,
                                statement_add)
-from models.ticketing import customer_of, staff_by_userid
+from models.ticketing import customer_of, customer_phone, staff_by_userid
 from models.tickets import Site, Ticket
+from handlers.settlement.details import active_plans, work_details_of
+from models.workflow import accepted_quote
 
 log = logging.getLogger("handlers.settlement.pricing")
 
 
-async def customer_tags(session: Any, setup: SettlementSetup, ticket: Ticket) -> list[str]:
-    """Tags from the customer's history (``customer_tags`` in config/settlement.yaml)."""
+async def customer_tags(session: Any, setup: SettlementSetup, ticket: Ticket,
+                        at: datetime | None = None) -> list[str]:
+    """The customer's tags (``customer_tags`` in config/settlement.yaml) at ``at`` (default:
+    the ticket's completion): from their history, or given to their phone."""
     rules = setup.config.customer_tags
-    if not rules or ticket.resolved_at is None:
+    at = at or ticket.resolved_at
+    if not rules or at is None:
         return []
-    done = await completed_ticket_count(session, ticket.customer_id, ticket.resolved_at,
-                                        ticket.id)
-    return [tag for tag, rule in rules.items() if done >= rule.min_completed_tickets]
+    done = await completed_ticket_count(session, ticket.customer_id, at, ticket.id)
+    phones = {p for p in (ticket.phone, await customer_phone(session, ticket.customer_id)) if p}
+    return [tag for tag, rule in rules.items() if rule.holds(done, phones)]
 
 
 async def latest_report(session: Any, ticket_id: int) -> WorkReport | None:
@@ -58,15 +65,25 @@ async def ticket_data(session: Any, setup: SettlementSetup, ticket: Ticket, *,
     site = await session.get(Site, ticket.site_id) if ticket.site_id else None
     if report is None:
         row = await latest_report(session, ticket.id)
-        report = ReportData(row.labour_minutes, row.parts, row.travel_km) if row else None
+        report = ReportData(row.labour_minutes, row.parts, row.travel_km,
+                            work_details_of(ticket, row.note)) if row else None
+        quoted = await accepted_quote(session, ticket.id)
+        if quoted is not None:  # the customer accepted a quote: exactly that is billed
+            report = ReportData(int(quoted.basis.get("labour_minutes") or 0),
+                                list(quoted.basis.get("parts") or []), None,
+                                report.details if report else None)
     staff = await staff_by_userid(session, ticket.assignee) if ticket.assignee else None
     tags = await customer_tags(session, setup, ticket)
     cfg = setup.config
     if service is not None:
         cfg = cfg.model_copy(update={"services": (ServiceMap(category=ticket.category,
                                                              service=service),)})
-    return ticket_input(ticket, cfg=cfg, site=site, report=report,
-                        provider=staff.provider if staff else "", tags=tags)
+    data = ticket_input(ticket, cfg=cfg, site=site, report=report,
+                        provider=staff.provider if staff else "", tags=tags,
+                        plans=await active_plans(session, setup, ticket))
+    if await ticket_breached(session, ticket.id):  # an SLA clock breached (handlers/sla/)
+        data["sla_breached"] = True  # the month's rebate drops a tier, the penalty applies
+    return data
 
 
 async def price(session: Any, setup: SettlementSetup, data: dict[str, Any], *,

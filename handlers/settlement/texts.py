@@ -63,6 +63,8 @@ SETTLE_UNPRICED_WHY = {"no_service": "没有对应的价目服务（config/settl
                        "no_cost": "配件“{detail}”没有单价（师傅完工时未报价格）",
                        "no_rule": "价目表里没有适用的价格（{detail}）"}
 SETTLE_UNPRICED_CUSTOMER = "工单 {number}：这单的费用需要财务人工核定，核定后结算单会发给您核对。"
+SETTLE_UNPRICED_CUSTOMER_QUOTED = "工单 {number}：财务正按您接受的报价 ¥{total} 出结算单，出好后发给您核对。"
+SETTLE_UNPRICED_QUOTED = "\n客户已接受报价 ¥{total}（第{version}版），请按报价核定。"
 # a part reported without a price: the technician is asked, then finance
 SETTLE_PART_QUOTED = "“{name}”"
 SETTLE_PRICE_EXAMPLE = "{name} {price}元"
@@ -95,6 +97,7 @@ SETTLE_DEVICE_UNKNOWN = "设备未填"
 SETTLE_CORRECTED = "工单 {number} 的结算单已更正（第{revision}次更正），变化如下："
 SETTLE_DIFF_ROW = "{name}：{old} → {new}（{delta}）"
 SETTLE_DIFF_NONE = "无"
+SETTLE_DIFF_TAX = "税额（{rate}%）"  # a diff row: VAT added on top changed with the lines
 SETTLE_DIFF_TOTAL = "合计：{old} → {new}"
 SETTLE_DIFF_SHARE = "您的分成：{old} → {new}"
 SETTLE_DIFF_NOTE = "财务说明：{note}"

@@ -160,15 +160,19 @@ def technician_card_rows(st: Mapping[str, Any]) -> list[tuple[str, str]]:
 
 def correction_text(number: str, old: Mapping[str, Any], new: Mapping[str, Any], *,
                     revision: int, party: str, note: str = "") -> str:
-    """What changed between two statements of one ticket (changed lines and totals)."""
+    """What changed between two statements of one ticket: the changed lines, VAT when it is
+    added on top (so that the changes shown make the change of the total), and the total."""
     ccy = new["currency"]
     a, b = Statement.from_dict(old), Statement.from_dict(new)
+    tax_on_top = not new["totals"]["tax_inclusive"]
+    rate = plain_number(Decimal(new["totals"]["tax_rate"]) * 100)
     rows = []
     for r in diff_statements(a, b):
-        if r.key in ("net", "tax", "gross") or r.delta == 0:
+        if r.key in ("net", "gross") or r.delta == 0 or (r.key == "tax" and not tax_on_top):
             continue
+        name = texts.SETTLE_DIFF_TAX.format(rate=rate) if r.key == "tax" else r.name
         rows.append(texts.SETTLE_DIFF_ROW.format(
-            name=r.name, old=money(r.old, ccy) if r.old is not None else texts.SETTLE_DIFF_NONE,
+            name=name, old=money(r.old, ccy) if r.old is not None else texts.SETTLE_DIFF_NONE,
             new=money(r.new, ccy) if r.new is not None else texts.SETTLE_DIFF_NONE,
             delta=money(r.delta, ccy) if r.delta < 0 else "+" + money(r.delta, ccy)))
     out = [texts.SETTLE_CORRECTED.format(number=number, revision=revision), *rows,

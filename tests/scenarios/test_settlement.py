@@ -287,11 +287,12 @@ async def test_confirm_and_dispute_by_card_then_finance_corrects(stack):
     # Both parties are told the difference.
     diff = ["工单 GD20261125-0001 的结算单已更正（第1次更正），变化如下：",
             "维修工时：¥180.00 → ¥120.00（-¥60.00）",
+            "税额（13%）：¥41.28 → ¥33.48（-¥7.80）",  # VAT on top: the changes make the total's
             "合计：¥358.78 → ¥290.98"]
     cust = stack.said("app:zhangsan")[-1].split("\n")
-    assert cust[:3] == diff and "财务说明：按实际工时1小时计" in cust
+    assert cust[:4] == diff and "财务说明：按实际工时1小时计" in cust
     tech = stack.said(f"app:{TECH}")[-1].split("\n")
-    assert tech[:3] == diff and "您的分成：¥158.75 → ¥128.75" in tech
+    assert tech[:4] == diff and "您的分成：¥158.75 → ¥128.75" in tech
     # The old cards say they were corrected; new cards ask again.
     assert stack.sandbox.state.cards[tech_card.task_id]["replaced"] == "已更正，见新结算单"
     assert len(stack.cards("zhangsan")) == len(stack.cards(TECH)) == 2

@@ -17,12 +17,12 @@ from typing import Any
 
 from .book_fields import Fields
 from .book_terms import parse_charges, parse_period, parse_split, parse_tax
-from .books import Book, ServiceRule, TaxRule
+from .books import Book, Plan, ServiceRule, TaxRule
 from .money import quantum_for
 from .regions import SPECIFICITY, Zone, is_region_code, region_level
 
 _BOOK_KEYS = ("book_id", "version", "currency", "quantum", "effective_from", "effective_to", "utc_offset",
-              "description", "regions", "zones", "tax", "split", "services", "period")
+              "description", "regions", "zones", "tax", "split", "services", "period", "plans")
 _RULE_KEYS = ("id", "service", "region", "zone", "priority", "charges", "tax", "split", "description")
 _OFFSET_RE = re.compile(r"^([+-])(\d{2}):(\d{2})$")
 
@@ -83,6 +83,17 @@ def build_book(doc: Any) -> Book:
     default_tax = parse_tax(c, data.get("tax"), "tax", TaxRule())
     default_split = parse_split(c, data.get("split"), "split") if data.get("split") is not None else None
 
+    plans: list[Plan] = []
+    for i, pl in enumerate(c.seq(data, "plans", "")):
+        p = f"plans[{i}]"
+        c.mapping(pl, p, ("id", "name", "service", "months", "description"))
+        pid = c.string(pl, "id", p)
+        if any(x.id == pid for x in plans):
+            c.fail(f"{p}.id", f"duplicate plan id {pid!r}")
+        plans.append(Plan(pid, c.string(pl, "name", p, pid), c.string(pl, "service", p),
+                          c.integer(pl, "months", p, minimum=1), c.line(p)))
+    plan_ids = {x.id for x in plans}
+
     rules: list[ServiceRule] = []
     seen_ids: set[str] = set()
     services = c.seq(data, "services", "", required=True)
@@ -107,19 +118,22 @@ def build_book(doc: Any) -> Book:
             if not is_region_code(scope):
                 c.fail(f"{p}.region", f"must be 'CN' or a 6-digit administrative code (got {scope!r})")
             spec = SPECIFICITY[region_level(scope)]
-        charges = parse_charges(c, r, p, zone_ids)
+        charges = parse_charges(c, r, p, zone_ids, plan_ids)
         tax = parse_tax(c, r.get("tax"), f"{p}.tax", default_tax)
         split = parse_split(c, r["split"], f"{p}.split") if r.get("split") is not None else default_split
         rules.append(ServiceRule(rid, c.string(r, "service", p), scope, kind, spec,
                                  c.integer(r, "priority", p, 0), i, charges, tax, split, c.line(p)))
 
+    for i, pl in enumerate(plans):
+        if not any(r.service == pl.service for r in rules):
+            c.fail(f"plans[{i}].service", f"{pl.service!r} is not a service of this book (the plan is sold as it)")
     period = parse_period(c, data.get("period"), "period")
     return Book(
         book_id=book_id, version=version, currency=currency, quantum=quantum,
         effective_from=eff_from, effective_to=eff_to, utc_offset=offset,  # type: ignore[arg-type]
         source=source, digest=hashlib.sha256(text.encode("utf-8")).hexdigest(),
         region_names=tuple(region_names), zones=tuple(zones), rules=tuple(rules),
-        tax=default_tax, split=default_split, period=period,
+        tax=default_tax, split=default_split, period=period, plans=tuple(plans),
     )
 
 

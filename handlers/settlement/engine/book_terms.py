@@ -4,6 +4,7 @@ revenue splits and the month-end period rules.  Each takes the book's :class:`.F
 from __future__ import annotations
 
 import re
+from datetime import date
 from fractions import Fraction
 from typing import Any
 
@@ -20,6 +21,8 @@ _CHARGE_KEYS = {
     "package": ("quantity", "unit", "size", "price", "free_units"),
     "parts": ("markup_percent",),
     "percentage": ("percent", "base", "promotional"),
+    "spend_threshold": ("base", "spend", "discount", "repeat"),
+    "nth_item": ("base", "quantity", "unit", "nth", "percent"),
 }
 _COMMON_CHARGE_KEYS = ("id", "name", "model", "when", "min_amount", "max_amount", "promotional", "description")
 _HHMM_RE = re.compile(r"^(\d{1,2}):(\d{2})$")
@@ -88,8 +91,13 @@ def parse_split(c: Fields, raw: Any, path: str) -> SplitRule:
     return SplitRule(tuple(parts), basis)
 
 
-def _parse_condition(c: Fields, raw: Any, path: str, zone_ids: set[str]) -> Condition:
-    c.mapping(raw, path, ("time_window", "floor_gte", "customer_tags_any", "region_in"))
+_CONDITION_KEYS = ("time_window", "floor_gte", "customer_tags_any", "region_in", "flags_any", "dates",
+                   "plans_any", "quantity_gte", "any_of")
+
+
+def _parse_condition(c: Fields, raw: Any, path: str, zone_ids: set[str], plan_ids: set[str] = frozenset(),
+                     nested: bool = False) -> Condition:
+    c.mapping(raw, path, _CONDITION_KEYS)
     if not raw:
         c.fail(path, "must contain at least one condition")
     window = None
@@ -114,10 +122,53 @@ def _parse_condition(c: Fields, raw: Any, path: str, zone_ids: set[str]) -> Cond
         if not (is_region_code(code) or code in zone_ids):
             c.fail(f"{path}.region_in[{j}]", f"unknown region code or zone {code!r}")
         regions.append(code)
-    return Condition(window, floor, tags, frozenset(regions))
+    flags = frozenset(str(f) for f in c.seq(raw, "flags_any", path))
+    plans = []
+    for j, pid in enumerate(c.seq(raw, "plans_any", path)):
+        if str(pid) not in plan_ids:
+            c.fail(f"{path}.plans_any[{j}]", f"unknown plan {pid!r} (define it under plans:)")
+        plans.append(str(pid))
+    dates = _parse_dates(c, raw, path) if "dates" in raw else None
+    qty: list[tuple[str, Any]] = []
+    if "quantity_gte" in raw:
+        q = raw["quantity_gte"]
+        if not isinstance(q, dict) or not q:
+            c.fail(f"{path}.quantity_gte", "must map a quantity name to a number, e.g. {pipe_m: 3}")
+        qty = [(str(k), c.dec(q, k, f"{path}.quantity_gte", required=True, minimum=ZERO)) for k in q]
+    any_of: list[Condition] = []
+    if "any_of" in raw:
+        if nested:
+            c.fail(f"{path}.any_of", "any_of cannot be nested")
+        items = c.seq(raw, "any_of", path)
+        if len(items) < 2:
+            c.fail(f"{path}.any_of", "must list at least two conditions")
+        any_of = [_parse_condition(c, it, f"{path}.any_of[{j}]", zone_ids, plan_ids, nested=True)
+                  for j, it in enumerate(items)]
+    return Condition(window, floor, tags, frozenset(regions), flags, dates, frozenset(plans), tuple(qty),
+                     tuple(any_of))
 
 
-def parse_charges(c: Fields, rule: dict[str, Any], path: str, zone_ids: set[str]) -> tuple[Charge, ...]:
+def _parse_dates(c: Fields, raw: dict[str, Any], path: str) -> tuple[date, date]:
+    p = f"{path}.dates"
+    v = raw["dates"]
+    if not (isinstance(v, list) and len(v) == 2):
+        c.fail(p, '["YYYY-MM-DD", "YYYY-MM-DD"] (from inclusive, to exclusive) is required')
+    out = []
+    for j, d in enumerate(v):
+        if isinstance(d, date):
+            out.append(d)
+            continue
+        try:
+            out.append(date.fromisoformat(str(d)))
+        except ValueError:
+            c.fail(f"{p}[{j}]", f"must be a date YYYY-MM-DD (got {d!r})")
+    if out[1] <= out[0]:
+        c.fail(f"{p}[1]", "must be later than the first date")
+    return out[0], out[1]
+
+
+def parse_charges(c: Fields, rule: dict[str, Any], path: str, zone_ids: set[str],
+                  plan_ids: set[str] = frozenset()) -> tuple[Charge, ...]:
     items = c.seq(rule, "charges", path, required=True)
     if not items:
         c.fail(f"{path}.charges", "must list at least one charge")
@@ -133,7 +184,7 @@ def parse_charges(c: Fields, rule: dict[str, Any], path: str, zone_ids: set[str]
             c.fail(f"{p}.id", f"duplicate charge id {cid!r}")
         kw: dict[str, Any] = {"id": cid, "name": c.string(ch, "name", p, cid), "model": model}
         if "when" in ch:
-            kw["when"] = _parse_condition(c, ch["when"], f"{p}.when", zone_ids)
+            kw["when"] = _parse_condition(c, ch["when"], f"{p}.when", zone_ids, plan_ids)
         kw["min_amount"] = c.opt_dec(ch, "min_amount", p)
         kw["max_amount"] = c.opt_dec(ch, "max_amount", p)
         if kw["min_amount"] is not None and kw["max_amount"] is not None and kw["max_amount"] < kw["min_amount"]:
@@ -159,15 +210,36 @@ def parse_charges(c: Fields, rule: dict[str, Any], path: str, zone_ids: set[str]
             kw["markup_percent"] = c.dec(ch, "markup_percent", p, ZERO, minimum=ZERO)
         elif model == "percentage":
             kw["percent"] = c.dec(ch, "percent", p, required=True, minimum=-HUNDRED)
-            base = c.seq(ch, "base", p, required=True)
-            if not base:
-                c.fail(f"{p}.base", "must name at least one earlier charge")
-            for j, b in enumerate(base):
-                if not any(x.id == str(b) for x in out):
-                    c.fail(f"{p}.base[{j}]", f"{b!r} is not an earlier charge of this rule")
-            kw["base"] = tuple(str(b) for b in base)
+            kw["base"] = _base(c, ch, p, out)
+        elif model == "spend_threshold":
+            kw["base"] = _base(c, ch, p, out)
+            kw["spend"] = c.dec(ch, "spend", p, required=True, positive=True)
+            kw["off"] = c.dec(ch, "discount", p, required=True, positive=True)
+            if kw["off"] > kw["spend"]:
+                c.fail(f"{p}.discount", "must not exceed spend")
+            kw["repeat"] = c.boolean(ch, "repeat", p, False)
+        elif model == "nth_item":
+            kw["base"] = _base(c, ch, p, out)
+            if len(kw["base"]) != 1:
+                c.fail(f"{p}.base", "must name exactly one earlier charge (whose unit price is discounted)")
+            kw["quantity"] = c.string(ch, "quantity", p)
+            kw["unit"] = c.string(ch, "unit", p, kw["quantity"])
+            kw["nth"] = c.integer(ch, "nth", p, minimum=2)
+            kw["percent"] = c.dec(ch, "percent", p, required=True, minimum=-HUNDRED)
+            if kw["percent"] >= 0:
+                c.fail(f"{p}.percent", "must be below 0 (e.g. -50 for 第二件半价)")
         out.append(Charge(**kw))
     return tuple(out)
+
+
+def _base(c: Fields, ch: dict[str, Any], p: str, out: list[Charge]) -> tuple[str, ...]:
+    base = c.seq(ch, "base", p, required=True)
+    if not base:
+        c.fail(f"{p}.base", "must name at least one earlier charge")
+    for j, b in enumerate(base):
+        if not any(x.id == str(b) for x in out):
+            c.fail(f"{p}.base[{j}]", f"{b!r} is not an earlier charge of this rule")
+    return tuple(str(b) for b in base)
 
 
 def _parse_tiers(c: Fields, ch: dict[str, Any], path: str) -> tuple[Tier, ...]:
@@ -194,35 +266,20 @@ def _parse_tiers(c: Fields, ch: dict[str, Any], path: str) -> tuple[Tier, ...]:
 def parse_period(c: Fields, raw: Any, path: str) -> PeriodRules:
     if raw is None:
         return PeriodRules()
-    c.mapping(raw, path, ("rebate", "sla", "satisfaction_weights", "provider_party", "technician_party"))
-    rebate = None
-    if raw.get("rebate") is not None:
-        rp = f"{path}.rebate"
-        r = c.mapping(raw["rebate"], rp, ("basis", "mode", "ladder"))
-        basis = c.choice(r, "basis", rp, ("revenue", "volume"), "revenue")
-        mode = c.choice(r, "mode", rp, ("graduated", "whole"), "graduated")
-        tiers: list[LadderTier] = []
-        for i, t in enumerate(c.seq(r, "ladder", rp, required=True)):
-            p = f"{rp}.ladder[{i}]"
-            c.mapping(t, p, ("from", "percent", "per_ticket"))
-            start = c.dec(t, "from", p, required=True, minimum=ZERO)
-            if i == 0 and start != 0:
-                c.fail(f"{p}.from", "the first tier must start at 0")
-            if tiers and start <= tiers[-1].threshold:
-                c.fail(f"{p}.from", "must be greater than the previous tier's from")
-            if basis == "revenue":
-                tiers.append(LadderTier(start, percent=c.dec(t, "percent", p, required=True, minimum=ZERO)))
-            else:
-                tiers.append(LadderTier(start, per_ticket=c.dec(t, "per_ticket", p, required=True, minimum=ZERO)))
-        if not tiers:
-            c.fail(f"{rp}.ladder", "must list at least one tier")
-        rebate = RebateLadder(basis, mode, tuple(tiers))
-    drop, penalty = 0, ZERO
-    if raw.get("sla") is not None:
-        sp = f"{path}.sla"
-        s = c.mapping(raw["sla"], sp, ("drop_tiers_per_breach", "penalty_per_breach"))
-        drop = c.integer(s, "drop_tiers_per_breach", sp, 0, minimum=0)
-        penalty = c.dec(s, "penalty_per_breach", sp, ZERO, minimum=ZERO)
+    c.mapping(raw, path, ("rebate", "segments", "sla", "satisfaction_weights", "provider_party",
+                          "technician_party"))
+    rebate = _parse_ladder(c, raw["rebate"], f"{path}.rebate") if raw.get("rebate") is not None else None
+    segments = []
+    if raw.get("segments") is not None:
+        sp = f"{path}.segments"
+        if not isinstance(raw["segments"], dict) or not raw["segments"]:
+            c.fail(sp, "must map a provider segment (e.g. 省级代理) to {rebate: …}")
+        for name, seg in raw["segments"].items():
+            c.mapping(seg, f"{sp}.{name}", ("rebate", "description"))
+            if seg.get("rebate") is None:
+                c.fail(f"{sp}.{name}", "missing required field 'rebate'")
+            segments.append((str(name), _parse_ladder(c, seg["rebate"], f"{sp}.{name}.rebate")))
+    drop, penalty = _parse_sla(c, raw, path)
     weights = []
     sw = raw.get("satisfaction_weights")
     if sw is not None:
@@ -233,6 +290,38 @@ def parse_period(c: Fields, raw: Any, path: str) -> PeriodRules:
             if not str(k).isdigit():
                 c.fail(f"{wp}.{k}", "rating keys must be integers")
             weights.append((int(k), c.dec(sw, k, wp, required=True, minimum=ZERO)))
-    return PeriodRules(rebate, drop, penalty, tuple(sorted(weights)),
+    return PeriodRules(rebate, tuple(segments), drop, penalty, tuple(sorted(weights)),
                        c.string(raw, "provider_party", path, "provider"),
                        c.string(raw, "technician_party", path, "technician"))
+
+
+def _parse_sla(c: Fields, raw: dict[str, Any], path: str) -> tuple[int, Any]:
+    drop, penalty = 0, ZERO
+    if raw.get("sla") is not None:
+        sp = f"{path}.sla"
+        s = c.mapping(raw["sla"], sp, ("drop_tiers_per_breach", "penalty_per_breach"))
+        drop = c.integer(s, "drop_tiers_per_breach", sp, 0, minimum=0)
+        penalty = c.dec(s, "penalty_per_breach", sp, ZERO, minimum=ZERO)
+    return drop, penalty
+
+
+def _parse_ladder(c: Fields, raw: Any, rp: str) -> RebateLadder:
+    r = c.mapping(raw, rp, ("basis", "mode", "ladder"))
+    basis = c.choice(r, "basis", rp, ("revenue", "volume"), "revenue")
+    mode = c.choice(r, "mode", rp, ("graduated", "whole"), "graduated")
+    tiers: list[LadderTier] = []
+    for i, t in enumerate(c.seq(r, "ladder", rp, required=True)):
+        p = f"{rp}.ladder[{i}]"
+        c.mapping(t, p, ("from", "percent", "per_ticket"))
+        start = c.dec(t, "from", p, required=True, minimum=ZERO)
+        if i == 0 and start != 0:
+            c.fail(f"{p}.from", "the first tier must start at 0")
+        if tiers and start <= tiers[-1].threshold:
+            c.fail(f"{p}.from", "must be greater than the previous tier's from")
+        if basis == "revenue":
+            tiers.append(LadderTier(start, percent=c.dec(t, "percent", p, required=True, minimum=ZERO)))
+        else:
+            tiers.append(LadderTier(start, per_ticket=c.dec(t, "per_ticket", p, required=True, minimum=ZERO)))
+    if not tiers:
+        c.fail(f"{rp}.ladder", "must list at least one tier")
+    return RebateLadder(basis, mode, tuple(tiers))

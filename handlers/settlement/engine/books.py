@@ -9,7 +9,7 @@ services[2].charges[0].tiers[1].up_to: must be greater than the previous tier's 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from decimal import Decimal
 from fractions import Fraction
 from math import gcd
@@ -93,6 +93,16 @@ class Condition:
     floor_gte: int | None = None
     tags_any: frozenset[str] = frozenset()
     region_in: frozenset[str] = frozenset()
+    #: work details the technician reported (高空作业 …), any of them
+    flags_any: frozenset[str] = frozenset()
+    #: the local completion date within [from, to) (a launch uplift's months, a promotion)
+    dates: tuple[date, date] | None = None
+    #: the customer holds one of these subscription plans, active at completion
+    plans_any: frozenset[str] = frozenset()
+    #: a reported quantity at least this much, e.g. {pipe_m: 3}
+    quantity_gte: tuple[tuple[str, Decimal], ...] = ()
+    #: at least one of these conditions holds (besides every criterion above)
+    any_of: tuple["Condition", ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,7 +111,7 @@ class Charge:
 
     id: str
     name: str
-    model: str  # fixed | per_unit | tiered | package | parts | percentage
+    model: str  # fixed | per_unit | tiered | package | parts | percentage | spend_threshold | nth_item
     amount: Decimal = ZERO
     quantity: str = ""
     unit: str = ""
@@ -119,6 +129,37 @@ class Charge:
     when: Condition | None = None
     min_amount: Decimal | None = None
     max_amount: Decimal | None = None
+    #: spend_threshold (满200减30): ``off`` (the book's ``discount``) once the base reaches ``spend`` (every ``spend`` with ``repeat``)
+    spend: Decimal = ZERO
+    off: Decimal = ZERO
+    repeat: bool = False
+    #: nth_item (第二件半价): every ``nth`` unit of ``quantity`` at ``percent`` of charge ``base[0]``'s unit price
+    nth: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """A subscription (年度服务包): sold as the book's service ``service``, active for ``months``
+    from the sale's completion; charges test it with ``when: {plans_any: [id]}``."""
+
+    id: str
+    name: str
+    service: str
+    months: int
+    line: int = 0
+
+    def expires(self, sold_at: datetime) -> datetime:
+        """When a plan sold (completed) at ``sold_at`` ends: ``months`` calendar months later
+        (a day the month lacks becomes its last day: 01-31 + 1 month = 02-28)."""
+        y, m = divmod(sold_at.month - 1 + self.months, 12)
+        year, month = sold_at.year + y, m + 1
+        nxt = date(year + (month == 12), month % 12 + 1, 1)
+        last = (nxt - date(year, month, 1)).days
+        return sold_at.replace(year=year, month=month, day=min(sold_at.day, last))
+
+    def active(self, sold_at: datetime, at: datetime) -> bool:
+        """True while a plan sold at ``sold_at`` covers work completed at ``at``."""
+        return sold_at <= at < self.expires(sold_at)
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,11 +202,18 @@ class PeriodRules:
     """Month-end rules: rebate ladder, SLA adjustments, satisfaction weights."""
 
     rebate: RebateLadder | None = None
+    #: a ladder per provider segment (省级代理, 社区团购 …); providers without one use ``rebate``
+    segment_rebates: tuple[tuple[str, RebateLadder], ...] = ()
     sla_drop_tiers: int = 0
     sla_penalty: Decimal = ZERO
     satisfaction_weights: tuple[tuple[int, Decimal], ...] = ()
     provider_party: str = "provider"
     technician_party: str = "technician"
+
+    def ladder_for(self, segment: str) -> RebateLadder | None:
+        """The rebate ladder of a provider in ``segment`` ("" for none): its segment's, else
+        the book's default ``rebate``."""
+        return next((lad for seg, lad in self.segment_rebates if seg == segment), self.rebate)
 
 
 @dataclass(frozen=True, eq=False)
@@ -187,6 +235,7 @@ class Book:
     tax: TaxRule
     split: SplitRule | None
     period: PeriodRules
+    plans: tuple[Plan, ...] = ()
     _by_service: dict[str, tuple[ServiceRule, ...]] = field(default_factory=dict, repr=False)
     _cache: dict[Any, ServiceRule | None] = field(default_factory=dict, repr=False)
 
@@ -200,6 +249,10 @@ class Book:
     def label(self) -> str:
         """``book_id@version``."""
         return f"{self.book_id}@{self.version}"
+
+    def plan(self, plan_id: str) -> Plan | None:
+        """The subscription plan ``plan_id`` of this book, if it has one."""
+        return next((p for p in self.plans if p.id == plan_id), None)
 
     def in_force(self, at: datetime) -> bool:
         """True if the book applies to work completed at ``at`` ([from, to))."""

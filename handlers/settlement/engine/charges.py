@@ -7,7 +7,8 @@ computed exactly and rounded once, at the line, with :func:`round_money`.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import ROUND_CEILING, Decimal
+from datetime import date
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import Callable, Mapping
 
 from .books import Charge, Condition, Tier
@@ -38,6 +39,7 @@ class Context:
     local_minutes: int  # minutes since local midnight of the work time
     scopes: frozenset[str]  # region chain codes + containing zone ids
     quantum: Decimal
+    local_date: date | None = None  # the local date of completion (``dates`` conditions)
 
 
 def tiered_amount(quantity: Decimal, tiers: tuple[Tier, ...], mode: str) -> tuple[Decimal, str]:
@@ -85,7 +87,17 @@ def condition_holds(cond: Condition | None, ctx: Context) -> bool:
         return False
     if cond.region_in and not (cond.region_in & ctx.scopes):
         return False
-    return True
+    t = ctx.ticket
+    if cond.flags_any and not (cond.flags_any & t.flags):
+        return False
+    if cond.plans_any and not (cond.plans_any & t.plans):
+        return False
+    if cond.dates is not None and not (ctx.local_date is not None
+                                       and cond.dates[0] <= ctx.local_date < cond.dates[1]):
+        return False
+    if any(t.quantities.get(q, ZERO) < v for q, v in cond.quantity_gte):
+        return False
+    return not cond.any_of or any(condition_holds(c, ctx) for c in cond.any_of)
 
 
 def _clamp(ch: Charge, amount: Decimal) -> tuple[Decimal, str]:
@@ -156,6 +168,28 @@ def _percentage(ch: Charge, ctx: Context, prior: Mapping[str, Decimal]) -> list[
                   f"{ch.percent:+}% of {'+'.join(ch.base)}")]
 
 
+def _spend_threshold(ch: Charge, ctx: Context, prior: Mapping[str, Decimal]) -> list[Draft]:
+    """满200减30: ``off`` once the base charges reach ``spend`` (with ``repeat``: 每满200减30)."""
+    base = sum((prior.get(b, ZERO) for b in ch.base), ZERO)
+    if base < ch.spend:
+        return []
+    times = (base / ch.spend).to_integral_value(rounding=ROUND_FLOOR) if ch.repeat else ONE
+    return [_line(ch, ctx, times, "次", -ch.off, -ch.off * times,
+                  f"{'+'.join(ch.base)} {base} ≥ {ch.spend}: -{ch.off}" + (f" × {times}" if ch.repeat else ""))]
+
+
+def _nth_item(ch: Charge, ctx: Context, prior: Mapping[str, Decimal]) -> list[Draft]:
+    """第二件半价: every ``nth`` unit at ``percent`` off the base charge's unit price."""
+    qty = ctx.ticket.quantities.get(ch.quantity, ZERO)
+    times = (qty / ch.nth).to_integral_value(rounding=ROUND_FLOOR) if qty > 0 else ZERO
+    base = prior.get(ch.base[0], ZERO)
+    if times <= 0 or base <= 0:
+        return []
+    unit = base / qty
+    return [_line(ch, ctx, times, ch.unit, unit * ch.percent / HUNDRED, unit * times * ch.percent / HUNDRED,
+                  f"every {ch.nth}th of {qty} {ch.unit}: {ch.percent:+}% of {round_money(unit, ctx.quantum)}")]
+
+
 MODELS: dict[str, Callable[[Charge, Context, Mapping[str, Decimal]], list[Draft]]] = {
     "fixed": _fixed,
     "per_unit": _per_unit,
@@ -163,6 +197,8 @@ MODELS: dict[str, Callable[[Charge, Context, Mapping[str, Decimal]], list[Draft]
     "package": _package,
     "parts": _parts,
     "percentage": _percentage,
+    "spend_threshold": _spend_threshold,
+    "nth_item": _nth_item,
 }
 
 

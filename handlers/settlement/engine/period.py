@@ -16,9 +16,10 @@ from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
-from .books import Book, PeriodRules, RebateLadder
+from .books import Book, PeriodRules
 from .guard import FrozenPromotions
-from .money import HUNDRED, ONE, ZERO, allocate, fmt_money, quantum_for, round_money, to_decimal
+from .money import ONE, ZERO, allocate, fmt_money, quantum_for, round_money, to_decimal
+from .ladder import rebate_amount
 from .quote import Statement, quote, select_book
 from .ticket import Ticket
 
@@ -85,6 +86,7 @@ class ProviderSettlement:
     rebate: Decimal
     sla_penalty: Decimal
     payable: Decimal  # provider share + rebate - SLA penalty
+    segment: str = ""  # the provider's segment whose rebate ladder applied ("" : the default)
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +135,7 @@ class PeriodResult:
                  "shares": {k: m(v) for k, v in p.shares}, "breaches": p.breaches,
                  "rebate_basis": str(p.rebate_basis), "rebate_tier": p.rebate_tier, "rebate": m(p.rebate),
                  "sla_penalty": m(p.sla_penalty), "payable": m(p.payable)}
+                | ({"segment": p.segment} if p.segment else {})
                 for p in self.providers
             ],
             "technicians": [
@@ -152,36 +155,6 @@ def month_bounds(month: str, tz: timezone = CST) -> tuple[datetime, datetime]:
         raise SettlementError(f"month must be YYYY-MM, got {month!r}") from None
     end = datetime(y + (mo == 12), mo % 12 + 1, 1, tzinfo=tz)
     return start, end
-
-
-def rebate_amount(value: Decimal, ladder: RebateLadder, drop_tiers: int = 0) -> tuple[Decimal, int]:
-    """Exact rebate for a month ``value`` (net revenue, or ticket count) and the tier applied.
-
-    ``whole``: the reached tier's rate applies to the whole value.
-    ``graduated``: each tier's rate applies only to the part of the value
-    between its ``from`` and the next tier's ``from``.  ``drop_tiers`` lowers
-    the highest tier that may be applied (SLA breaches); in graduated mode,
-    portions above the allowed tier are paid at the allowed tier's rate.
-    Revenue ladders pay ``percent`` of the value; volume ladders pay
-    ``per_ticket`` per ticket.
-    """
-    tiers = ladder.tiers
-    reached = max(i for i, t in enumerate(tiers) if t.threshold <= value) if value >= 0 else 0
-    allowed = max(reached - drop_tiers, 0)
-
-    def rate(i: int) -> Decimal:
-        t = tiers[min(i, allowed)]
-        return t.percent / HUNDRED if ladder.basis == "revenue" else t.per_ticket
-
-    if ladder.mode == "whole":
-        return value * rate(allowed), allowed
-    total = ZERO
-    for i in range(reached + 1):
-        hi = tiers[i + 1].threshold if i + 1 < len(tiers) else value
-        portion = min(value, hi) - tiers[i].threshold
-        if portion > 0:
-            total += portion * rate(i)
-    return total, allowed
 
 
 class _Acc:
@@ -267,8 +240,10 @@ class PeriodAccumulator:
     def __init__(
         self, books: Sequence[Book], month: str, *, currency: str | None = None, fx: FxTable | None = None,
         frozen: FrozenPromotions | None = None, tz: timezone = CST,
+        segments: Mapping[str, str] | None = None,
     ) -> None:
         self.books, self.month, self.tz, self.frozen = books, month, tz, frozen
+        self.segments = dict(segments or {})  # provider -> segment (省级代理 …)
         self.start, self.end = month_bounds(month, tz)
         self.rules_book = _period_book(books, self.end)
         self.rules = self.rules_book.period if self.rules_book else PeriodRules()
@@ -361,14 +336,17 @@ class PeriodAccumulator:
         for name in sorted(tot.providers):
             a = tot.providers[name]
             tier, rebate, basis_value = -1, ZERO, ZERO
-            if rules.rebate is not None:
-                basis_value = a.net if rules.rebate.basis == "revenue" else Decimal(a.tickets)
-                exact, tier = rebate_amount(basis_value, rules.rebate, a.breaches * rules.sla_drop_tiers)
+            segment = self.segments.get(name, "")
+            ladder = rules.ladder_for(segment)
+            if ladder is not None:
+                basis_value = a.net if ladder.basis == "revenue" else Decimal(a.tickets)
+                exact, tier = rebate_amount(basis_value, ladder, a.breaches * rules.sla_drop_tiers)
                 rebate = round_money(exact, q)
             penalty = round_money(rules.sla_penalty * a.breaches, q)
             payable = a.shares.get(prov_party, ZERO) + rebate - penalty
             prov_out.append(ProviderSettlement(name, a.tickets, a.net, a.tax, a.gross, tuple(sorted(a.shares.items())),
-                                               a.breaches, basis_value, tier, rebate, penalty, payable))
+                                               a.breaches, basis_value, tier, rebate, penalty, payable,
+                                               segment if any(g == segment for g, _ in rules.segment_rebates) else ""))
             tot_net += a.net
             tot_tax += a.tax
             tot_gross += a.gross
@@ -382,6 +360,8 @@ class PeriodAccumulator:
             tech_out.append(TechnicianSettlement(tech, prov, ta.tickets, ta.share, -withheld, ta.share - withheld))
         rb = self.rules_book
         basis = f"{self.month}\x1f{self.currency}\x1f{rb.label + rb.digest if rb else ''}\x1f{tot.id_acc:032x}\x1f{tot.tickets}"
+        if self.segments:  # which ladder each provider got is part of the result
+            basis += "\x1f" + "\x1e".join(f"{k}={v}" for k, v in sorted(self.segments.items()))
         pid = "ps-" + hashlib.sha256(basis.encode()).hexdigest()[:32]
         return PeriodResult(pid, self.month, self.currency, q, rb.label if rb else None, tot.tickets, tot.skipped,
                             tot_net, tot_tax, tot_gross, platform, tuple(prov_out), tuple(tech_out),
@@ -399,6 +379,7 @@ def settle_period(
     tz: timezone = CST,
     keep_statements: bool = False,
     on_statement: Callable[[Statement], None] | None = None,
+    segments: Mapping[str, str] | None = None,
 ) -> PeriodResult:
     """Settle one month (``YYYY-MM``) of completed tickets.
 
@@ -410,7 +391,7 @@ def settle_period(
     with different inputs raises :class:`SettlementError` (issue a correction
     instead).  ``on_statement`` receives every new statement (e.g. to store it).
     """
-    acc = PeriodAccumulator(books, month, currency=currency, fx=fx, frozen=frozen, tz=tz)
+    acc = PeriodAccumulator(books, month, currency=currency, fx=fx, frozen=frozen, tz=tz, segments=segments)
     kept: list[Statement] = []
     for raw in tickets:
         st = acc.add(raw)

@@ -178,7 +178,8 @@ def quote(ticket: Ticket, book: Book, *, frozen: FrozenPromotions | None = None,
         raise QuoteError(f"{book.label}: no rule for service {ticket.service!r} in region {ticket.region}")
     scopes = _scopes(ticket.region, book.zones_at(ticket.location))
     work = (ticket.started_at or ticket.completed_at).astimezone(book.utc_offset)
-    ctx = Context(ticket, work.hour * 60 + work.minute, scopes, book.quantum)
+    ctx = Context(ticket, work.hour * 60 + work.minute, scopes, book.quantum,
+                  ticket.completed_at.astimezone(book.utc_offset).date())
     freeze_reason = frozen.reason_for(ticket.address, scopes) if frozen else None
 
     drafts: list[tuple[str, Draft]] = []

@@ -52,6 +52,9 @@ class Ticket:
     sla_breached: bool = False
     satisfaction: int | None = None
     book_id: str = ""
+    #: work details reported at 完工 that price (高空作业 …) and the subscription plans active
+    flags: frozenset[str] = frozenset()
+    plans: frozenset[str] = frozenset()
     canonical: str = field(default="", compare=False, repr=False)
 
     @staticmethod
@@ -90,6 +93,8 @@ class Ticket:
                 sla_breached=bool(data.get("sla_breached", False)),
                 satisfaction=int(sat) if sat is not None else None,
                 book_id=str(data.get("book_id", "")),
+                flags=frozenset(str(f) for f in (data.get("flags") or ())),
+                plans=frozenset(str(p) for p in (data.get("plans") or ())),
                 canonical=_CANON.encode(data),
             )
         except KeyError as exc:
@@ -104,7 +109,8 @@ class Ticket:
         return repr(
             (self.id, self.service, self.region, self.completed_at.isoformat(), sorted(self.quantities.items()),
              self.location, self.started_at, self.floor, sorted(self.customer_tags), self.parts,
-             self.provider, self.technician, self.address, self.sla_breached, self.satisfaction)
+             self.provider, self.technician, self.address, self.sla_breached, self.satisfaction,
+             sorted(self.flags), sorted(self.plans))
         )
 
 

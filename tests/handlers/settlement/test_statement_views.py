@@ -4,6 +4,7 @@ never the price book, its rule or the shares — and a card whose rows add up to
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 import pytest
@@ -13,7 +14,8 @@ from handlers.settlement.config import SettlementConfigError, load_settlement
 from handlers.settlement.engine.quote import quote_ticket
 from handlers.settlement.engine.ticket import Ticket as EngineTicket
 from handlers.settlement.mapping import Unpriceable, match_prices, ticket_input
-from handlers.settlement.views import (customer_card_rows, customer_text, finance_options,
+from handlers.settlement.views import (correction_text, customer_card_rows, customer_text,
+                                       finance_options,
                                        noted_prices, price_example, quoted, reported_parts,
                                        statement_card, technician_text)
 from nlp.staff_commands import PartUsed
@@ -92,6 +94,29 @@ def test_the_customers_card_names_the_service_and_the_total():
                                   "desc": "咖啡机维修，合计 ¥311.32，请确认"}
     tech = statement_card("technician", 8, statement(), "GD20261125-0001")
     assert [r["keyname"] for r in tech["horizontal_content_list"]] == ["服务", "净额", "您的分成"]
+
+
+
+def deltas(text: str) -> Decimal:
+    return sum((Decimal(d.replace("¥", "").replace(",", ""))
+                for d in re.findall(r"（([-+]¥[\d,.]+)）", text)), Decimal(0))
+
+
+def test_a_correction_shows_changes_that_make_the_change_of_the_total():
+    # VAT on top: the changed line and the changed VAT (35.815 → 35.82; 28.015 → 28.02).
+    text = correction_text("GD20261125-0001", statement(), statement(hours="1"), revision=1,
+                           party="customer")
+    assert text.split("\n") == ["工单 GD20261125-0001 的结算单已更正（第1次更正），变化如下：",
+                                "维修工时：¥180.00 → ¥120.00（-¥60.00）",
+                                "税额（13%）：¥35.82 → ¥28.02（-¥7.80）",
+                                "合计：¥311.32 → ¥243.52"]
+    assert deltas(text) == Decimal("243.52") - Decimal("311.32")
+    # VAT included in the prices: the lines alone make the change; no VAT row.
+    old = statement(service="空调安装", region="330106", hours="1", km=None)
+    new = statement(service="空调安装", region="330106", hours="2", km=None)
+    text = correction_text("X", old, new, revision=1, party="customer")
+    assert "税额" not in text
+    assert deltas(text) == Decimal(new["totals"]["gross"]) - Decimal(old["totals"]["gross"]) != 0
 
 
 # -- parts without a price ---------------------------------------------------------------------
