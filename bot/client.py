@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import aiohttp
@@ -76,12 +78,33 @@ class WeComResponseCodeError(WeComError):  # a card's response_code is spent or 
     pass
 
 
+class WeComUntrustedIp(WeComError):  # 60020: this server's IP is not in the app's 企业可信IP
+    """WeCom names the refused address in ``errmsg`` ("… from ip: 203.0.113.7, more info at …",
+    the wording reported in every 60020 we found; the errcode's meaning is doc 90313 #60020).
+    ``ip`` is that address, or ``None`` when the wording changes — decide on ``errcode``."""
+
+    @property
+    def ip(self) -> str | None:
+        return reported_ip(self.errmsg)
+
+
+_FROM_IP = re.compile(r"from ip:\s*([0-9A-Fa-f:.]+[0-9A-Fa-f])")
+
+
+def reported_ip(errmsg: str) -> str | None:
+    """The address in a 60020 errmsg ("not allow to access from your ip, hint: […], from ip:
+    115.227.127.185, more info at …"), or ``None``."""
+    m = _FROM_IP.search(errmsg or "")
+    return m.group(1) if m else None
+
+
 _BY_CODE: dict[int, type[WeComError]] = {
     -1: WeComBusy, 45009: WeComRateLimited, 45033: WeComTooManyConcurrent,
     40014: WeComTokenError, 42001: WeComTokenError, 40001: WeComTokenError,
     48002: WeComPermissionError, 60011: WeComPermissionError, 81013: WeComInvalidRecipients,
     # update_template_card: response_code invalid / used / expired (sandbox and real API)
     40191: WeComResponseCodeError, 40190: WeComResponseCodeError,
+    60020: WeComUntrustedIp,
 }
 TOKEN_CODES = {40014, 42001, 40001}
 
@@ -123,6 +146,9 @@ class WeComClient:
         self._locks: dict[str, asyncio.Lock] = {}
         self._on_call = on_call
         self.token_fetches = 0  # observable in tests: single-flight means one per expiry
+        #: WeCom's ``Date`` header of the last answer and our clock when it came (or None):
+        #: how far our clock is from WeCom's (the setup doctor's clock check)
+        self.server_date: tuple[datetime, datetime] | None = None
 
     async def __aenter__(self) -> "WeComClient":
         return self
@@ -185,6 +211,7 @@ class WeComClient:
                 async with self.session.request(method, url, params=params, json=json,
                                                 data=data, headers=headers,
                                                 timeout=self.timeout) as resp:
+                    self._note_date(resp.headers.get("Date"))
                     if resp.status >= 500:
                         raise WeComTransportError(None, f"HTTP {resp.status}", api)
                     if resp.status != 200:
@@ -215,6 +242,14 @@ class WeComClient:
             log.info("retrying %s after %s (attempt %d of %d, %.1fs)", api, err, attempt,
                      self.max_retries + 1, delay)
             await self._sleep(delay)
+
+    def _note_date(self, header: str | None) -> None:
+        if not header:
+            return
+        try:
+            self.server_date = (parsedate_to_datetime(header), self.clock.now())
+        except (TypeError, ValueError):
+            pass  # an unreadable Date header says nothing about the clock
 
     async def call(self, path: str, payload: dict[str, Any] | None = None, *, app: str = "app",
                    method: str = "POST", params: dict[str, Any] | None = None,

@@ -8,11 +8,13 @@ storing failed (WeCom retries). Handling happens later, in the worker.
 
 from __future__ import annotations
 
+import functools
+import json
 import logging
 import os
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
@@ -109,7 +111,8 @@ class CallbackServer:
     def __init__(self, *, channels: dict[str, Channel], writer: InboxWriter, metrics: Metrics,
                  clock: Clock, max_skew_seconds: int = 0,
                  health: Callable[[], Any] | None = None,
-                 refresh_gauges: Callable[[], Any] | None = None) -> None:
+                 refresh_gauges: Callable[[], Any] | None = None,
+                 verbose_health: Callable[[], Awaitable[dict[str, Any]]] | None = None) -> None:
         self.channels = channels
         self.writer = writer
         self.metrics = metrics
@@ -117,6 +120,9 @@ class CallbackServer:
         self.max_skew = max_skew_seconds
         self.health = health
         self.refresh_gauges = refresh_gauges
+        # /healthz?verbose=1: the setup doctor's checks, handed in by main.py (bot/ knows no
+        # use case); {"ok": bool, "checks": [...]}, never a secret.
+        self.verbose_health = verbose_health
         self.accepting = True
 
     def make_app(self) -> web.Application:
@@ -230,6 +236,16 @@ class CallbackServer:
         except Exception as exc:
             return web.json_response({"status": "unhealthy", "error": type(exc).__name__},
                                      status=503)
+        if self.verbose_health and request.query.get("verbose") in ("1", "true", "yes"):
+            try:
+                doctor = await self.verbose_health()
+            except Exception as exc:
+                doctor = {"ok": False, "error": type(exc).__name__}
+            ok = bool(doctor.get("ok"))
+            # 503 while a check fails: a monitor polling the verbose form alerts a person.
+            return web.json_response({"status": "ok" if ok else "degraded", **info,
+                                      "doctor": doctor}, status=200 if ok else 503,
+                                     dumps=functools.partial(json.dumps, ensure_ascii=False))
         return web.json_response({"status": "ok", **info})
 
     async def metrics_route(self, request: web.Request) -> web.Response:

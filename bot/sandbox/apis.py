@@ -1,4 +1,5 @@
-"""The server side of every WeCom API the bot calls [PROTOCOL.md]: ``gettoken``,
+"""The server side of every WeCom API the bot calls [PROTOCOL.md]: ``gettoken`` (40001 wrong
+secret, 40013 unknown CorpID, 41004 no secret),
 ``message/send`` and ``message/update_template_card``, ``appchat/*``, ``kf/sync_msg`` and
 ``kf/send_msg``, ``externalcontact/get``, the group robot webhook and the AI bot's
 ``response_url``. Each call is checked against ``WeComRules`` and recorded (without its token).
@@ -26,12 +27,19 @@ class WeComApis:
     async def gettoken(self, request: web.Request) -> web.Response:
         if (resp := await self._fault("gettoken")) is not None:
             return resp
-        if (request.query.get("corpid") != self.corp_id
-                or request.query.get("corpsecret") != self.secret):
-            self._record("gettoken", request, None, 40001)
-            return web.json_response({"errcode": 40001, "errmsg": "invalid credential"})
+        if (resp := self._untrusted("gettoken")) is not None:
+            self._record("gettoken", request, None, 60020)
+            return resp
+        # 41004 no secret, 40013 a CorpID WeCom does not know, 40001 a wrong secret [doc 90313]
+        corpid, secret = request.query.get("corpid", ""), request.query.get("corpsecret", "")
+        code, msg = ((41004, "corpsecret missing") if not secret else
+                     (40013, "invalid corpid") if corpid != self.corp_id else
+                     (40001, "invalid credential") if secret != self.secret else (0, "ok"))
+        if code:
+            self._record("gettoken", request, None, code)
+            return web.json_response({"errcode": code, "errmsg": msg})
         tok = secrets.token_urlsafe(32)
-        self.state.tokens[tok] = ("app", self.clock.now() + timedelta(seconds=TOKEN_TTL))
+        self.state.tokens[tok] = ("app", self.clock.now() + self._token_ttl(TOKEN_TTL))
         self._record("gettoken", request, None, 0)
         return web.json_response({"errcode": 0, "errmsg": "ok", "access_token": tok,
                                   "expires_in": TOKEN_TTL})
@@ -40,6 +48,9 @@ class WeComApis:
         async def handler(request: web.Request) -> web.Response:
             if (resp := await self._fault(api)) is not None:
                 self._record(api, request, None, -999)
+                return resp
+            if (resp := self._untrusted(api)) is not None:
+                self._record(api, request, None, 60020)
                 return resp
             code = self._check_token(request)
             body = await request.json() if request.method == "POST" else None
@@ -90,6 +101,8 @@ class WeComApis:
                 out["response_code"] = code
             elif msgtype == "markdown":
                 self._line(conv, "bot", "markdown", (body.get("markdown") or {}).get("content", ""))
+            elif msgtype == "image":  # an uploaded media_id (media.py)
+                self._line(conv, "bot", "image", (body.get("image") or {}).get("media_id", ""))
             else:
                 self._line(conv, "bot", "text", (body.get(msgtype) or {}).get("content", ""))
         return out

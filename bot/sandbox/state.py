@@ -80,6 +80,21 @@ class ChatLine:
 
 
 @dataclass
+class Console:
+    """The corp's admin console as the setup doctor sees it through the APIs (``admin.py``)."""
+
+    hidden: set[str] = field(default_factory=set)  # members outside the app's visible range
+    members: dict[str, str] = field(default_factory=dict)  # extra members: userid → name
+    kf_accounts: list[dict[str, Any]] | None = None  # None: the one sandbox account
+    forbidden: set[str] = field(default_factory=set)  # "kf", "approval": not granted to the app
+    untrusted_ip: str | None = None  # 60020 for calls from "here"
+    untrusted_gettoken: bool = False  # …gettoken included
+    expired_tokens: bool = False  # gettoken issues tokens that have already expired
+    date_offset: timedelta = timedelta(0)  # WeCom's clock minus ours, in its Date headers
+    app_closed: bool = False  # the app was disabled (停用) in the console
+
+
+@dataclass
 class SandboxState:
     tokens: dict[str, tuple[str, datetime]] = field(default_factory=dict)
     response_codes: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -97,4 +112,6 @@ class SandboxState:
     # message/send's duplicate check: request JSON → when it was first accepted, and the answer
     dup_seen: dict[str, dict[str, Any]] = field(default_factory=dict)
     duplicates: list[dict[str, Any]] = field(default_factory=list)  # requests not delivered again
+    # What the admin console says (admin.py), and the switches that make it say it wrong.
+    console: Console = field(default_factory=Console)
 

@@ -45,6 +45,26 @@ def _apt(*args: str) -> subprocess.CompletedProcess[str]:
                                            f"apt-get {args[0]} took over {APT_TIMEOUT} s")
 
 
+def ensure_packages(packages: tuple[str, ...], what: str) -> None:
+    """Debian ``packages`` installed (apt-get as root, idempotent), or the test fails saying
+    how to install them — never skips."""
+    missing = [p for p in packages if not _installed(p)]
+    if not missing:
+        return
+    if shutil.which("apt-get") is None or os.geteuid() != 0:
+        pytest.fail(f"{what} needs {' and '.join(missing)}; install: apt-get install -y "
+                    f"{' '.join(missing)}", pytrace=False)
+    result = _apt("install", "-y", "--no-install-recommends", *missing)
+    if result.returncode != 0:
+        update = _apt("update")
+        result = _apt("install", "-y", "--no-install-recommends", *missing) \
+            if update.returncode == 0 else update
+    if result.returncode != 0:
+        pytest.fail(f"could not install {' '.join(missing)} for {what} (exit "
+                    f"{result.returncode}): apt-get update && apt-get install -y "
+                    f"{' '.join(missing)}", pytrace=False)
+
+
 def ensure_chromium() -> Path:
     """/usr/bin/chromium with CJK fonts, installed with apt-get if missing (idempotent)."""
     missing = [p for p in PACKAGES if not _installed(p)]
