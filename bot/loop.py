@@ -1,9 +1,14 @@
-"""One background-loop shape for the inbox worker and the outbox sender."""
+"""One background-loop shape for the inbox worker and the outbox sender, and the wake-up a
+separate ingest process sends a worker process."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import os
+import socket
+from collections.abc import Callable
 
 log = logging.getLogger("bot.loop")
 
@@ -49,3 +54,69 @@ class WakeableLoop:
                     await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
                 except asyncio.TimeoutError:
                     pass
+
+
+class WakeSocket:
+    """Wake-ups between the ingest process and a worker process on one machine (SQLite).
+
+    The worker-only process otherwise finds new events by polling (``WORKER_POLL_SECONDS``),
+    which adds up to a poll interval to every message's answer. Instead, the ingest process
+    sends one datagram on a Unix socket beside the database file after each commit of the
+    inbox writer, and the worker's loop wakes on it. Best effort: a lost datagram (no worker
+    yet, a full buffer) only leaves the poll to find the events, as before.
+    """
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._sock: socket.socket | None = None
+        self._out: socket.socket | None = None
+
+    @classmethod
+    def for_url(cls, url: str) -> "WakeSocket | None":
+        """Beside a SQLite database file; None for anything else (PostgreSQL replicas poll)."""
+        from sqlalchemy.engine import make_url
+
+        u = make_url(url)
+        if u.get_backend_name() != "sqlite" or not u.database or u.database == ":memory:":
+            return None
+        path = os.path.abspath(u.database) + ".wake"
+        return cls(path) if len(path.encode()) < 100 else None  # sun_path is 108 bytes
+
+    def listen(self, on_wake: "Callable[[], None]") -> None:
+        """In the worker process: call ``on_wake`` whenever the ingest process stored events."""
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.path)
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        sock.bind(self.path)
+        sock.setblocking(False)
+        self._sock = sock
+
+        def readable() -> None:
+            with contextlib.suppress(BlockingIOError, InterruptedError):
+                while sock.recv(64):
+                    pass
+            on_wake()
+
+        asyncio.get_running_loop().add_reader(sock.fileno(), readable)
+
+    def notify(self, *_: object) -> None:
+        """In the ingest process: tell a listening worker (if any) that events are stored."""
+        if self._out is None:
+            self._out = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+            self._out.setblocking(False)
+        with contextlib.suppress(OSError):
+            self._out.sendto(b"!", self.path)
+
+    wake = notify  # the ingest process's writer calls ``wake`` as it would a worker's
+
+    def close(self) -> None:
+        if self._sock is not None:
+            with contextlib.suppress(Exception):
+                asyncio.get_running_loop().remove_reader(self._sock.fileno())
+            self._sock.close()
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self.path)
+            self._sock = None
+        if self._out is not None:
+            self._out.close()
+            self._out = None

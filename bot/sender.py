@@ -29,7 +29,7 @@ from bot.outbox import AT_MOST_ONCE, DUPLICATE_CHECK_SECONDS, ONCE, PACING, wire
 from models.cards import remember_send_code
 from models.db import WriteGate, write_session
 from models.queues import (backoff, outbox_claim, outbox_defer, outbox_due, outbox_mark_sent,
-                           outbox_record_failure, outbox_sent_since)
+                           outbox_record_failure, outbox_sent_in_windows)
 from models.tables import OutboxMessage
 from scheduler.clock import Clock
 
@@ -75,12 +75,15 @@ class OutboxSender(WakeableLoop):
 
     async def _paced_until(self, row: OutboxMessage):
         now = self.clock.now()
-        async with self.sm() as session:
-            for window, limit in PACING.get(row.api, ()):
-                count, oldest = await outbox_sent_since(
-                    session, row.pace_key, now - timedelta(seconds=window))
-                if count >= limit and oldest is not None:
-                    return oldest + timedelta(seconds=window)
+        windows = PACING.get(row.api, ())
+        if not windows:
+            return None
+        async with self.sm() as session:  # every window in one statement
+            sent = await outbox_sent_in_windows(
+                session, row.pace_key, [now - timedelta(seconds=w) for w, _ in windows])
+        for (window, limit), (count, oldest) in zip(windows, sent):
+            if count >= limit and oldest is not None:
+                return oldest + timedelta(seconds=window)
         return None
 
     async def _send(self, row: OutboxMessage) -> int:

@@ -10,6 +10,7 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from models.keys import kf_conversation
 
@@ -48,9 +49,22 @@ def _due_heads(model, group_col, limit: int, now: datetime):
             .where(model.next_attempt_at <= now).order_by(model.id).limit(limit))
 
 
+_earlier = aliased(InboxEvent)
+
+
 async def inbox_due_heads(session: AsyncSession, now: datetime, limit: int) -> list[InboxEvent]:
-    """The due head event of each conversation: arrival order per conversation."""
-    stmt = _due_heads(InboxEvent, InboxEvent.conversation_key, limit, now)
+    """The due head event of each conversation (no earlier pending event in it): arrival order
+    per conversation; between conversations, due order. Walks the pending events in due order
+    (index ``ix_inbox_status_due``) and stops after ``limit`` heads, so a backlog of 20,000
+    pending events costs a few milliseconds (grouping all of them to find each conversation's
+    head, as the outbox does, took 100–150 ms a round on SQLite)."""
+    earlier = (select(_earlier.id).where(_earlier.status == PENDING,
+                                         _earlier.conversation_key == InboxEvent.conversation_key,
+                                         _earlier.id < InboxEvent.id)
+               .correlate(InboxEvent).exists())
+    stmt = (select(InboxEvent)
+            .where(InboxEvent.status == PENDING, InboxEvent.next_attempt_at <= now, ~earlier)
+            .order_by(InboxEvent.next_attempt_at, InboxEvent.id).limit(limit))
     return list((await session.execute(stmt)).scalars())
 
 
@@ -63,6 +77,22 @@ async def inbox_claim(session: AsyncSession, event_id: int) -> InboxEvent | None
             .with_for_update(skip_locked=True)
             .execution_options(populate_existing=True))
     return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def inbox_claim_many(session: AsyncSession, event_ids: Sequence[int]) -> set[int]:
+    """``inbox_claim`` for several events in one statement: the ids this transaction holds."""
+    stmt = (select(InboxEvent.id)
+            .where(InboxEvent.id.in_(list(event_ids)), InboxEvent.status == PENDING)
+            .with_for_update(skip_locked=True))
+    return set((await session.execute(stmt)).scalars())
+
+
+async def inbox_mark_done_many(session: AsyncSession, event_ids: Sequence[int],
+                               now: datetime) -> None:
+    await session.execute(
+        update(InboxEvent).where(InboxEvent.id.in_(list(event_ids)))
+        .values(status=DONE, processed_at=now, last_error=None)
+        .execution_options(synchronize_session=False))
 
 
 async def inbox_mark_done(session: AsyncSession, event_id: int, now: datetime) -> None:
@@ -148,6 +178,21 @@ async def outbox_sent_since(session: AsyncSession, pace_key: str, since: datetim
             OutboxMessage.pace_key == pace_key, OutboxMessage.status == SENT,
             OutboxMessage.sent_at > since))).one()
     return int(row[0]), row[1]
+
+
+async def outbox_sent_in_windows(session: AsyncSession, pace_key: str, since: Sequence[datetime]
+                                 ) -> list[tuple[int, datetime | None]]:
+    """``outbox_sent_since`` for several windows in one statement (a minute and an hour: one
+    aggregate per send instead of two), in the order of ``since``."""
+    if not since:
+        return []
+    stmt = select(*(agg for s in since for agg in (
+        func.count().filter(OutboxMessage.sent_at > s),
+        func.min(OutboxMessage.sent_at).filter(OutboxMessage.sent_at > s)))).where(
+        OutboxMessage.pace_key == pace_key, OutboxMessage.status == SENT,
+        OutboxMessage.sent_at > min(since))
+    row = (await session.execute(stmt)).one()
+    return [(int(row[2 * i] or 0), row[2 * i + 1]) for i in range(len(since))]
 
 
 async def outbox_mark_sent(session: AsyncSession, msg_id: int, now: datetime,

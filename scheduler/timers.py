@@ -69,7 +69,7 @@ def timer_event(t: Timer) -> Event:
 
 class TimerSweep:
     def __init__(self, sessionmaker: async_sessionmaker, clock: Clock, *,
-                 gate: WriteGate | None = None, batch: int = 200,
+                 gate: WriteGate | None = None, batch: int = 1000,
                  on_fired: Any = None, name: str | None = None) -> None:
         self.sm = sessionmaker
         self.clock = clock
@@ -95,6 +95,8 @@ class TimerSweep:
         return total
 
     async def _sweep_batch(self) -> int:
+        """Claim up to ``batch`` due timers and put them into the inbox: three statements for
+        the whole batch (select, insert, one ``UPDATE … WHERE id IN``), not one per timer."""
         now = self.clock.now()
         async with write_session(self.sm, self.gate) as session:
             due = list((await session.execute(
@@ -104,12 +106,15 @@ class TimerSweep:
             if not due:
                 return 0
             await inbox_insert(session, [inbox_row(timer_event(t), now) for t in due])
-            for t in due:
-                t.status, t.fired_at, t.fired_by = FIRED, now, self.name
-                t.fire_count += 1
-                t.updated_at = now
-                if (now - t.due_at).total_seconds() > 60:
-                    log.warning("timer %s fired %.0fs late", t.key, (now - t.due_at).total_seconds())
+            await session.execute(
+                update(Timer).where(Timer.id.in_([t.id for t in due]))
+                .values(status=FIRED, fired_at=now, fired_by=self.name,
+                        fire_count=Timer.fire_count + 1, updated_at=now)
+                .execution_options(synchronize_session=False))
+            late = [t for t in due if (now - t.due_at).total_seconds() > 60]
+            if late:
+                log.warning("%d timer(s) fired late, up to %.0fs (%s …)", len(late),
+                            max((now - t.due_at).total_seconds() for t in late), late[0].key)
         self.fired += len(due)
         return len(due)
 

@@ -1,25 +1,16 @@
 """The technician pool — every active technician as the engine sees them — and the engine's
 view of a ticket (``job_for``).
 
-Reading the pool is the slow part of placing a job (10,000 technicians: 1.5–2.2 s, nearly all
-of it reading and converting the rows), so the placement paths read it in their ``prepare``
-step, outside the event's write transaction (``Dispatcher.prepare``, handlers/routing.py):
+Placements rank on the pool each process keeps (pool_cache.py): read once, then kept current
+from the database's change feed (models/pool_feed.py), so placing a job reads no technician
+row unless one changed. The placement paths with a prepare step (``ticket_created``,
+``offer_timeout``, ``grab_timeout``) make the first read happen there, outside the event's
+write transaction (``Dispatcher.prepare``, handlers/routing.py); the handler then only checks
+the feed.
 
-* ``ticket_created`` (``prepare_new_ticket``), ``offer_timeout`` (``prepare_offer_timeout``)
-  and ``grab_timeout`` (``prepare_grab_timeout``) each check first, on a read-only session,
-  whether the event will rank at all (a ticket already placed, an offer answered meanwhile …
-  read nothing more), then read the pool with ``Pool.read`` — rows, counters, conversion and
-  the engine's index — and hand it to their handler as ``pool``.
-* Inside the transaction the handler takes ``Pool.live``: the counters other events change —
-  each technician's load, jobs today and response speed — are read again (two small
-  aggregate queries), so the capacity filter sees the load it would have seen before; a
-  technician whose counters moved is updated and the index rebuilt only then. The rest (skills,
-  regions, shifts, leave, location, rating) is as it was a moment before, in ``prepare``.
-* The other paths that rank — a 拒单 (card or text) moving the job on, 转派's list of
-  colleagues — have no prepare step of their own and read the whole pool in their transaction,
-  once per event (``Offering.pool``).
-
-The SQL is in models/dispatch.py.
+``load_pool`` / ``Pool.read`` read everything at once (the cache's first read converts rows
+the same way, with ``technician_of``); ``Pool.live`` brings such a pool's counters to a
+transaction's view. The SQL is in models/dispatch.py and models/pool_feed.py.
 """
 
 from __future__ import annotations
@@ -72,25 +63,37 @@ async def load_pool(session: Any, now: datetime) -> tuple[list[Technician], dict
             # Converting 10,000 rows is most of a second of pure Python: let the other events'
             # transactions (and the acks) run between chunks instead of waiting for all of it.
             await asyncio.sleep(0)
-        total, n = scores.get(s.userid, (0.0, 0))
-        rating = s.rating
-        if n:
-            rating = ((s.rating * RATING_PRIOR + total) / (RATING_PRIOR + n) if s.rating
-                      else total / n)
-        last = ({"lat": s.last_lat, "lon": s.last_lon}
-                if s.last_lat is not None and s.last_seen_at is not None else None)
-        try:
-            techs.append(technician_from_dict({
-                "id": s.userid, "name": s.name or s.userid, "skills": s.skills or {},
-                "regions": s.regions or [], "home": {"lat": s.home_lat, "lon": s.home_lon},
-                "capacity": s.capacity, "load": loads.get(s.userid, 0),
-                "last_known": last, "last_seen_at": s.last_seen_at if last else None,
-                "shifts": s.shifts or ALWAYS, "leave": s.leave or [], "rating": rating,
-                "response_median_s": medians.get(s.userid), "jobs_today": today.get(s.userid, 0),
-            }))
-        except (TypeError, ValueError, KeyError) as exc:
-            log.warning("technician %s left out of dispatch: %s", s.userid, exc)
+        tech = technician_of(s, loads.get(s.userid, 0), medians.get(s.userid),
+                             today.get(s.userid, 0), scores.get(s.userid))
+        if tech is not None:
+            techs.append(tech)
     return techs, {s.userid: s for s in staff}
+
+
+def technician_of(s: Any, load: int, median: float | None, today: int,
+                  score: tuple[float, int] | None) -> Technician | None:
+    """Technician row ``s`` with its counters as the engine sees it (None, with a log line
+    naming it, when the engine cannot use the row). ``score``: (sum, count) of customer
+    scores on their tickets."""
+    total, n = score or (0.0, 0)
+    rating = s.rating
+    if n:
+        rating = ((s.rating * RATING_PRIOR + total) / (RATING_PRIOR + n) if s.rating
+                  else total / n)
+    last = ({"lat": s.last_lat, "lon": s.last_lon}
+            if s.last_lat is not None and s.last_seen_at is not None else None)
+    try:
+        return technician_from_dict({
+            "id": s.userid, "name": s.name or s.userid, "skills": s.skills or {},
+            "regions": s.regions or [], "home": {"lat": s.home_lat, "lon": s.home_lon},
+            "capacity": s.capacity, "load": load,
+            "last_known": last, "last_seen_at": s.last_seen_at if last else None,
+            "shifts": s.shifts or ALWAYS, "leave": s.leave or [], "rating": rating,
+            "response_median_s": median, "jobs_today": today,
+        })
+    except (TypeError, ValueError, KeyError) as exc:
+        log.warning("technician %s left out of dispatch: %s", s.userid, exc)
+        return None
 
 
 @dataclass(frozen=True)
@@ -147,15 +150,17 @@ def job_for(ticket: Ticket, site: Site | None, offering: OfferingConfig,
 
 
 # -- the placement paths' prepare steps (outside the transaction; see the module's docstring) --
-# A prepare step has no clock: the counters are derived as of the ticket's last change or the
-# timer's due time, and ``Pool.live`` brings them to the handler's now. The checks mirror the
-# handlers' own (which run again, under the job's lock); when they say nothing will be ranked,
-# nothing is read, and a handler that ranks anyway reads the pool in its transaction.
+# Once the process's pool is read they do nothing (no database at all). Before, they check
+# whether the event will rank (the handlers check again, under the job's lock) and only then
+# read the pool, as of the ticket's last change or the timer's due time (a prepare step has no
+# clock); the handler brings the time-derived counters to its own now.
 
 
 async def prepare_new_ticket(event: Event, sm: async_sessionmaker,
                              offering: OfferingConfig) -> dict[str, Any]:
     """``ticket_created``: the pool, if the ticket is one dispatch will place."""
+    if _warm(sm):
+        return {}  # the kept pool is read: the handler only checks the change feed
     ticket_id = _id(event.payload.get("ticket_id"))
     if ticket_id is None:
         return {}  # the handler finds no ticket either
@@ -165,11 +170,14 @@ async def prepare_new_ticket(event: Event, sm: async_sessionmaker,
                 or await current_job(s, ticket.id) is not None):
             return {}
         updated_at = ticket.updated_at
-    return {"pool": await read_shared(sm, updated_at)}
+    await read_shared(sm, updated_at)
+    return {}
 
 
 async def prepare_offer_timeout(event: Event, sm: async_sessionmaker) -> dict[str, Any]:
     """``offer_timeout``: the pool, if the offer is still open (the job moves on)."""
+    if _warm(sm):
+        return {}  # the kept pool is read: the handler only checks the change feed
     offer_id = _id((event.payload.get("data") or {}).get("offer_id"))
     if offer_id is None:
         return {}
@@ -178,18 +186,24 @@ async def prepare_offer_timeout(event: Event, sm: async_sessionmaker) -> dict[st
         if offer is None or offer.status != OFFERED:
             return {}
         as_of = await _offering_since(s, event, offer.job_id)
-    return {"pool": await read_shared(sm, as_of)} if as_of else {}
+    if as_of:
+        await read_shared(sm, as_of)
+    return {}
 
 
 async def prepare_grab_timeout(event: Event, sm: async_sessionmaker) -> dict[str, Any]:
     """``grab_timeout``: the pool, if nobody took the job (the dispatcher's card lists the
     best candidates)."""
+    if _warm(sm):
+        return {}  # the kept pool is read: the handler only checks the change feed
     job_id = _id((event.payload.get("data") or {}).get("job_id"))
     if job_id is None:
         return {}
     async with sm() as s:
         as_of = await _offering_since(s, event, job_id)
-    return {"pool": await read_shared(sm, as_of)} if as_of else {}
+    if as_of:
+        await read_shared(sm, as_of)
+    return {}
 
 
 def _id(value: Any) -> int | None:
@@ -207,23 +221,23 @@ async def _offering_since(s: Any, event: Event, job_id: int) -> datetime | None:
     return datetime.fromisoformat(due) if due else ticket.updated_at
 
 
-#: pool reads in flight, per database: placements that prepare at the same moment share one
-_reading: dict[int, asyncio.Future[Pool]] = {}
+def _engine(sm: async_sessionmaker) -> Any:
+    return sm.kw["bind"]
 
 
-async def read_shared(sm: async_sessionmaker, as_of: datetime) -> Pool:
-    """The pool, read once for every placement preparing meanwhile (single flight): a burst of
-    new tickets costs one read, not one each, and at most one conversion competes with the
-    other events for the event loop. Each handler still brings the counters up to date in its
-    own transaction (``Pool.live``); nothing is kept once the read is done."""
-    key = id(sm)
-    pending = _reading.get(key)
-    if pending is None:
-        async def read() -> Pool:
-            async with sm() as s:
-                return await Pool.read(s, as_of)
+def _warm(sm: async_sessionmaker) -> bool:
+    """The process's kept pool for this database has been read (pool_cache.py)."""
+    from handlers.dispatch.pool_cache import cache_for  # it builds on this module
 
-        pending = _reading[key] = asyncio.ensure_future(read())
-        pending.add_done_callback(lambda f: _reading.pop(key, None) if _reading.get(key) is f
-                                  else None)
-    return await asyncio.shield(pending)
+    return cache_for(_engine(sm)).version >= 0
+
+
+async def read_shared(sm: async_sessionmaker, as_of: datetime) -> None:
+    """Outside the transaction: the process's kept pool (pool_cache.py) read now if it has
+    never been read, so that the handler's transaction only checks the change feed. Placements
+    preparing meanwhile wait for the same read (the cache's lock)."""
+    from handlers.dispatch.pool_cache import cache_for
+
+    cache = cache_for(_engine(sm))
+    if cache.version < 0:
+        await cache.current(as_of)

@@ -15,31 +15,16 @@ import asyncio
 import contextvars
 from datetime import timedelta
 
-import pytest
-from sqlalchemy import select
-
-from handlers.staff.seed import seed_sandbox
 from handlers.dispatch import texts
 from models.dispatch import CardCode, DispatchDecisionRow, DispatchJob, Offer, WorkReport
 from handlers.staff.fileformat import import_staff, read_staff_file
 from models.tables import InboxEvent
 from models.tickets import Staff, Ticket, TicketEvent
 from models.timer import Timer
-from tests.conftest import start_stack
 
 GROUP = "wrSTORE3group"
 ROBOT = "webhook:sandbox-store3-robot"  # the group's 消息推送 robot (config/sandbox/groups.yaml)
 REPORT = "人民广场店咖啡机坏了，请尽快来修 13812345678"
-
-
-@pytest.fixture
-async def st(db_url):
-    stack = await start_stack(db_url)
-    async with stack.bot.sm() as s, s.begin():
-        await seed_sandbox(s, stack.clock.now())
-    yield stack
-    await stack.bot.stop()
-    await stack.sandbox.stop()
 
 
 async def add_staff(st, tmp_path, yaml_text: str) -> None:
@@ -172,16 +157,18 @@ MORE_COFFEE = """
 """
 
 
-def watch_pool_reads(st, monkeypatch) -> list[tuple[str, bool]]:
-    """Every read of the technician pool as (the type of the event it was for, whether it ran
-    inside that event's write transaction)."""
-    import handlers.dispatch.pool as pool
+def watch_pool_reads(st, monkeypatch) -> list[tuple[str, bool, str]]:
+    """Every read of technician rows by the kept pool (handlers/dispatch/pool_cache.py) as (the
+    type of the event it was for, whether it ran inside that event's write transaction, "all"
+    or "some")."""
+    from handlers.dispatch.pool_cache import PoolCache
 
     event_type = contextvars.ContextVar("event_type", default="")
     in_transaction = contextvars.ContextVar("in_transaction", default=False)
-    reads: list[tuple[str, bool]] = []
+    reads: list[tuple[str, bool, str]] = []
     worker, feed = st.bot.worker, st.bot.worker.feed
-    process, handle, load_pool = worker.process, feed.handle, pool.load_pool
+    process, handle = worker.process, feed.handle
+    read_all, read_some = PoolCache._read_all, PoolCache._read_some
 
     async def process_watched(row):  # one asyncio task per event: the variables are its own
         event_type.set(row.type)
@@ -194,34 +181,49 @@ def watch_pool_reads(st, monkeypatch) -> list[tuple[str, bool]]:
         finally:
             in_transaction.set(False)
 
-    async def load_pool_watched(session, now):
-        reads.append((event_type.get(), in_transaction.get()))
-        return await load_pool(session, now)
+    async def all_watched(self, s, now):
+        reads.append((event_type.get(), in_transaction.get(), "all"))
+        return await read_all(self, s, now)
+
+    async def some_watched(self, s, who, now):
+        reads.append((event_type.get(), in_transaction.get(), "some"))
+        return await read_some(self, s, who, now)
 
     monkeypatch.setattr(worker, "process", process_watched)
     monkeypatch.setattr(feed, "handle", handle_watched)
-    monkeypatch.setattr(pool, "load_pool", load_pool_watched)
+    monkeypatch.setattr(PoolCache, "_read_all", all_watched)
+    monkeypatch.setattr(PoolCache, "_read_some", some_watched)
     return reads
 
 
-async def test_placing_a_job_reads_the_pool_before_its_transaction_once_per_event(
-        st, monkeypatch):
-    """ticket_created and offer_timeout read the technician pool in their prepare step,
-    outside the write transaction; a 拒单 reads it inside, once, though it ranks twice (the
-    next candidate, then the dispatcher's card)."""
+async def test_placing_a_job_reads_the_pool_once_then_keeps_it(st, monkeypatch):
+    """The first placement reads the technician pool in its prepare step, outside the write
+    transaction; later placements — a timeout's next candidate, a 拒单's next candidate and the
+    dispatcher's card — read no technician row: nothing about the technicians changed."""
     reads = watch_pool_reads(st, monkeypatch)
     t = await report(st)
-    assert reads == [("ticket_created", False)]
+    assert reads == [("ticket_created", False, "all")]
     st.clock.advance(minutes=10)  # 李师傅 does not answer: 周师傅 is asked
     await st.settle()
-    assert reads[1:] == [("offer_timeout", False)]
     assert [o.technician for o in await st.rows(Offer)] == ["lishifu", "zhoushifu"]
     assert "已拒单" in await say(st, "zhoushifu", f"拒单 {t.number}")
-    assert reads[2:] == [("text", True)]
+    assert reads == [("ticket_created", False, "all")]
     [job] = await st.rows(DispatchJob)
     assert job.status == "escalated"
     labels = [b["text"] for b in st.cards("wangjingli")[-1].content["button_list"]]
     assert labels == ["派给李师傅", "派给周师傅"]
+
+
+async def test_an_accept_is_read_again_for_that_technician_only(st, monkeypatch):
+    """李师傅 accepts (his load changes): the next placement re-reads him alone (on the pool's own
+    connection, while the placing event's transaction is open: one technician's rows)."""
+    reads = watch_pool_reads(st, monkeypatch)
+    await report(st)
+    await click(st, "lishifu", lines(st, "lishifu")[-1], "accept")
+    await report(st, "静安寺店咖啡机坏了，请尽快来修 13812345679", user="lisi")
+    assert [r for r in reads if r[2] == "all"] == [("ticket_created", False, "all")]
+    assert [r[::2] for r in reads if r[2] == "some"] == [("ticket_created", "some")]
+    assert len(await st.rows(Offer)) == 2
 
 
 async def test_a_grab_nobody_takes_reads_the_pool_before_its_transaction(st, monkeypatch):
@@ -229,7 +231,7 @@ async def test_a_grab_nobody_takes_reads_the_pool_before_its_transaction(st, mon
     await report(st, "人民广场店要新装一台空调 13812345678")
     st.clock.advance(minutes=15)
     await st.settle()
-    assert reads == [("ticket_created", False), ("grab_timeout", False)]
+    assert reads == [("ticket_created", False, "all")]  # the grab's end reads nothing more
     assert [o.status for o in await st.rows(Offer)] == ["timed_out", "timed_out"]
     labels = [b["text"] for b in st.cards("wangjingli")[-1].content["button_list"]]
     assert set(labels) == {"派给李师傅", "派给王师傅"}
@@ -246,7 +248,7 @@ async def test_a_decline_moves_the_offer_to_the_next_candidate(st):
         ("lishifu", "declined"), ("zhoushifu", "offered")]
     assert st.cards("zhoushifu")[-1].task_id == f"offer-{offers[1].id}"
     # The declined offer's timer is gone; the new one's runs.
-    timers = {x.key: x.status for x in await st.rows(Timer)}
+    timers = {x.key: x.status for x in await st.rows(Timer) if x.key.startswith("offer:")}
     assert timers == {f"offer:{offers[0].id}": "cancelled", f"offer:{offers[1].id}": "armed"}
     # The second candidate was ranked again without the first: two decision records.
     decisions = await st.rows(DispatchDecisionRow)

@@ -101,6 +101,50 @@ class TechnicianIndex:
         if jobs_today is not None:
             self.jobs_today[i] = jobs_today
 
+    def replace(self, tech: Technician) -> None:
+        """Technician ``tech.id`` (already in the index) as ``tech`` now is — every attribute,
+        in place, as a rebuild would have it (a kept pool's update; no other row is touched)."""
+        i = self.position[tech.id]
+        techs = list(self.technicians)  # copy-on-write, as in update_counters
+        old, techs[i] = techs[i], tech
+        self.technicians = techs
+        self.home_lat[i], self.home_lon[i] = tech.home.lat, tech.home.lon
+        seen = tech.last_known
+        self.last_lat[i] = seen.lat if seen else np.nan
+        self.last_lon[i] = seen.lon if seen else np.nan
+        self.has_seen[i] = tech.last_seen_at is not None
+        self.seen_us[i] = _micros(tech.last_seen_at) if tech.last_seen_at else 0
+        self.load[i], self.capacity[i] = tech.load, tech.capacity
+        self.rating[i] = np.nan if tech.rating is None else tech.rating
+        self.response[i] = np.nan if tech.response_median_s is None else tech.response_median_s
+        self.jobs_today[i] = tech.jobs_today
+        if tech.schedule != old.schedule:
+            rows = np.flatnonzero((self.schedule_bits == tech.schedule.minute_bits()).all(axis=1))
+            if len(rows):
+                self.schedule_row[i] = rows[0]
+            else:
+                self.schedule_bits = np.vstack([self.schedule_bits, tech.schedule.minute_bits()])
+                self.schedule_row[i] = len(self.schedule_bits) - 1
+        n = len(self.ids)
+        if dict(old.skills) != dict(tech.skills):
+            for tag in old.skills:
+                self.skill_levels[tag][i] = 0
+            for tag, level in tech.skills.items():
+                self.skill_levels.setdefault(tag, np.zeros(n, np.int8))[i] = level
+        if old.regions != tech.regions:
+            for code in old.regions:
+                self.region_members[code][i] = False
+            for code in tech.regions:
+                self.region_members.setdefault(code, np.zeros(n, bool))[i] = True
+        if old.leave != tech.leave:
+            keep = self.leave_idx != i
+            self.leave_idx = np.concatenate([self.leave_idx[keep],
+                                             np.full(len(tech.leave), i, np.intp)])
+            self.leave_start = np.concatenate([self.leave_start[keep], np.array(
+                [lv.start.toordinal() for lv in tech.leave], np.int64)])
+            self.leave_end = np.concatenate([self.leave_end[keep], np.array(
+                [lv.end.toordinal() for lv in tech.leave], np.int64)])
+
     # -- ranking --------------------------------------------------------------------------------
 
     def _filter(self, job: Job, when: datetime, exclude: Iterable[str]) -> tuple[np.ndarray, np.ndarray]:
