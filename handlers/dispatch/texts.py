@@ -9,7 +9,11 @@ OFFER_TITLE_GRAB = "抢单：{title}"
 OFFER_DESC = "工单 {number}，{minutes}分钟内未响应将转给其他师傅"
 OFFER_DESC_GRAB = "工单 {number}，同时推送给{count}位师傅，先抢先得"
 OFFER_ROWS = {"place": "地点", "time": "时间", "distance": "距离", "priority": "优先级",
-              "device": "设备"}
+              "device": "设备", "site": "现场", "customer": "客户"}
+#: before they go: the floor and notes, the customer's history, a repeat problem's last fix
+#: (kept on the ticket by handlers/customers at ticket_created)
+SITE_TEXT = "现场：{site}"
+CUSTOMER_TEXT = "客户：{summary}"
 OFFER_LABELS = {"accept": "接单", "decline": "拒单", "transfer": "转派", "grab": "抢单"}
 OFFER_TEXT = ("新派单 {number}：{title}，{place}{distance}。\n"
               "请在{minutes}分钟内点卡片上的按钮，看不到卡片时回复“接单 {number}”或“拒单 {number}”。")
@@ -65,6 +69,9 @@ WORK_LABELS = {"depart": "出发", "arrive": "到达", "done": "完工"}
 WORK_DONE_LABEL = "已完工"
 DEPARTED_OK = "已记录出发（工单 {number}），已通知客户。"
 ARRIVED_OK = "已记录到达（工单 {number}），已通知客户。"
+#: a 微信客服 customer's send allowance is kept for 完工 and the statement (handlers/notify.py)
+DEPARTED_NOT_TOLD = "已记录出发（工单 {number}）。客户这次不会收到通知（微信客服的发送次数留给完工和结算单），客户可回复“进度”查看。"
+ARRIVED_NOT_TOLD = "已记录到达（工单 {number}）。客户这次不会收到通知（微信客服的发送次数留给完工和结算单），客户可回复“进度”查看。"
 ASK_WORK_DETAILS = ("请回复完工信息：工时，和用了哪些配件（每个配件写数量和单价，结算要用），例如："
                     "“工时1.5小时 配件 水泵1个180元，密封圈2个每个5元”；"
                     "没有用配件请回复“工时1小时 无配件”。（工单 {number}）")

@@ -55,10 +55,11 @@ class Work(DispatchBase):
                                  now=self.now)
                 ticket.departed_at = self.now
                 km = await self.distance_now(tech, ticket, offer)
-                await tell_customer(ctx, ticket, texts.CUSTOMER_DEPARTED.format(
+                told = await tell_customer(ctx, ticket, texts.CUSTOMER_DEPARTED.format(
                     number=ticket.number, name=name, eta=self.eta_text(ticket, km)),
                     progress=True)
-                ctx.reply(texts.DEPARTED_OK.format(number=ticket.number))
+                ctx.reply((texts.DEPARTED_OK if told else texts.DEPARTED_NOT_TOLD).format(
+                    number=ticket.number))
                 await self.refresh_work_card(offer, ticket, "departed")
             elif kind == "arrive":
                 if ticket.status == "accepted":
@@ -67,9 +68,10 @@ class Work(DispatchBase):
                 elif ticket.status != "in_progress" or ticket.arrived_at is not None:
                     raise IllegalTransition(ticket, "in_progress")
                 ticket.arrived_at = self.now
-                await tell_customer(ctx, ticket, texts.CUSTOMER_ARRIVED.format(
+                told = await tell_customer(ctx, ticket, texts.CUSTOMER_ARRIVED.format(
                     number=ticket.number, name=name), progress=True)
-                ctx.reply(texts.ARRIVED_OK.format(number=ticket.number))
+                ctx.reply((texts.ARRIVED_OK if told else texts.ARRIVED_NOT_TOLD).format(
+                    number=ticket.number))
                 await self.refresh_work_card(offer, ticket, "arrived")
             else:
                 if ticket.status not in ("accepted", "in_progress"):
@@ -78,7 +80,7 @@ class Work(DispatchBase):
                 if not cmd.has_details:  # keep what was said, ask for the rest
                     await expect(self.session, person=tech, owner=OWNER, kind=WORK_REPORT,
                                  ref=ticket.id, now=self.now, expires_at=self.now + REPORT_WAIT,
-                                 data=details_data(cmd))
+                                 data={**details_data(cmd), "said": self.said_so_far()})
                     ask = (texts.ASK_LABOUR if cmd.parts or cmd.no_parts else
                            texts.ASK_PARTS if cmd.labour_minutes is not None
                            else texts.ASK_WORK_DETAILS)
@@ -104,7 +106,7 @@ class Work(DispatchBase):
             ticket_id=ticket.id, technician=tech, labour_minutes=cmd.labour_minutes or 0,
             parts=part_rows(cmd.parts),
             travel_km=await self.travel_km(offer),
-            note=self.ctx.event.text or "", reported_at=self.now)
+            note=self.said_so_far(), reported_at=self.now)
         self.session.add(report)
         await transition(self.session, ticket, "resolved", actor=self.actor, now=self.now)
         await settle(self.session, owner=OWNER, kind=WORK_REPORT, ref=ticket.id)
@@ -128,6 +130,7 @@ class Work(DispatchBase):
         earlier = next((w.data for w in await expected(
             self.session, tech, self.now, owner=OWNER, kind=WORK_REPORT) if w.ref == ticket.id),
             None)
+        self.earlier_said = str((earlier or {}).get("said") or "")
         if not earlier:
             return cmd
         named = {p.name for p in cmd.parts}
@@ -138,6 +141,13 @@ class Work(DispatchBase):
             else earlier.get("labour_minutes")
         return replace(cmd, labour_minutes=minutes, parts=kept + cmd.parts,
                        no_parts=cmd.no_parts or (bool(earlier.get("no_parts")) and not cmd.parts))
+
+    def said_so_far(self) -> str:
+        """Everything the technician wrote about this 完工 (floor, pipe, notes said in the
+        first message survive the bot asking for labour time in the next)."""
+        now = self.ctx.event.text or ""
+        earlier = getattr(self, "earlier_said", "")
+        return f"{earlier}\n{now}".strip() if earlier and now not in earlier else (earlier or now)
 
     async def refresh_work_card(self, offer: Offer | None, ticket: Ticket, stage: str) -> None:
         if offer is not None:
