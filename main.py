@@ -8,6 +8,10 @@
     python main.py settle …       # the settlement engine (quote, period, validate, guard)
     python main.py nlp [--now T]  # understand one message per stdin line, print JSON lines
     python main.py staff import|export FILE   # technicians, dispatchers … from/to CSV or YAML
+    python main.py ticket show GD…  # a ticket's fields, workflow and audit trail
+    python main.py doctor [--lang zh|en]  # check the WeCom setup; ✓/✗ and how to fix each ✗
+    python main.py apikey create NAME --scopes …   # an API key, printed once (docs/api.md)
+    python main.py finance export --day YYYY-MM-DD  # a day's statements to the finance folder
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from bot.client import AppCredentials, WeComClient
 from bot.crypto import WeComCrypto
 from bot.inbox import InboxWriter
+from bot.loop import WakeSocket
 from bot.logs import setup_logging
 from bot.metrics import Metrics
 from bot.sender import OutboxSender
@@ -34,6 +39,7 @@ from bot.server import CallbackServer, aibot_channel, app_channel
 from bot.settings import Settings, SettingsError, load_settings
 from bot.worker import InboxWorker
 from handlers import build_dispatcher
+from handlers.doctor import Doctor
 from handlers.notify import load_groups_config
 from handlers.services import Services
 from handlers.config_file import ConfigError
@@ -80,8 +86,16 @@ class BotRuntime:
             load_dispatch_configs, s.OFFERING_CONFIG or None)
         # Settlement: config/settlement.yaml and the price books it names, checked together.
         settlement = await asyncio.to_thread(load_settlement)
+        # Ticket templates, the field library and workflow rules (config/templates/ …).
+        from handlers.workflow.config import load_workflow_config
+
+        workflow = await asyncio.to_thread(load_workflow_config)
         # How news reaches a group (its 消息推送 robot): config/groups.yaml.
         groups = await asyncio.to_thread(load_groups_config, s.GROUPS_CONFIG or None)
+        # SLA policies, escalations and digests: config/sla.yaml (handlers/sla/).
+        from handlers.sla.config import load_sla_config
+
+        sla = await asyncio.to_thread(load_sla_config, s.SLA_CONFIG or None)
         self.engine = make_engine(s.DATABASE_URL, busy_timeout_ms=s.SQLITE_BUSY_TIMEOUT_MS)
         self.sm = make_sessionmaker(self.engine)
         gate = WriteGate.for_url(s.DATABASE_URL)  # one SQLite writer at a time, ingest first
@@ -90,13 +104,28 @@ class BotRuntime:
             {"app": AppCredentials(s.WECOM_CORP_ID, s.WECOM_SECRET.get_secret_value())},
             clock=self.clock, on_call=lambda api, code: self.metrics.api_calls.labels(
                 api, str(code)).inc(), **self.client_kwargs)
+        # The setup doctor (handlers/doctor/): once at start, and on /healthz?verbose=1; it
+        # shares the client, so its gettoken is the bot's own cached token.
+        self.doctor = Doctor(s, self.client)
         self.sender = OutboxSender(self.sm, self.client, self.clock, self.metrics,
                                    max_attempts=s.SENDER_MAX_ATTEMPTS, gate=gate,
                                    lease=timedelta(seconds=s.SENDER_LEASE_SECONDS))
         # What handlers may use, found by the type they annotate (handlers/services.py).
         self.services = Services(self.client, s, self.analyzer, intake_config, dispatch_config,
-                                 offering_config, settlement, groups)
+                                 offering_config, settlement, groups, workflow)
         self.services.add(self.sm, as_type=async_sessionmaker)
+        self.services.add(sla)
+        # Customer history, repeat problems, 扫码报修: config/customers.yaml, solutions.yaml.
+        from handlers.customers.config import load_customers
+
+        self.services.add(await asyncio.to_thread(load_customers))
+        # The HTTP API, orders, forms, webhooks and the finance export (handlers/board/).
+        from handlers.board.runtime import Board
+
+        self.board = Board(self.sm, gate, self.services, self.clock, config_path=s.API_CONFIG,
+                           sandbox=s.sandbox_mode or s.WECOM_CORP_ID == "wwsandbox0000000001",
+                           on_event=lambda: self.worker.wake())
+        await self.board.load(s)
         self.dispatcher = build_dispatcher(self.services, self.clock, self.metrics)
         self.worker = InboxWorker(
             self.sm, self.dispatcher, self.clock, self.metrics, agent_id=s.WECOM_AGENT_ID,
@@ -105,10 +134,15 @@ class BotRuntime:
         # The inbox writer has its own engine: its commits are fsynced before the ack.
         # Durable timers fire into the inbox; every process that handles events also sweeps.
         self.timers = TimerSweep(self.sm, self.clock, gate=gate, on_fired=self.worker.wake)
+        from handlers.sla.runtime import SlaRuntime  # SMS / email / image courier, digests
+
+        self.sla = SlaRuntime(s, self.sm, self.client, self.clock, sla, gate)
         self.ingest_engine = make_engine(s.DATABASE_URL, durable=True, pool_size=1,
                                          busy_timeout_ms=s.SQLITE_BUSY_TIMEOUT_MS)
-        self.writer = InboxWriter(make_sessionmaker(self.ingest_engine), self.clock,
-                                  on_stored=self.worker.wake, gate=gate)
+        # Ingest and worker processes on one SQLite file: a commit wakes the worker (bot/loop.py).
+        self.wake = WakeSocket.for_url(s.DATABASE_URL) if self.run_http != self.run_worker else None
+        self.writer = InboxWriter(make_sessionmaker(self.ingest_engine), self.clock, gate=gate,
+                                  on_stored=(self.wake or self.worker).wake)
         channels = {}
         if s.WECOM_TOKEN.get_secret_value():
             channels["app"] = app_channel(WeComCrypto(
@@ -120,20 +154,25 @@ class BotRuntime:
         self.server = CallbackServer(channels=channels, writer=self.writer, metrics=self.metrics,
                                      clock=self.clock,
                                      max_skew_seconds=s.CALLBACK_MAX_SKEW_SECONDS,
-                                     health=self.health, refresh_gauges=self.refresh_gauges)
+                                     health=self.health, refresh_gauges=self.refresh_gauges,
+                                     verbose_health=self.doctor.as_dict)
         if self.run_http:
             await self.writer.start()
         if self.run_worker:
             await self.worker.start()
             self.timers.start(s.TIMER_SWEEP_SECONDS)
+        await self.sla.start(self.run_worker)
         if self.run_sender:
             await self.sender.start()
+        await self.board.arm()
         if not self.run_http:
+            self.wake and self.wake.listen(self.worker.wake)
             log.info("worker running: handlers, timers and sender on %s (no HTTP listener)",
                      make_url(s.DATABASE_URL).render_as_string(hide_password=True))
             return
-        self.runner = web.AppRunner(self.server.make_app(), access_log=None,
-                                    shutdown_timeout=10)
+        app = self.server.make_app()
+        self.board.mount(app)  # /api/… (docs/api.md)
+        self.runner = web.AppRunner(app, access_log=None, shutdown_timeout=10)
         await self.runner.setup()
         site = web.TCPSite(self.runner, s.HOST, s.PORT)
         await site.start()
@@ -149,11 +188,14 @@ class BotRuntime:
             await self.runner.cleanup()
             await self.writer.stop()
         self.timers.stop()
+        await self.sla.stop()
+        await self.board.stop()
         await self.worker.stop()
         await self.sender.stop()
         await self.client.close()
         await self.engine.dispose()
         await self.ingest_engine.dispose()
+        self.wake and self.wake.close()
         log.info("bot stopped cleanly")
 
     async def health(self) -> dict[str, Any]:
@@ -173,8 +215,9 @@ class BotRuntime:
 
 async def serve(settings: Settings, with_sandbox: bool, *, worker_only: bool = False) -> None:
     sandbox = None
+    # RUN_WORKER=false: ingest only, no sender either (the worker process sends).
     bot = BotRuntime(settings, run_worker=settings.RUN_WORKER or worker_only,
-                     run_http=not worker_only)
+                     run_sender=settings.RUN_WORKER or worker_only, run_http=not worker_only)
     await bot.start()
     if with_sandbox:
         from bot.sandbox.server import Sandbox
@@ -191,17 +234,28 @@ async def serve(settings: Settings, with_sandbox: bool, *, worker_only: bool = F
 
         async with write_session(bot.sm, None) as session:
             people, stores = await seed_sandbox(session, bot.clock.now())
+            from handlers.settlement.seeds import seed_pricing_examples  # statements to look at
+
+            await seed_pricing_examples(session, bot.clock.now())
         log.info("sandbox: %d staff and %d stores added from config/sandbox/", people, stores)
         url = await sandbox.start(s.HOST, s.SANDBOX_PORT)
         print(f"\n  No WeCom credentials configured: running against the local WeCom sandbox.\n"
               f"  Open {url}/ to chat with the bot as a customer, store employee,\n"
-              f"  technician or manager.\n", flush=True)
+              f"  technician or manager; {bot.url}/board/ for the managers' board.\n",
+              flush=True)
+    doctor = None
+    if not with_sandbox and settings.DOCTOR_AT_START:
+        # The setup checks once, in the background (one log line): a WeCom that does not answer
+        # never delays the first ack. Kept referenced until it is done.
+        doctor = asyncio.create_task(bot.doctor.log_summary())
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
     log.info("shutting down")
+    if doctor is not None and not doctor.done():
+        doctor.cancel()
     await bot.stop()
     if sandbox:
         await sandbox.stop()
@@ -271,6 +325,15 @@ async def _staff(settings: Settings, args: argparse.Namespace) -> int:
         return 0
 
 
+def _doctor_settings() -> Settings:
+    """The settings as ``serve`` reads them, with the log redacting every secret."""
+    settings = load_settings()
+    secrets = [settings.WECOM_SECRET, settings.WECOM_TOKEN, settings.WECOM_AES_KEY,
+               settings.AIBOT_TOKEN, settings.AIBOT_AES_KEY]
+    setup_logging("WARNING", "text", [s.get_secret_value() for s in secrets])
+    return settings
+
+
 def _nlp(now_text: str | None) -> int:
     from datetime import datetime
 
@@ -303,9 +366,24 @@ def main(argv: list[str] | None = None) -> int:
     retry_p.add_argument("id", type=int)
     nlp_p = sub.add_parser("nlp", help="analyse messages from stdin, one JSON object per line")
     nlp_p.add_argument("--now", help="ISO 8601 instant to resolve times against (default: now)")
+    from handlers.doctor import cli as doctor_cli
     from handlers.settlement import cli as settle_cli
 
+    from handlers.workflow import cli as ticket_cli
+
     settle_cli.add_parser(sub)
+    doctor_cli.add_parser(sub)
+    ticket_cli.add_parser(sub)
+    from handlers.sla import cli as calendar_cli  # python main.py calendar add …
+
+    calendar_cli.add_parser(sub)
+    calendar_cli.add_ops_parser(sub)  # python main.py sla deliveries
+    from handlers.board import cli as board_cli  # python main.py apikey create …, finance export
+
+    board_cli.add_parser(sub)
+    from handlers.customers import cli as qr_cli  # python main.py qr store|device ID
+
+    qr_cli.add_parser(sub)
     staff_p = sub.add_parser("staff", help="import or export technicians and dispatchers "
                                            "(CSV or YAML, see docs/staff.md)")
     staff_sub = staff_p.add_subparsers(dest="staff_command", required=True)
@@ -321,13 +399,22 @@ def main(argv: list[str] | None = None) -> int:
         return settle_cli.run(args, _settings_or_exit)
     if command == "nlp":
         return _nlp(args.now)
+    if command == "calendar":  # pure computation: no settings, no database
+        return calendar_cli.run(args)
+    if command == "ticket":
+        return ticket_cli.run(args, _settings_or_exit)
+    if command == "qr":
+        return qr_cli.run(args, _settings_or_exit)
+    if command == "doctor":  # a setting that does not load is its first ✗, not exit code 2
+        return doctor_cli.run(args, _doctor_settings)
 
     settings = _settings_or_exit()
     with_sandbox = settings.sandbox_mode
     if with_sandbox:  # before logging is set up, so the generated secrets are redacted too
         settings = settings.with_sandbox_credentials()
     secrets = [settings.WECOM_SECRET, settings.WECOM_TOKEN, settings.WECOM_AES_KEY,
-               settings.AIBOT_TOKEN, settings.AIBOT_AES_KEY]
+               settings.AIBOT_TOKEN, settings.AIBOT_AES_KEY, settings.SMS_SECRET_KEY,
+               settings.SMTP_PASSWORD]
     try:  # the groups' robot keys are secrets too (they are read again, checked, at start)
         robot_keys = load_groups_config(settings.GROUPS_CONFIG or None).secrets()
     except (ConfigError, OSError):
@@ -339,6 +426,10 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if command == "staff":
         return asyncio.run(_staff(settings, args))
+    if command in ("apikey", "finance"):
+        return asyncio.run(board_cli.run(settings, args))
+    if command == "sla":
+        return asyncio.run(calendar_cli.deliveries(settings, args))
     if command in ("parked", "retry"):
         return asyncio.run(_operate(settings, args))
     if command == "worker" and with_sandbox:

@@ -71,6 +71,48 @@ class Settings(BaseSettings):
     # The groups the AI bot works in and their 消息推送 robots (how news reaches a group). A
     # path; default config/groups.yaml (config/sandbox/groups.yaml in sandbox mode).
     GROUPS_CONFIG: str = ""
+    # The address WeCom reaches this bot at, as typed into the console without the path
+    # (``https://bot.example.com``; WeCom gets ``…/wecom/callback`` and ``…/wecom/aibot``). Only
+    # the setup doctor reads it: it checks DNS, the certificate and a signed URL verification.
+    PUBLIC_URL: str = ""
+    # The setup doctor (python main.py doctor, at start, /healthz?verbose=1): a CA bundle to
+    # trust instead of the system's when checking PUBLIC_URL's certificate (tests, staging);
+    # checks that do not apply here, comma-separated (e.g. "kf" without 微信客服); whether
+    # the checks run once at start (one log line).
+    DOCTOR_CA_FILE: str = ""
+    DOCTOR_SKIP: str = ""
+    DOCTOR_AT_START: bool = True
+    # WeCom 审批: approvals that go through WeCom's 审批 app name their template in
+    # config/workflow.yaml (path: wecom), and the doctor checks those; this names one more for it
+    # to check (the app may read it: 审批 → API → 可调用接口的应用), e.g. before it is used there.
+    WECOM_APPROVAL_TEMPLATE_ID: str = ""
+    # SLA policies, escalation chains, reminders, quiet hours, contacts and digests: a path;
+    # default config/sla.yaml (docs/sla.md).
+    SLA_CONFIG: str = ""
+    # The HTTP API's webhooks, order SMS, web forms and daily finance export: a path; default
+    # config/api.yaml (docs/api.md).
+    API_CONFIG: str = ""
+    # SMS for escalations (docs/sla.md): "" (none: SMS steps fall back to the next channel),
+    # "tencent" (API 3.0 SendSms, TC3-HMAC-SHA256) or "aliyun" (dysmsapi SendSms). ID/KEY are
+    # Tencent's SecretId/SecretKey or Aliyun's AccessKeyId/AccessKeySecret; APP_ID is Tencent's
+    # SmsSdkAppId; TEMPLATE_ID Tencent's TemplateId or Aliyun's TemplateCode. API_BASE replaces
+    # the provider's endpoint (the sandbox, a proxy).
+    SMS_PROVIDER: Literal["", "tencent", "aliyun"] = ""
+    SMS_SECRET_ID: str = ""
+    SMS_SECRET_KEY: SecretStr = SecretStr("")
+    SMS_APP_ID: str = ""
+    SMS_SIGN_NAME: str = ""
+    SMS_TEMPLATE_ID: str = ""
+    SMS_REGION: str = "ap-guangzhou"
+    SMS_API_BASE: str = ""
+    # Email for escalations and digests: an SMTP server (STARTTLS unless SMTP_TLS=false);
+    # without SMTP_HOST, email steps fall back to the next channel.
+    SMTP_HOST: str = ""
+    SMTP_PORT: int = Field(default=587, ge=1, le=65535)
+    SMTP_USERNAME: str = ""
+    SMTP_PASSWORD: SecretStr = SecretStr("")
+    SMTP_FROM: str = ""
+    SMTP_TLS: bool = True
     LOG_LEVEL: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     LOG_FORMAT: Literal["json", "text"] = "json"
 
@@ -88,6 +130,17 @@ class Settings(BaseSettings):
         if not v.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
         return v.rstrip("/")
+
+    @field_validator("PUBLIC_URL")
+    @classmethod
+    def _public(cls, v: str) -> str:
+        if v and not v.strip().startswith(("http://", "https://")):
+            raise ValueError("must start with https:// (the address WeCom calls)")
+        return v.rstrip("/") if v.strip() == v else v  # spaces are the doctor's to name
+
+    @property
+    def doctor_skip(self) -> frozenset[str]:
+        return frozenset(p.strip() for p in self.DOCTOR_SKIP.split(",") if p.strip())
 
     @model_validator(mode="after")
     def _complete(self) -> "Settings":

@@ -22,8 +22,15 @@ def routers() -> list[Router]:
     from handlers.intake.router import router as intake
     from handlers.kf.router import router as kf
     from handlers.settlement.router import router as settlement
+    from handlers.workflow.router import router as workflow
 
-    return [kf, settlement, dispatch, intake, basic]
+    from handlers.sla.router import router as sla  # first: clocks settle before settlement prices
+
+    from handlers.board.router import router as board  # its own timers only (webhooks, export)
+    # before dispatch: a new ticket's history and floor are on it when the offer card is built
+    from handlers.customers.router import router as customers
+
+    return [sla, kf, customers, settlement, workflow, dispatch, intake, basic, board]
 
 
 def build_dispatcher(services: Services, clock: Clock, metrics: Any = None,

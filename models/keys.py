@@ -115,6 +115,26 @@ def assign_task(job_id: int) -> str:
     return f"assign-{job_id}"
 
 
+def node_task(node_id: int) -> str:
+    """A workflow node's card to its owner (完成 / 转交)."""
+    return f"node-{node_id}"
+
+
+def approval_card_task(task_id: int) -> str:
+    """An approver's card (同意 / 驳回 / 转交)."""
+    return f"appr-{task_id}"
+
+
+def quote_task(quote_id: int) -> str:
+    """A quote's card to the customer (接受 / 拒绝)."""
+    return f"quote-{quote_id}"
+
+
+def approval_timer(task_id: int) -> str:
+    """The reminder of a pending approval task."""
+    return f"approval_remind:{task_id}"
+
+
 def settle_task(ack_id: int) -> str:
     return f"settle-a{ack_id}"
 
@@ -168,3 +188,26 @@ def dispute_review(statement_id: str, party: str) -> str:
 def actor(channel: str, userid: str) -> str:
     """Who did something, in a ticket's audit trail."""
     return f"{channel}:{userid}"
+
+
+# -- SLA (handlers/sla/) ----------------------------------------------------------------------
+
+
+def sla_clock_timer(clock_id: int) -> str:
+    """An SLA clock's next step (yellow point, escalation level, breach, or a pause poll)."""
+    return f"sla:{clock_id}"
+
+
+def sla_remind_timer(ticket_id: int) -> str:
+    """A ticket's repeating reminder (设备故障: every 30 min until the technician acts)."""
+    return f"sla_remind:{ticket_id}"
+
+
+def sla_digest_timer(name: str) -> str:
+    """A recurring digest (fires once across replicas and is re-armed by its own firing)."""
+    return f"sla_digest:{name}"
+
+
+def sla_delivery_key(ticket_id: int, step: str, userid: str, channel: str) -> str:
+    """One SMS / email / WeCom delivery of one ticket's escalation step to one person."""
+    return f"t{ticket_id}:{step}:{userid}:{channel}"

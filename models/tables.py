@@ -99,3 +99,7 @@ import models.regions  # noqa: E402,F401
 import models.dispatch  # noqa: E402,F401
 import models.settlement  # noqa: E402,F401
 import models.conversation  # noqa: E402,F401
+import models.workflow  # noqa: E402,F401
+import models.pool_feed  # noqa: E402,F401
+import models.sla  # noqa: E402,F401
+import models.api  # noqa: E402,F401

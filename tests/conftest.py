@@ -258,3 +258,16 @@ async def stack(db_url):
     yield st
     await st.bot.stop()
     await st.sandbox.stop()
+
+
+@pytest.fixture
+async def st(db_url):
+    """The bot and its sandbox with the sandbox's own people and stores (config/sandbox/)."""
+    from handlers.staff.seed import seed_sandbox
+
+    stack = await start_stack(db_url)
+    async with stack.bot.sm() as s, s.begin():
+        await seed_sandbox(s, stack.clock.now())
+    yield stack
+    await stack.bot.stop()
+    await stack.sandbox.stop()

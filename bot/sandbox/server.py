@@ -21,6 +21,8 @@ The sandbox is one class, ``Sandbox``, put together from one part per concern:
 * ``personas.py``: the people on the page, read from ``config/sandbox/``, and their chats;
 * ``rules.py``: ``WeComRules``, tokens, rate limits, response codes and injected faults;
 * ``apis.py``: ``WeComApis``, the server side of every API the bot calls;
+* ``admin.py``: ``WeComAdmin``, the admin console as the setup doctor reads it (app, visible
+  range, 微信客服 accounts, 审批 permission) and switches that get each setting wrong;
 * ``people.py``: ``People``, what members and customers do, delivered as callbacks;
 * ``page.py``: ``PersonaPage``, the person-facing page and its JSON API;
 * this module: the lifecycle (routes, start, stop) and the record tests wait on.
@@ -38,11 +40,16 @@ import aiohttp
 from aiohttp import web
 
 from bot.crypto import WeComCrypto
+from bot.sandbox.admin import WeComAdmin
+from bot.sandbox.approvals import ApprovalEmulator
 from bot.sandbox.apis import WeComApis
+from bot.sandbox.media import MediaEmulator
+from bot.sandbox.oauth import OAuthEmulator
 from bot.sandbox.page import STATIC, PersonaPage
 from bot.sandbox.people import People, log
 from bot.sandbox.personas import SANDBOX_CONFIG, load_personas
 from bot.sandbox.rules import WeComRules
+from bot.sandbox.sms import SmsEmulator
 from bot.sandbox.state import (BOT_NAME, CALLBACK_DELIVERIES, CALLBACK_TIMEOUT, ERR_KF_ALLOWANCE,
                                ERR_RESPONSE_CODE, ERR_RESPONSE_URL, KF_REPLIES, KF_WINDOW,
                                OPEN_KFID, RATE_LIMITS, RESPONSE_CODE_TTL, RESPONSE_URL_TTL,
@@ -56,7 +63,8 @@ __all__ = ["BOT_NAME", "CALLBACK_DELIVERIES", "CALLBACK_TIMEOUT", "ERR_KF_ALLOWA
            "ChatLine", "Fault", "Persona", "Sandbox", "SandboxState", "load_personas", "log"]
 
 
-class Sandbox(WeComRules, WeComApis, People, PersonaPage):
+class Sandbox(WeComRules, WeComApis, WeComAdmin, People, PersonaPage, SmsEmulator,
+              MediaEmulator, ApprovalEmulator, OAuthEmulator):
     """One emulated WeCom corp, its app and AI bot, and the people on the page."""
 
     def __init__(self, *, corp_id: str, agent_id: int, secret: str, app_token: str,
@@ -91,8 +99,18 @@ class Sandbox(WeComRules, WeComApis, People, PersonaPage):
                     "appchat/send", "kf/sync_msg", "kf/send_msg"):
             r.add_post(f"/cgi-bin/{api}", self._api(api))
         r.add_get("/cgi-bin/externalcontact/get", self._api("externalcontact/get"))
+        # What the setup doctor reads of the admin console (admin.py).
+        for api in ("agent/get", "user/get"):
+            r.add_get(f"/cgi-bin/{api}", self._api(api))
+        for api in ("kf/account/list", "oa/gettemplatedetail"):
+            r.add_post(f"/cgi-bin/{api}", self._api(api))
+        app.on_response_prepare.append(self._date_header)
         r.add_post("/cgi-bin/webhook/send", self.webhook_send)
         r.add_post("/aibot/response/{rid}", self.aibot_response)
+        self.add_sms_routes(r)  # Tencent / Aliyun SMS (sms.py)
+        self.add_media_routes(r)  # media/upload (media.py)
+        self.add_approval_routes(r)  # oa/applyevent and its callbacks (approvals.py)
+        self.add_oauth_routes(r)  # web OAuth for the board (oauth.py)
         # The person-facing page and its JSON API.
         r.add_get("/", self.page)
         r.add_get("/favicon.ico", self.favicon)

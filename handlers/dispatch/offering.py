@@ -15,7 +15,10 @@ from handlers.dispatch.engine.record import DispatchDecision
 from handlers.dispatch.engine.shifts import WeeklySchedule
 from handlers.dispatch.engine.specs import shifts_from
 from handlers.dispatch.pool import ALWAYS, Pool, job_for
-from handlers.dispatch.views import filter_name, offer_card, pick_card, place, when
+from handlers.dispatch.urgent import URGENT, URGENT_WINDOW_SHARE, fastest_first
+from handlers.dispatch.pool_cache import current_pool
+from handlers.dispatch.views import (filter_name, fit_rows, known_rows, known_text, offer_card,
+                                     pick_card, place, template_rows, when)
 from handlers.lifecycle import transition
 from models.dispatch import (ESCALATED, OFFERED, OFFERING, DispatchDecisionRow, DispatchJob,
                              Offer, offers_of)
@@ -40,14 +43,11 @@ class Offering(DispatchBase):
         await self.offer_next(job, ticket)
 
     async def pool(self) -> Pool:
-        """The technician pool as this transaction sees it, read once per event. Prepared
-        (ticket_created, offer_timeout, grab_timeout): only its live counters are read here.
-        Otherwise (a 拒单 moving the job on, 转派's list, a timer whose prepare step expected
-        no ranking): the whole pool, inside the transaction."""
+        """The technician pool kept by this process (pool_cache.py), current as committed:
+        the change feed is checked once per event, and only technicians changed since are
+        read. No technician row is read on this path when nothing changed."""
         if self._pool is None:
-            self._pool = (await self.prepared.live(self.session, self.now)
-                          if self.prepared is not None
-                          else await Pool.read(self.session, self.now))
+            self._pool = await current_pool(self.session, self.now)
         return self._pool
 
     async def rank(self, ticket: Ticket, k: int, exclude: set[str],
@@ -77,6 +77,9 @@ class Offering(DispatchBase):
             await self.escalate(job, ticket, "no_region")
             return
         chosen = [c for c in decision.candidates if c.total >= policy.min_score]
+        urgent = ticket.priority == URGENT and not grab
+        if urgent:  # the fastest responder of the last 3 days first (urgent.py)
+            chosen = fastest_first(chosen, (await self.pool()).technicians)
         row = DispatchDecisionRow(job_id=job.id, ticket_id=ticket.id, record=decision.to_dict(),
                                   chosen=chosen[0].tech_id if chosen and not grab else None,
                                   decided_at=self.now)
@@ -89,6 +92,8 @@ class Offering(DispatchBase):
             await self.escalate(job, ticket, reason, detail=detail or texts.NO_TECHNICIANS)
             return
         minutes = policy.grab_minutes if grab else policy.answer_minutes
+        if urgent:
+            minutes *= URGENT_WINDOW_SHARE  # a shorter window to answer
         expires = self.now + timedelta(minutes=minutes)
         targets = chosen if grab else chosen[:1]
         for c in targets:
@@ -117,11 +122,12 @@ class Offering(DispatchBase):
         grab = offer.mode == "grab"
         distance = texts.DISTANCE_KM.format(km=km) if km is not None else ""
         rows = [(texts.OFFER_ROWS["place"], place(ticket)),
-                (texts.OFFER_ROWS["time"], when(ticket))]
+                (texts.OFFER_ROWS["time"], when(ticket)), *known_rows(ticket)]
         if km is not None:
             rows.append((texts.OFFER_ROWS["distance"], texts.KM.format(km=km)))
         if ticket.device:
             rows.append((texts.OFFER_ROWS["device"], ticket.device))
+        rows += template_rows(ticket)
         rows.append((texts.OFFER_ROWS["priority"], texts.PRIORITY_NAMES.get(ticket.priority,
                                                                             ticket.priority)))
         mins = f"{minutes:g}"
@@ -131,9 +137,10 @@ class Offering(DispatchBase):
         text = (texts.OFFER_TEXT_GRAB if grab else texts.OFFER_TEXT).format(
             number=ticket.number, title=ticket.title, place=place(ticket),
             distance=distance, minutes=mins)
+        text += "".join(f"\n{k}：{v}" for k, v in template_rows(ticket)) + known_text(ticket)
         self.ctx.send_to(offer.technician, text)
         self.ctx.send_to(offer.technician, card=offer_card(
-            offer_id=offer.id, grab=grab, title=title, desc=desc, rows=rows,
+            offer_id=offer.id, grab=grab, title=title, desc=desc, rows=fit_rows(rows),
             labels=texts.OFFER_LABELS, source=texts.CARD_SOURCE_DISPATCH))
 
     async def escalate(self, job: DispatchJob, ticket: Ticket, reason: str, **fmt: Any) -> None:

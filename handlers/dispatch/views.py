@@ -8,7 +8,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Final
 
-from bot.cards import MAX_BUTTONS, ButtonKey, button_card
+from bot.cards import MAX_BUTTONS, MAX_ROWS, ButtonKey, button_card
 from handlers.dispatch import texts
 from handlers.dispatch.engine.filters import FILTER_ZH
 from models.dispatch import WorkReport
@@ -67,8 +67,47 @@ def ticket_work_card(offer_id: int, ticket: Ticket, stage: str) -> dict[str, Any
                      title=texts.WORK_TITLE.format(title=ticket.title),
                      desc=texts.WORK_DESC.format(number=ticket.number),
                      rows=[(texts.OFFER_ROWS["place"], place(ticket)),
-                           (texts.OFFER_ROWS["time"], when(ticket))],
+                           (texts.OFFER_ROWS["time"], when(ticket)), *known_rows(ticket),
+                           *template_rows(ticket)][:MAX_ROWS],
                      labels=texts.WORK_LABELS, source=texts.CARD_SOURCE_DISPATCH)
+
+
+def _known(ticket: Ticket) -> tuple[str, str, list[str]]:
+    fields = ticket.fields or {}
+    work, customer = fields.get("work") or {}, fields.get("customer") or {}
+    return (str(work.get("site") or ""), str(customer.get("summary") or ""),
+            [str(x) for x in customer.get("repeat") or []])
+
+
+def known_rows(ticket: Ticket) -> list[tuple[str, str]]:
+    """现场 (floor, notes) and 客户 (the history summary) rows, when known (kept on the ticket
+    by handlers/customers at ticket_created)."""
+    site, summary, _ = _known(ticket)
+    return [(texts.OFFER_ROWS[k], v) for k, v in (("site", site), ("customer", summary)) if v]
+
+
+def known_text(ticket: Ticket) -> str:
+    """The same for a text, with a repeat problem's last fix and solution template: lines to
+    add after an offer ("" when nothing is known)."""
+    site, summary, repeat = _known(ticket)
+    lines = ([texts.SITE_TEXT.format(site=site)] if site else []) + (
+        [texts.CUSTOMER_TEXT.format(summary=summary)] if summary else []) + repeat
+    return "".join(f"\n{x}" for x in lines)
+
+
+def fit_rows(rows: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """At most the rows a card shows: the device row goes first (the title names it)."""
+    if len(rows) > MAX_ROWS:
+        rows = [r for r in rows if r[0] != texts.OFFER_ROWS["device"]]
+    return rows[:MAX_ROWS]
+
+
+def template_rows(ticket: Ticket) -> list[tuple[str, str]]:
+    """The ticket template's own fields the customer filled in (故障代码 E1 …), as stored by
+    intake (handlers/intake/template_fields.py); skipped ones left out."""
+    return [(str(c.get("label", "")), str(c["value"]))
+            for c in (ticket.fields or {}).get("custom") or []
+            if c.get("value") and c.get("value") != "无"]
 
 
 # -- small pieces of text ------------------------------------------------------------------------
