@@ -221,8 +221,7 @@ class Flow(Insertion):
         if ticket.status in ("closed", "cancelled"):
             return texts.NODE_DONE.format(number=ticket.number, node=node.name,
                                           next=texts.TICKET_ENDED.format(
-                                              status="关闭" if ticket.status == "closed"
-                                              else "取消"))
+                                              status=texts.ENDED_NAMES[ticket.status]))
         beside = [n.name for n in nodes if n.status == ACTIVE and n.stage == node.stage]
         await self.advance(ticket, nodes)
         started = list(self.started)

@@ -127,11 +127,11 @@ class Quotes:
         if rules:
             _, approvers = await Approvals(self.ctx, self.cfg).request(
                 ticket, rules, applicant=author, amount=q.total, quote_id=q.id,
-                summary=f"报价第{q.version}版 ¥{q.total}\n{quote_lines(q)}")
+                summary=texts.QUOTE_APPROVAL_SUMMARY.format(version=q.version, total=q.total, lines=quote_lines(q)))
             names = "、".join([await Approvals(self.ctx, self.cfg).name(u) for u in approvers])
             return texts.QUOTE_WAITS_APPROVAL.format(
                 total=q.total, number=ticket.number, version=q.version,
-                rule="、".join(r.name for r in rules), approvers=names or "企业微信审批")
+                rule="、".join(r.name for r in rules), approvers=names or texts.WECOM_APPROVERS)
         await self.send(ticket, q)
         return texts.QUOTE_SENT_TO_CUSTOMER.format(total=q.total, number=ticket.number,
                                                    version=q.version)

@@ -101,7 +101,7 @@ async def on_node_card(ctx: Context, key: str, cfg: WorkflowConfig) -> None:
         await ctx.update_card(texts.NODE_DONE_BY_CARD.format(node=node.name), fallback=said)
         ctx.send_to(ctx.event.sender, said)
     else:
-        ctx.send_to(ctx.event.sender, f"请回复“转交 {ticket.number} 同事姓名”。")
+        ctx.send_to(ctx.event.sender, texts.TRANSFER_HOW.format(number=ticket.number))
 
 
 @router.card(prefix="approval:")
@@ -129,7 +129,7 @@ async def on_approval_card(ctx: Context, key: str, cfg: WorkflowConfig) -> None:
     elif k.action == "reject_other":
         ctx.send_to(ctx.event.sender, await ap.ask_reason(ticket, task))
     else:
-        ctx.send_to(ctx.event.sender, f"请回复“转交 {ticket.number} 同事姓名”。")
+        ctx.send_to(ctx.event.sender, texts.TRANSFER_HOW.format(number=ticket.number))
 
 
 @router.card(prefix="quote:")
@@ -141,11 +141,11 @@ async def on_quote_card(ctx: Context, key: str, cfg: WorkflowConfig) -> None:
         ctx.reply(texts.QUOTE_NONE_OPEN)
         return
     if q.status != "sent":
-        await ctx.update_card("该报价已处理")
+        await ctx.update_card(texts.QUOTE_HANDLED_LABEL)
         return
     said = await Quotes(ctx, cfg).answer(ticket, q, k.action == "accept",
                                          actor(ctx.event.channel, ctx.event.sender))
-    await ctx.update_card("已接受报价" if k.action == "accept" else "已拒绝报价", fallback=said)
+    await ctx.update_card(texts.QUOTE_ANSWER_LABELS[k.action], fallback=said)
     ctx.send_to(ctx.event.sender, said)
 
 
@@ -188,8 +188,7 @@ async def on_flow_command(ctx: Context, cmd: FlowCommand, cfg: WorkflowConfig) -
             return
         if ticket.status in ("closed", "cancelled"):
             ctx.reply(texts.INSERT_CLOSED.format(number=ticket.number,
-                                                 status="关闭" if ticket.status == "closed"
-                                                 else "取消"))
+                                                 status=texts.ENDED_NAMES[ticket.status]))
             return
         ctx.reply(await flow.insert(ticket, cmd.word, me))
     elif cmd.kind in ("approve", "reject"):
@@ -260,8 +259,7 @@ async def quote_command(ctx: Context, cmd: FlowCommand, cfg: WorkflowConfig, me:
         return
     if ticket.status in ("resolved", "closed", "cancelled"):
         ctx.reply(texts.QUOTE_CLOSED.format(number=ticket.number,
-                                            status={"resolved": "完工", "closed": "关闭"}.get(
-                                                ticket.status, "取消")))
+                                            status=texts.ENDED_NAMES[ticket.status]))
         return
     ctx.reply(await Quotes(ctx, cfg).make(ticket, me.userid, cmd.rest))
 

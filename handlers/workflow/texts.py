@@ -94,3 +94,11 @@ TRAIL_FLOW = "流程：{flow}"
 TRAIL_MORE = "……（中间 {older} 条未显示）"
 TRAIL_NOT_STAFF = "工单记录只对员工开放。"
 NODE_STATUS = {"waiting": "待开始", "active": "进行中", "done": "已完成", "skipped": "已跳过"}
+
+TRANSFER_HOW = "请回复“转交 {number} 同事姓名”。"
+QUOTE_HANDLED_LABEL = "该报价已处理"
+QUOTE_ANSWER_LABELS = {"accept": "已接受报价", "decline": "已拒绝报价"}
+#: a ticket's end, as the sentences above say it
+ENDED_NAMES = {"resolved": "完工", "closed": "关闭", "cancelled": "取消"}
+QUOTE_APPROVAL_SUMMARY = "报价第{version}版 ¥{total}\n{lines}"
+WECOM_APPROVERS = "企业微信审批"
