@@ -1,8 +1,8 @@
 """WeCom callbacks and pulled messages → one normalised ``Event`` shape.
 
 * Self-built app callbacks are XML [doc 90238–90241]: parsed with ``parse_xml`` (nesting
-  bounded first, defusedxml), and every field we read must be one text element: a repeated
-  ``<FromUserName>`` parses as a list and is refused here, not by the database.
+  bounded first, DTDs and entities refused), and every field we read must be one text element:
+  a repeated ``<FromUserName>`` parses as a list and is refused here, not by the database.
 * 微信客服 messages pulled with ``kf/sync_msg`` are JSON the API client decoded: validated with
   a typed model (``KfMessage``) like the AI-bot JSON (``bot/aibot.py``).
 
