@@ -16,6 +16,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
+from models import sqlite_driver
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
@@ -81,7 +83,13 @@ def make_engine(url: str, *, durable: bool = False, busy_timeout_ms: int = 3000,
     _ensure_sqlite_dir(url)
     aurl = async_url(url)
     if aurl.startswith("sqlite"):
-        engine = create_async_engine(aurl, connect_args={"timeout": busy_timeout_ms / 1000}, **kw)
+        # aiosqlite, one thread hand-over per statement, turns across processes (sqlite_driver)
+        cargs, cparams = create_async_engine(aurl).dialect.create_connect_args(make_url(aurl))
+        # Kept open: a connection is a thread, a file and four PRAGMAs (the default pool of 5
+        # opened and closed ~3 overflow connections per handled message).
+        opts = {"pool_size": 10, "max_overflow": 10} | kw
+        engine = create_async_engine(aurl, async_creator=sqlite_driver.creator(
+            *cargs, **cparams, high=durable, timeout=busy_timeout_ms / 1000), **opts)
         _sqlite_setup(engine.sync_engine, "FULL" if durable else "NORMAL", busy_timeout_ms)
     else:
         # PostgreSQL fsyncs every commit (synchronous_commit=on, the server default).

@@ -1,0 +1,58 @@
+"""Writers in several processes on one SQLite file take turns; the inbox writer goes first."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+
+import pytest
+
+from models.sqlite_driver import TurnLock
+
+
+class Watched(TurnLock):
+    """Says when it holds the turnstile (a writer waiting with priority)."""
+
+    def __init__(self, *a, **kw) -> None:
+        super().__init__(*a, **kw)
+        self.has_turn = threading.Event()
+
+    def _take(self, fd, deadline):
+        super()._take(fd, deadline)
+        if fd == self._turn:
+            self.has_turn.set()
+
+
+def test_the_waiting_ingest_writes_before_any_later_worker_transaction(tmp_path):
+    db = str(tmp_path / "bot.db")
+    worker, ingest, worker_next = (TurnLock(db, False, 10), Watched(db, True, 10),
+                                   TurnLock(db, False, 10))
+    order: list[str] = []
+    worker.acquire()  # the worker's transaction is open
+    t_ingest = threading.Thread(target=lambda: (ingest.acquire(), order.append("ingest")))
+    t_ingest.start()
+    assert ingest.has_turn.wait(10)  # the ingest waits, holding the turnstile
+    t_next = threading.Thread(target=lambda: (worker_next.acquire(), order.append("worker")))
+    t_next.start()
+    worker.release()  # commit: whoever asks next, the ingest goes first
+    t_ingest.join(10)
+    assert order == ["ingest"] and not worker_next.held
+    ingest.release()
+    t_next.join(10)
+    assert order == ["ingest", "worker"]
+    for lock in (worker, ingest, worker_next):
+        lock.close()
+
+
+def test_a_writer_that_cannot_get_its_turn_in_time_is_told_the_database_is_locked(tmp_path):
+    db = str(tmp_path / "bot.db")
+    holder, late = TurnLock(db, False, 10), TurnLock(db, True, 0.01)
+    holder.acquire()
+    with pytest.raises(sqlite3.OperationalError, match="database is locked"):
+        late.acquire()
+    assert not late.held
+    holder.release()
+    late.acquire()  # the turnstile was given back on the way out
+    assert late.held
+    holder.close()
+    late.close()
