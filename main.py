@@ -130,7 +130,8 @@ class BotRuntime:
         self.worker = InboxWorker(
             self.sm, self.dispatcher, self.clock, self.metrics, agent_id=s.WECOM_AGENT_ID,
             max_attempts=s.WORKER_MAX_ATTEMPTS, concurrency=s.WORKER_CONCURRENCY,
-            poll_seconds=s.WORKER_POLL_SECONDS, on_outbox=self.sender.wake, gate=gate)
+            poll_seconds=s.WORKER_POLL_SECONDS, on_outbox=self.sender.wake, gate=gate,
+            hold_seconds=s.WORKER_HOLD_SECONDS if gate.enabled else None)
         # The inbox writer has its own engine: its commits are fsynced before the ack.
         # Durable timers fire into the inbox; every process that handles events also sweeps.
         self.timers = TimerSweep(self.sm, self.clock, gate=gate, on_fired=self.worker.wake)

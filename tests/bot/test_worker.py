@@ -164,3 +164,27 @@ async def test_two_workers_on_one_inbox_handle_each_event_once(rig):
         assert [t for t in seen if t[0] == c] == [f"{c}{i}" for i in range(6)]
     inbox, outbox = await rows(rig)
     assert all(r.status == "done" for r in inbox) and len(outbox) == 24
+
+
+async def test_a_batch_gives_the_write_lock_back_after_its_hold_budget(rig, db_url):
+    """On SQLite the ingest process waits for the worker's transaction before it may ack: past
+    ``hold_seconds`` what is handled commits and the rest goes on in the next transaction."""
+    from sqlalchemy import event
+
+    from models.db import WriteGate
+
+    await store(rig, *[text_event(c, 0, f"{c}0") for c in "abcdef"])
+    worker = rig["worker"](concurrency=8, batch=32, gate=WriteGate.for_url(db_url),
+                           hold_seconds=0)  # every event is past the budget
+    commits: list[int] = []
+    engine = rig["sm"].kw["bind"].sync_engine
+    listener = lambda conn: commits.append(1)  # noqa: E731
+    event.listen(engine, "commit", listener)
+    try:
+        await worker.drain()
+    finally:
+        event.remove(engine, "commit", listener)
+    assert sorted(rig["seen"]) == ["a0", "b0", "c0", "d0", "e0", "f0"]  # nothing lost or twice
+    inbox, outbox = await rows(rig)
+    assert all(r.status == "done" for r in inbox) and len(outbox) == 6
+    assert len(commits) >= 6  # one transaction per event, not one for the batch
