@@ -9,8 +9,9 @@
   once-only ``response_url``/``response_code`` makes a second copy impossible, resent on purpose
   where a gap would be worse than a rare duplicate, parked for a person where it would not.
 * **Paced.** Pacing is derived from the outbox itself (how many messages to this recipient WeCom
-  accepted in each window), so it survives restarts. A message that would go over a window waits
-  until the window has room, because WeCom drops excess messages silently.
+  accepted in each window), so it survives restarts; kept in memory where this is the only
+  sender (``bot.pacing``). A message that would go over a window waits until the window has
+  room, because WeCom drops excess messages silently.
 """
 
 from __future__ import annotations
@@ -25,11 +26,12 @@ from bot.client import WeComClient, WeComError, WeComResponseCodeError, WeComTra
 from bot.logs import event_id_var
 from bot.loop import WakeableLoop
 from bot.metrics import Metrics
-from bot.outbox import AT_MOST_ONCE, DUPLICATE_CHECK_SECONDS, ONCE, PACING, wire_body
+from bot.outbox import AT_MOST_ONCE, DUPLICATE_CHECK_SECONDS, ONCE, wire_body
+from bot.pacing import PaceWindows
 from models.cards import remember_send_code
 from models.db import WriteGate, write_session
 from models.queues import (backoff, outbox_claim, outbox_defer, outbox_due, outbox_mark_sent,
-                           outbox_record_failure, outbox_sent_in_windows)
+                           outbox_record_failure)
 from models.tables import OutboxMessage
 from scheduler.clock import Clock
 
@@ -61,6 +63,8 @@ class OutboxSender(WakeableLoop):
         self.batch = batch
         self.poll_seconds = poll_seconds
         self.lease = lease
+        # One sender per SQLite database (its one worker process): its own count is the count.
+        self.pace = PaceWindows(sessionmaker, shared=not (gate is not None and gate.enabled))
 
     async def run_once(self) -> int:
         """Claim every due head message, send each once; returns how many calls were made."""
@@ -73,19 +77,6 @@ class OutboxSender(WakeableLoop):
         results = await asyncio.gather(*(self._send(r) for r in rows))
         return sum(results)
 
-    async def _paced_until(self, row: OutboxMessage):
-        now = self.clock.now()
-        windows = PACING.get(row.api, ())
-        if not windows:
-            return None
-        async with self.sm() as session:  # every window in one statement
-            sent = await outbox_sent_in_windows(
-                session, row.pace_key, [now - timedelta(seconds=w) for w, _ in windows])
-        for (window, limit), (count, oldest) in zip(windows, sent):
-            if count >= limit and oldest is not None:
-                return oldest + timedelta(seconds=window)
-        return None
-
     async def _send(self, row: OutboxMessage) -> int:
         token = event_id_var.set(f"out{row.id}")
         try:
@@ -95,7 +86,7 @@ class OutboxSender(WakeableLoop):
             if uncertain and not await self._may_resend(row, row.last_error or "the sender "
                                                         "stopped during the call"):
                 return 0
-            until = await self._paced_until(row)
+            until = await self.pace.until(row.api, row.pace_key, self.clock.now())
             if until is not None:
                 self.metrics.outbox_deferred.labels(row.api).inc()
                 async with write_session(self.sm, self.gate) as session:
@@ -155,10 +146,12 @@ class OutboxSender(WakeableLoop):
             exc, WeComResponseCodeError)
 
     async def _mark_sent(self, row: OutboxMessage, result: dict) -> None:
+        now = self.clock.now()
         async with write_session(self.sm, self.gate) as session:
-            await outbox_mark_sent(session, row.id, self.clock.now(), result)
+            await outbox_mark_sent(session, row.id, now, result)
             if row.api == "message/send":  # a card's code can update it later, once
-                await remember_send_code(session, row.payload, result, self.clock.now())
+                await remember_send_code(session, row.payload, result, now)
+        self.pace.sent(row.pace_key, now)
 
     async def _park_unknown(self, row: OutboxMessage, why: str) -> None:
         """At most once: not resent, parked for a person to decide (``python main.py parked``)."""

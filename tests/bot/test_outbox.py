@@ -45,6 +45,43 @@ async def test_sender_paces_so_nothing_is_dropped(stack):
     assert stack.sandbox.state.dropped == []
 
 
+async def test_pacing_holds_across_a_restart(stack):
+    """The windows are read from the outbox by a new process: a restart mid-minute does not
+    reopen the allowance (SQLite keeps them in memory after that first read; PostgreSQL counts
+    every time, as replicas may share the recipient)."""
+    from bot.pacing import PaceWindows
+
+    await enqueue(stack, "lishifu", 30)
+    await stack.settle()
+    assert len(stack.sandbox.delivered("app:lishifu")) == 30
+    restarted = PaceWindows(stack.bot.sm, shared=stack.bot.sender.pace.shared)
+    stack.bot.sender.pace = restarted
+    await enqueue(stack, "lishifu", 2, start=30)
+    await stack.settle()
+    assert len(stack.sandbox.delivered("app:lishifu")) == 30 and stack.sandbox.state.dropped == []
+    stack.clock.advance(seconds=61)
+    await stack.settle()
+    assert [ln.content for ln in stack.sandbox.delivered("app:lishifu")][-2:] == ["m30", "m31"]
+
+
+async def test_one_sqlite_sender_reads_a_recipients_history_once(stack, db_url):
+    from sqlalchemy import event
+
+    statements: list[str] = []
+    engine = stack.bot.engine.sync_engine
+    listener = lambda *a: statements.append(a[2])  # noqa: E731
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        await enqueue(stack, "lishifu", 20)
+        await stack.settle()
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    assert len(stack.sandbox.delivered("app:lishifu")) == 20
+    reads = [s for s in statements if s.startswith("SELECT outbox.sent_at")
+             or "count(*) FILTER (WHERE outbox.sent_at" in s]
+    assert len(reads) == (1 if db_url.startswith("sqlite") else 20)
+
+
 async def test_hourly_limit_is_honoured(stack):
     for minute in range(34):
         await enqueue(stack, "lishifu", 30, start=minute * 30)
