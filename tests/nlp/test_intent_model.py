@@ -56,11 +56,21 @@ def test_training_never_sees_a_test_item() -> None:
     assert not test_texts & {normalize(r["text"]) for r in real + extra}
 
 
-def test_model_is_reproduced_bit_for_bit() -> None:
+def test_model_is_reproduced_from_the_data() -> None:
+    """The committed model is what the training code makes of the corpus: every field the
+    same, every weight the same to its six exported significant digits — give or take the
+    last one, which the CPU's floating-point path decides (on an AMD EPYC of the CI machine
+    kind, 87 weights round the other way than on the machine that trained the model)."""
     pytest.importorskip("sklearn")
     from nlp.train_intent import train
 
-    assert train(report=False) == MODEL_PATH.read_text(encoding="utf-8")
+    fresh, committed = json.loads(train(report=False)), json.loads(MODEL_PATH.read_text(
+        encoding="utf-8"))
+    assert {k: v for k, v in fresh.items() if k != "coef"} == {
+        k: v for k, v in committed.items() if k != "coef"}
+    assert len(fresh["coef"]) == len(committed["coef"])
+    for row_f, row_c in zip(fresh["coef"], committed["coef"]):
+        assert row_f == pytest.approx(row_c, rel=1.1e-5, abs=1e-9)
 
 
 def test_model_is_small() -> None:
