@@ -53,6 +53,8 @@ PRICE_WORD: Final[re.Pattern[str]] = re.compile(
     rf"(\d[\d,]*+(?:\.\d++)?+){_NOT_MONEY_AFTER}"
 )
 _CENT: Final = Decimal("0.01")
+#: every amount above has a digit or a currency word: a message with neither skips the patterns
+_MAYBE_MONEY: Final[re.Pattern[str]] = re.compile(r"\d|[¥元块圆刀]|rmb|cny|yuan|人民币")
 
 #: (start, end, number as written, tenth digit after the currency word or None, whole match)
 _Candidate = tuple[int, int, str, str | None, str]
@@ -104,6 +106,8 @@ def _matches(pattern: re.Pattern[str], text: str) -> Iterator[_Candidate]:
 def extract_amounts(text: str, blocked: list[Span]) -> list[Span]:
     """Amounts in the normalised ``text`` outside ``blocked`` spans (phones, order ids, times)."""
     spans: list[Span] = []
+    if not _MAYBE_MONEY.search(text):
+        return spans
     claimed = Claimed(len(text), blocked)
     sources = (
         (_matches(PREFIXED, text), False),

@@ -19,7 +19,7 @@ import jieba
 
 from nlp.amounts import extract_amounts
 from nlp.catalog import Catalog
-from nlp.classify import classify
+from nlp.classify import classify_evidence, evidence
 from nlp.intent_model import MODEL_PATH, IntentModel, decide
 from nlp.lexicon import Entry, Lexicon, TermIndex
 from nlp.phones import extract_order_ids, extract_phones
@@ -158,17 +158,16 @@ class Analyzer:
         # typo 空凋 from the catalogue.
         token_list, plain_starts = self.segment(norm)
         tokens = tuple(token_list)
-        token_starts = frozenset(accumulate((len(t) for t in tokens), initial=0)) | plain_starts
+        token_starts = frozenset(accumulate(map(len, tokens), initial=0)) | plain_starts
         device = self.devices.match(norm, token_starts)
         store = self.stores.match(norm, token_starts)
         brand = next(self.brands.scan(norm), None)
         faults: list[Entry] = [value for *_, value in self.faults.scan(norm)]  # type: ignore[misc]
-        signals = {
-            "fault_urgencies": [f.urgency or "normal" for f in faults],
-            "has_device": device is not None,
-            "has_time": appointment is not None,
-        }
-        result = classify(norm, tokens, **signals)  # the rules alone: intent, category, urgency
+        # what the cues say is found once; the labels are derived for the rules' intent and,
+        # when the model chooses another one, for that
+        ev = evidence(norm, tokens, [f.urgency or "normal" for f in faults])
+        signals = {"has_device": device is not None, "has_time": appointment is not None}
+        result = classify_evidence(ev, **signals)  # the rules alone: intent, category, urgency
         decision = None
         if self.intent_model is not None:
             decision = decide(
@@ -177,7 +176,7 @@ class Analyzer:
                 [original[s.start : s.end] for s in orders],
             )
             if decision.intent != result.intent:  # category and urgency for the chosen intent
-                result = classify(norm, tokens, **signals, intent=decision.intent)
+                result = classify_evidence(ev, **signals, intent=decision.intent)
         spans: list[Span] = [*orders, *phones, *time_spans, *amounts, *region.spans]
         for hit, kind in ((device, "device"), (store, "store")):
             if hit is not None:

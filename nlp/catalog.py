@@ -10,6 +10,8 @@ A window that is itself an ordinary dictionary word (空间, 空气) is rejected
 
 from __future__ import annotations
 
+import re
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -27,6 +29,9 @@ class CatalogHit:
     name: str  # canonical catalogue name
     matched: str  # the text that matched
     score: float  # 100 for exact matches, rapidfuzz ratio otherwise
+
+
+_CJK_RUN = re.compile("[\u4e00-\u9fff]+")
 
 
 def _is_cjk(ch: str) -> bool:
@@ -50,6 +55,8 @@ class Catalog:
             for pos, ch in enumerate(term):
                 self._postings.setdefault(ch, []).append((tid, pos))
         self._is_common_word = is_common_word or (lambda _w: False)
+        chars = "".join(map(re.escape, sorted(self._postings)))
+        self._term_chars = re.compile(f"[{chars}]" if chars else "(?!)")  # a character of a CJK term
 
     @property
     def names(self) -> list[str]:
@@ -73,12 +80,14 @@ class Catalog:
         short term (≤ 3 characters) must begin a token: in 门店开门 the window 店开
         straddles two words and is not a typo of 空开.
         """
-        votes: dict[tuple[int, int], int] = {}
         postings = self._postings
-        for i, ch in enumerate(text):
-            for tid, pos in postings.get(ch, ()):
-                key = (tid, i - pos)
-                votes[key] = votes.get(key, 0) + 1
+        # (term, alignment) -> characters in common there, in order of first vote; the characters
+        # of the catalogue's terms are found in C
+        ballots = [(tid, m.start() - pos)
+                   for m in self._term_chars.finditer(text) for tid, pos in postings[m.group()]]
+        if not ballots:
+            return []
+        votes = Counter(ballots)
         best: dict[tuple[int, int], CatalogHit] = {}
         for (tid, start), count in votes.items():
             term = self._terms[tid]
@@ -87,12 +96,15 @@ class Catalog:
                 continue
             for length in (size, size - 1, size + 1) if size >= 4 else (size,):
                 lo, hi = max(start, 0), start + length
+                # the cheap tests first; all of them must pass, in any order
+                if size <= 3 and token_starts is not None and lo not in token_starts:
+                    continue
                 window = text[lo:hi]
-                if len(window) != length or not all(_is_cjk(c) for c in window):
+                if len(window) != length or _CJK_RUN.fullmatch(window) is None:
                     continue
                 if Levenshtein.distance(window, term, score_cutoff=1) > 1:
                     continue
-                if size <= 3 and (self._is_common_word(window) or (token_starts is not None and lo not in token_starts)):
+                if size <= 3 and self._is_common_word(window):
                     continue  # 空间 / 空气 are words, not typos of 空调
                 score = fuzz.ratio(window, term)
                 key = (lo, hi)

@@ -136,11 +136,14 @@ ERROR_CODE: Final = re.compile(r"(?:显示|报|代码|故障码|错误码)\s*[a-
 #: "报修三天了", "等了两天", "坏了一周": a long wait raises urgency
 #: A count is tried only where its run of numerals begins (and read possessively): a search
 #: used to start again at every digit of a long digit run (quadratic: 135 ms for 2,000 digits).
+#: Both patterns start with a lookahead for the first character of any of their alternatives:
+#: one test rejects the places where none can start, instead of trying each alternative there.
 LONG_WAIT: Final = re.compile(
-    r"(?:(?<![两三四五六七八九十\d])[两三四五六七八九十\d]++|几)(?:天|个?礼拜|个?星期|周)了"
-    r"|都第[\d一二三四五六七八九十]++天|[一1]个?(?:礼拜|星期|周)了"
+    r"(?=[两三四五六七八九十\d几都一1])"
+    r"(?:(?:(?<![两三四五六七八九十\d])[两三四五六七八九十\d]++|几)(?:天|个?礼拜|个?星期|周)了"
+    r"|都第[\d一二三四五六七八九十]++天|[一1]个?(?:礼拜|星期|周)了)"
 )
-QUESTION: Final = re.compile(r"[?吗么呢]|能不能|是不是|多少|(?<!好)几[点天次个]|什么|怎么|哪")
+QUESTION: Final = re.compile(r"(?=[?吗么呢能是多几什怎哪])(?:[?吗么呢]|能不能|是不是|多少|(?<!好)几[点天次个]|什么|怎么|哪)")
 GREETING: Final = re.compile(r"^\W*(?:在吗|在嘛|在么|在不在|你好|您好|亲|hi|hello|哈喽)\W*$")
 SERVICE_INTENTS: Final = frozenset({"create", "urge", "cancel", "confirm"})
 _LOW_INTENTS: Final = frozenset({"rate", "other"})
@@ -161,12 +164,12 @@ class _CueTable:
     """Cue lists (label -> cues) prepared once: per label the multi-character cues longest
     first (the order ``_score`` used to sort them in on every call), all of them indexed by
     their first two characters, so a message only tries the cues whose first bigram it
-    contains, with one dictionary look-up per bigram of the message for all the lists."""
+    contains: the message's bigrams are intersected with the index's keys (in C)."""
 
-    __slots__ = ("_labels", "_multi", "_by_bigram", "_single")
+    __slots__ = ("_zeros", "_multi", "_by_bigram", "keys", "_single", "_single_cues")
 
     def __init__(self, lists: dict[str, Cues]) -> None:
-        self._labels = tuple(lists)
+        self._zeros = dict.fromkeys(lists, 0.0)
         self._multi: dict[str, tuple[tuple[str, float], ...]] = {}
         self._single: list[tuple[str, str, float]] = []
         by_bigram: dict[str, list[tuple[str, int]]] = {}
@@ -178,21 +181,22 @@ class _CueTable:
             for i, (cue, _) in enumerate(multi):
                 by_bigram.setdefault(cue[:2], []).append((label, i))
         self._by_bigram = {k: tuple(v) for k, v in by_bigram.items()}
+        self.keys = frozenset(self._by_bigram)  # the bigrams that begin a multi-character cue
+        self._single_cues = frozenset(c for _, c, _ in self._single)
 
     def scores(self, text: str, bigrams: frozenset[str], tokens: frozenset[str]) -> dict[str, float]:
         """Per label, the sum of the weights of its cues present; a cue inside a longer
         matched cue of the same list does not count again (修好了 does not also score 好了)."""
-        totals = dict.fromkeys(self._labels, 0.0)
-        for label, cue, weight in self._single:
-            if cue in tokens:
-                totals[label] += weight
+        totals = self._zeros.copy()
+        if not tokens.isdisjoint(self._single_cues):
+            for label, cue, weight in self._single:  # in list order: the same float sums
+                if cue in tokens:
+                    totals[label] += weight
         hits: dict[str, list[int]] = {}
-        get = self._by_bigram.get
-        for bg in bigrams:
-            ix = get(bg)
-            if ix:
-                for label, i in ix:
-                    hits.setdefault(label, []).append(i)
+        by_bigram = self._by_bigram
+        for bg in bigrams & self.keys:
+            for label, i in by_bigram[bg]:
+                hits.setdefault(label, []).append(i)
         for label, found in hits.items():
             found.sort()
             multi = self._multi[label]
@@ -211,7 +215,7 @@ class _CueTable:
 
 
 def _bigrams(text: str) -> frozenset[str]:
-    return frozenset([text[i : i + 2] for i in range(len(text) - 1)])
+    return frozenset(map(str.__add__, text, text[1:]))
 
 
 def _score(cues: Cues, text: str, tokens: frozenset[str]) -> float:
@@ -223,12 +227,52 @@ def _score(cues: Cues, text: str, tokens: frozenset[str]) -> float:
 _INTENT_TABLE: Final = _CueTable(INTENT_CUES)
 _CATEGORY_TABLE: Final = _CueTable(CATEGORY_CUES)
 _URGENCY_TABLE: Final = _CueTable(URGENCY_CUES)
+#: the bigrams that begin a cue of any table: a message's other bigrams are not kept
+_CUE_BIGRAMS: Final = _INTENT_TABLE.keys | _CATEGORY_TABLE.keys | _URGENCY_TABLE.keys
+_INTENT_ORDER: Final = ("cancel", "rate", "urge", "confirm", "create", "query", "other")
+_CATEGORY_ORDER: Final = ("complaint", "return", "invoice", "install", "delivery", "repair", "consult")
 
 
 def _best(scores: dict[str, float], order: Sequence[str]) -> tuple[str, float]:
     """Highest score; ties go to the label listed first in ``order``."""
-    label = max(order, key=lambda k: (scores.get(k, 0.0), -order.index(k)))
-    return label, scores.get(label, 0.0)
+    label, top = order[0], scores.get(order[0], 0.0)
+    for other in order[1:]:
+        value = scores.get(other, 0.0)
+        if value > top:
+            label, top = other, value
+    return label, top
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """What the cues say about one message whatever its intent, found once by :func:`evidence`;
+    :func:`classify_evidence` then derives the labels for the rules' intent or for a given one
+    (``analyze()`` needs both when the trained model disagrees with the rules)."""
+
+    text: str
+    bigrams: frozenset[str]  # those of the message's bigrams that begin a cue
+    tokens: frozenset[str]
+    faults: tuple[str, ...]  # urgencies of the fault phrases, "normal" for an error code
+    category_scores: dict[str, float]  # read-only
+    urgency_scores: dict[str, float]  # read-only
+    question: bool
+    long_wait: bool
+
+
+def evidence(text: str, tokens: Sequence[str], fault_urgencies: Sequence[str] = ()) -> Evidence:
+    """The intent-independent part of :func:`classify` for the normalised ``text``."""
+    token_set = frozenset(tokens)
+    bigrams = _CUE_BIGRAMS.intersection(map(str.__add__, text, text[1:]))
+    faults = tuple(fault_urgencies)
+    if ERROR_CODE.search(text):
+        faults += ("normal",)
+    cat_scores = _CATEGORY_TABLE.scores(text, bigrams, token_set)
+    if faults:
+        cat_scores["repair"] += 2.0
+    return Evidence(
+        text, bigrams, token_set, faults, cat_scores, _URGENCY_TABLE.scores(text, bigrams, token_set),
+        QUESTION.search(text) is not None, LONG_WAIT.search(text) is not None,
+    )
 
 
 def classify(
@@ -246,29 +290,24 @@ def classify(
     cues are not scored: only category and urgency are derived, for that intent, and
     ``confidence``/``scores`` are left to the caller (0.0 / empty). Without it the rules
     decide the intent too, as before the model (``python -m nlp.evaluate --rules``)."""
-    token_set = frozenset(tokens)
-    bigrams = _bigrams(text)
-    faults = list(fault_urgencies)
-    if ERROR_CODE.search(text):
-        faults.append("normal")
+    return classify_evidence(evidence(text, tokens, fault_urgencies), has_device, has_time, intent)
 
-    cat_scores = _CATEGORY_TABLE.scores(text, bigrams, token_set)
-    if faults:
-        cat_scores["repair"] += 2.0
 
+def classify_evidence(
+    ev: Evidence, has_device: bool = False, has_time: bool = False, intent: str | None = None,
+) -> Classification:
+    """:func:`classify` from the message's :class:`Evidence`."""
+    text, faults, cat_scores = ev.text, ev.faults, ev.category_scores
     intent_scores: dict[str, float] = {}
     confidence = 0.0
     if intent is None:
-        intent, confidence, intent_scores = _rule_intent(
-            text, bigrams, token_set, faults, cat_scores, has_device, has_time)
+        intent, confidence, intent_scores = _rule_intent(ev, has_device, has_time)
 
-    category, cat_top = _best(
-        cat_scores, ("complaint", "return", "invoice", "install", "delivery", "repair", "consult")
-    )
+    category, cat_top = _best(cat_scores, _CATEGORY_ORDER)
     if intent == "other":
         # pre-sales, product, policy and how-to questions are consult; greetings, thanks,
         # acknowledgements and chit-chat are other (nlp/corpus/README.md)
-        category = "consult" if QUESTION.search(text) and not GREETING.search(text) else "other"
+        category = "consult" if ev.question and not GREETING.search(text) else "other"
     elif cat_top < 1.0:
         if intent in SERVICE_INTENTS:
             category = "repair"
@@ -277,12 +316,11 @@ def classify(
         else:  # query
             category = "repair" if cat_scores["repair"] > 0 or faults else "consult"
 
-    urg_scores = _URGENCY_TABLE.scores(text, bigrams, token_set)
+    urg_scores = ev.urgency_scores
     level = max((URGENCIES.index(u) for u in faults), default=1)
-    long_wait = LONG_WAIT.search(text) is not None
     if urg_scores["urgent"] >= 2:
         level = max(level, 3)
-    elif urg_scores["high"] >= 2 or (long_wait and intent in ("urge", "create")):
+    elif urg_scores["high"] >= 2 or (ev.long_wait and intent in ("urge", "create")):
         level = max(level, 2)
     if urg_scores["low"] >= 1.5 and level <= 1:
         level = 0
@@ -295,38 +333,28 @@ def classify(
     return Classification(intent, category, URGENCIES[level], confidence, intent_scores)
 
 
-def _rule_intent(
-    text: str,
-    bigrams: frozenset[str],
-    token_set: frozenset[str],
-    faults: Sequence[str],
-    cat_scores: dict[str, float],
-    has_device: bool,
-    has_time: bool,
-) -> tuple[str, float, dict[str, float]]:
+def _rule_intent(ev: Evidence, has_device: bool, has_time: bool) -> tuple[str, float, dict[str, float]]:
     """The weighted-cue intent of the rules: (intent, confidence, scores)."""
-    intent_scores = _INTENT_TABLE.scores(text, bigrams, token_set)
-    question = QUESTION.search(text) is not None
-    if question:
+    intent_scores = _INTENT_TABLE.scores(ev.text, ev.bigrams, ev.tokens)
+    if ev.question:
         intent_scores["query"] += 0.8
-    if LONG_WAIT.search(text):
+    if ev.long_wait:
         intent_scores["urge"] += 1.5
-    if faults:
+    if ev.faults:
         intent_scores["create"] += 1.5
     if has_device:
-        intent_scores["create"] += 0.5 if question else 1.0
+        intent_scores["create"] += 0.5 if ev.question else 1.0
     if has_time and intent_scores["confirm"] > 0:
         intent_scores["confirm"] += 0.5
     if max(v for k, v in intent_scores.items() if k != "create") < 1.0:
         # a message clearly about a return / complaint / install … is a request unless said otherwise
-        intent_scores["create"] += 0.3 * max(v for k, v in cat_scores.items() if k != "consult")
-    order = ("cancel", "rate", "urge", "confirm", "create", "query", "other")
-    intent, top = _best(intent_scores, order)
+        intent_scores["create"] += 0.3 * max(v for k, v in ev.category_scores.items() if k != "consult")
+    intent, top = _best(intent_scores, _INTENT_ORDER)
     if top < 0.9:
         intent = "other"
     positive = sum(v for v in intent_scores.values() if v > 0)
     if intent == "other" and intent_scores["other"] < 0.9:
-        confidence = 1.0 if not text.strip() else 0.5
+        confidence = 1.0 if not ev.text.strip() else 0.5
     else:
         confidence = round(top / positive, 2)
     return intent, confidence, intent_scores

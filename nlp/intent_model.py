@@ -7,7 +7,8 @@ intent the weighted-cue rules of ``nlp.classify`` would pick (the model learns h
 trust them: a lot on our own domain's phrasing, less on messy real text). It is trained by
 ``python -m nlp.train_intent`` (scikit-learn, fixed seeds, see docs/nlp.md) and written to
 ``nlp/data/intent_model.json``; at run time **no scikit-learn is imported**: the TF-IDF
-transform and the linear scores are recomputed here with numpy from the exported vocabulary,
+transform and the linear scores are recomputed here (numpy for the products, Python floats
+rounded as numpy's float32 would be for the rest) from the exported vocabulary,
 IDF weights, coefficients and intercepts, which are already divided by the calibration
 temperature, so ``softmax(scores)`` is the calibrated probability.
 
@@ -22,9 +23,12 @@ from __future__ import annotations
 import json
 import math
 import re
+from array import array
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import repeat
+from operator import itemgetter
 from pathlib import Path
 from typing import Final
 
@@ -45,6 +49,9 @@ RULE_CONFIDENCE: Final[float] = 1.0
 NGRAMS: Final[tuple[int, ...]] = (1, 2)
 
 _DIGITS: Final = str.maketrans("123456789", "000000000")
+_FOLDED_DIGIT: Final = re.compile("[1-9]")
+#: counts below this take their tf weight from a table (IntentModel._tf)
+_TF_TABLE: Final = 512
 
 #: Ticket numbers the bot issues (handlers/intake: ``GD20261125-0007``).
 TICKET_NO: Final = re.compile(r"(?<![a-z0-9])gd\d{8}-?\d{4}(?!\d)")
@@ -77,20 +84,27 @@ class IntentDecision:
 class IntentModel:
     """Exported logistic regression; :meth:`probabilities` is pure and allocation-light."""
 
-    __slots__ = ("intents", "_char", "_word", "_rule", "_idf", "_coef", "_intercept", "n_features")
+    __slots__ = ("intents", "_char", "_word", "_rule", "_idf", "_coef", "_intercept", "_tf", "n_features")
 
     def __init__(self, data: dict) -> None:
         if data.get("format") != FORMAT:
             raise ValueError(f"intent model: unknown format {data.get('format')!r}, expected {FORMAT!r}")
+        if tuple(data.get("ngrams", NGRAMS)) != NGRAMS:
+            raise ValueError(f"intent model: n-grams {data['ngrams']}, this code computes {list(NGRAMS)}")
         self.intents: tuple[str, ...] = tuple(data["intents"])
         self._char: dict[str, int] = data["char"]
         self._word: dict[str, int] = data["word"]
         self._rule: dict[str, int] = data["rule"]
         # float32: half the memory a message's look-ups touch (the file has 6 significant digits)
-        self._idf = np.asarray(data["idf"], dtype=np.float32)
         self._coef = np.asarray(data["coef"], dtype=np.float32)      # (n_features, n_intents)
-        self._intercept = np.asarray(data["intercept"], dtype=np.float64)
+        # the float32 idf weights, and the float64 intercepts, as Python floats (exactly)
+        self._idf: list[float] = np.asarray(data["idf"], dtype=np.float32).tolist()
+        self._intercept: list[float] = np.asarray(data["intercept"], dtype=np.float64).tolist()
         self.n_features = len(self._idf)
+        # the float32 sublinear term frequency 1 + log(count) of every count a message of up
+        # to _TF_TABLE - 1 features can have, computed once with the same float32 ufuncs
+        with np.errstate(divide="ignore"):
+            self._tf: list[float] = (np.log(np.arange(_TF_TABLE, dtype=np.float32)) + 1.0).tolist()
         if self._coef.shape != (self.n_features, len(self.intents)):
             raise ValueError(f"intent model: coef shape {self._coef.shape} does not match the vocabulary")
 
@@ -100,24 +114,51 @@ class IntentModel:
 
     def probabilities(self, norm: str, tokens: Sequence[str], rule_intent: str) -> dict[str, float]:
         """Calibrated P(intent | message) for every intent (sums to 1); ``rule_intent`` is what
-        ``nlp.classify.classify`` (rules only) says."""
-        text = norm.translate(_DIGITS)
-        n = len(text)
+        ``nlp.classify.classify`` (rules only) says.
+
+        Bit for bit the numpy computation the model was exported for (float32 tf × idf, l2 norm
+        and linear scores, float64 intercepts and softmax; ``tests/nlp/test_intent_model_exact.py``),
+        but only the two products run in numpy: every numpy call costs microseconds of dispatch,
+        more than the rest in Python floats rounded to float32 where numpy would (issue 15)."""
+        # digits folded to 0 (translate costs ~0.15 µs a character: only when there is one to fold)
+        folding = _FOLDED_DIGIT.search(norm) is not None
+        text = norm.translate(_DIGITS) if folding else norm
         get = self._char.get
-        found = [get(text[i : i + k]) for k in NGRAMS for i in range(n - k + 1)]
-        get = self._word.get
-        found += [get(tok.translate(_DIGITS)) for tok in tokens]
+        found = list(map(get, text))  # the n-grams of NGRAMS == (1, 2), checked on loading
+        found += map(get, map(str.__add__, text, text[1:]))
+        found += map(self._word.get, map(str.translate, tokens, repeat(_DIGITS)) if folding else tokens)
         found.append(self._rule.get(rule_intent))
         counts = Counter(found)
         counts.pop(None, None)  # features outside the vocabulary
         scores = self._intercept
         if counts:
-            idx = np.fromiter(counts.keys(), dtype=np.intp, count=len(counts))
-            weights = np.fromiter(counts.values(), dtype=np.float32, count=len(counts))
-            weights = (np.log(weights) + 1.0) * self._idf[idx]        # sublinear tf × idf
-            scores = scores + (weights @ self._coef[idx]) / math.sqrt(float(weights @ weights))  # l2 norm
-        exp = np.exp(scores - scores.max())
-        return dict(zip(self.intents, (exp / exp.sum()).tolist()))
+            n = len(counts)
+            # sublinear tf × idf: the float32 product of two float32 numbers is their exact
+            # product (in a double) rounded to float32, which array("f") does
+            idf = self._idf
+            if len(found) < _TF_TABLE:  # no count reaches the end of the table
+                tf = self._tf
+                products = [tf[c] * idf[f] for f, c in counts.items()]
+            else:
+                tfs = (np.log(np.fromiter(counts.values(), dtype=np.float32, count=n)) + 1.0).tolist()
+                products = [t * idf[f] for t, f in zip(tfs, counts)]
+            weights = np.frombuffer(array("f", products), dtype=np.float32)
+            rows = self._coef.take(np.fromiter(counts, dtype=np.intp, count=n), axis=0)
+            l2 = _float32([math.sqrt(float(weights @ weights))])[0]
+            # float32 quotients: a double quotient of float32 numbers rounds to the float32 one
+            linear = _float32([v / l2 for v in (weights @ rows).tolist()])
+            scores = [b + v for b, v in zip(scores, linear)]
+        top = max(scores)
+        exp = [math.exp(v - top) for v in scores]
+        total = 0.0
+        for v in exp:  # left to right, as numpy sums fewer than 8 numbers
+            total += v
+        return {intent: v / total for intent, v in zip(self.intents, exp)}
+
+
+def _float32(values: list[float]) -> list[float]:
+    """``values`` rounded to float32 (to nearest, as numpy's float32 arithmetic does)."""
+    return array("f", values).tolist()
 
 
 def features(norm: str, tokens: Sequence[str], rule_intent: str) -> list[str]:
@@ -139,6 +180,11 @@ COMMANDS: Final[dict[str, str]] = {
     **dict.fromkeys(("催", "催单", "催一下", "催催", "加急", "快点", "快一点"), "urge"),
 }
 _COMMAND_STRIP: Final = re.compile(r"[\s。.!！,，~～?？]+")
+#: more characters than the longest command once stripped: matched from the start, it settles
+#: most messages without building the stripped copy
+_LONGER_THAN_COMMANDS: Final = re.compile(
+    r"(?:[\s。.!！,，~～?？]*+[^\s。.!！,，~～?？]){%d}" % (max(map(len, COMMANDS)) + 1)
+)
 
 
 def decide(
@@ -158,11 +204,11 @@ def decide(
        its probability renormalised over them (a message that is only the number is ``query``);
     otherwise the model's most probable intent, with its probability as the confidence.
     """
-    ranked = sorted(probs.items(), key=lambda kv: -kv[1])
-    alternatives = tuple((k, round(v, 4)) for k, v in ranked[:2])
+    ranked = sorted(probs.items(), key=itemgetter(1), reverse=True)  # stable: ties keep their order
+    alternatives = tuple([(k, round(v, 4)) for k, v in ranked[:2]])
     if not norm.strip():
         return IntentDecision("other", RULE_CONFIDENCE, alternatives, "rule:empty")
-    if (command := COMMANDS.get(_COMMAND_STRIP.sub("", norm))) is not None:
+    if not _LONGER_THAN_COMMANDS.match(norm) and (command := COMMANDS.get(_COMMAND_STRIP.sub("", norm))) is not None:
         return IntentDecision(command, RULE_CONFIDENCE, alternatives, "rule:command")
     if _BARE_SCORE.fullmatch(norm):
         return IntentDecision("rate", RULE_CONFIDENCE, alternatives, "rule:score")

@@ -15,6 +15,7 @@ Every problem is reported as :class:`DictionaryError` naming file, line and fiel
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -153,18 +154,24 @@ class Lexicon:
 class TermIndex:
     """Exact, longest-leftmost, non-overlapping scanning for a set of terms.
 
-    Terms are indexed by first character, so a scan costs one dict lookup per
-    character plus a few slice lookups where a term could start.
+    A compiled character class of the terms' first characters finds, in C, the next place a
+    term could start; there the terms are looked up by their first two characters (the
+    lengths of those terms, longest first), so a scan costs a few slice look-ups per
+    possible start and nothing per other character.
     """
 
     def __init__(self, terms: dict[str, object]) -> None:
         self._values: dict[str, object] = dict(terms)
         lengths: dict[str, set[int]] = {}
         for term in self._values:
-            lengths.setdefault(term[0], set()).add(len(term))
+            lengths.setdefault(term[:2], set()).add(len(term))
+        #: first two characters (or the whole one-character term) -> term lengths, longest first
         self._lengths: dict[str, tuple[int, ...]] = {
-            ch: tuple(sorted(ls, reverse=True)) for ch, ls in lengths.items()
+            head: tuple(sorted(ls, reverse=True)) for head, ls in lengths.items()
         }
+        self._singles = frozenset(term for term in self._values if len(term) == 1)
+        firsts = sorted({term[0] for term in self._values})
+        self._first = re.compile("[" + "".join(map(re.escape, firsts)) + "]") if firsts else None
 
     def __contains__(self, term: str) -> bool:
         return term in self._values
@@ -174,14 +181,19 @@ class TermIndex:
 
     def scan(self, text: str) -> Iterator[tuple[int, int, str, object]]:
         """Yield ``(start, end, term, value)`` for longest non-overlapping matches."""
-        i, n = 0, len(text)
-        lengths, values = self._lengths, self._values
-        while i < n:
-            for length in lengths.get(text[i], ()):
+        if self._first is None:
+            return
+        search, lengths, values, singles = self._first.search, self._lengths, self._values, self._singles
+        i = 0
+        while (m := search(text, i)) is not None:
+            i = m.start()
+            for length in lengths.get(text[i : i + 2], ()):
                 term = text[i : i + length]
                 if len(term) == length and term in values:
                     yield i, i + length, term, values[term]
                     i += length
                     break
             else:
+                if text[i] in singles:
+                    yield i, i + 1, text[i], values[text[i]]
                 i += 1

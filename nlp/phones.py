@@ -47,11 +47,15 @@ LANDLINE: Final[re.Pattern[str]] = re.compile(
     r"(?:\s*(?:转|ext\.?|x|-|分机)\s*\d{1,5}(?!\d))?"
 )
 SERVICE: Final[re.Pattern[str]] = re.compile(r"(?<!\d)([48]00)" + _SEP + r"(\d{3})" + _SEP + r"(\d{4})(?!\d)")
+#: every order id and phone number above has a digit: a message without one skips the patterns
+_DIGIT: Final = re.compile(r"\d")
 
 
 def extract_order_ids(text: str) -> list[Span]:
     """Order / work-order / waybill numbers in the normalised ``text``."""
     spans: list[Span] = []
+    if not _DIGIT.search(text):
+        return spans
     claimed = Claimed(len(text))
     for pattern in (ORDER_AFTER_KEYWORD, ORDER_STANDALONE, LONG_DIGITS):
         for m in pattern.finditer(text):
@@ -68,6 +72,8 @@ def extract_order_ids(text: str) -> list[Span]:
 def extract_phones(text: str, blocked: list[Span]) -> list[Span]:
     """Phone numbers outside the ``blocked`` spans (order ids), as digit strings."""
     spans: list[Span] = []
+    if not _DIGIT.search(text):
+        return spans
     orders = Claimed(len(text), blocked)
     for m in MOBILE.finditer(text):
         if not orders.overlaps(*m.span()):

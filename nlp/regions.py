@@ -67,6 +67,9 @@ class RegionResult:
     spans: tuple[Span, ...] = ()
 
 
+_NO_REGION: Final = RegionResult()  # immutable: one for every message that names no place
+
+
 def short_name(name: str, level: str) -> str | None:
     """The customary short form (浙江省→浙江, 延边朝鲜族自治州→延边), None if too short."""
     for suffix in _SUFFIXES[level]:
@@ -145,7 +148,7 @@ class Gazetteer:
     def resolve(self, text: str) -> RegionResult:
         hits = self._hits(text)
         if not hits:
-            return RegionResult()
+            return _NO_REGION
         # a short district name counts only if an ancestor is named in full or short form
         named = {(h.division.level, h.division.name) for h in hits if h.division.level != "district"}
         hits = [
@@ -157,7 +160,7 @@ class Gazetteer:
             or ("province", h.division.province) in named
         ]
         if not hits:
-            return RegionResult()
+            return _NO_REGION
 
         # The first hit naming each province, city and district: a division's support is
         # read from these (not by comparing every hit with every other: a message
@@ -227,10 +230,12 @@ def _common_prefix(
 
 _ADDRESS_LABEL: Final = re.compile(r"(?:地址|地點|地点|位置|住址|门店地址|店址)\s*+(?:(?:是|为|在|:)\s*+)?")
 _ADDRESS_STOP: Final = re.compile(r"[,，。;；!！?？\n~～]|电话|手机|联系|tel|\s{2,}|\s(?=[\u4e00-\u9fff]{0,3}(?:电话|手机|联系))")
+_STREET_WORD: Final = r"(?:路|街|大道|大街|巷|弄|胡同|镇|村|小区|广场|大厦|商场|中心|园区)"
 _STREET: Final = re.compile(
-    r"[\u4e00-\u9fffa-z0-9]{0,12}?[\u4e00-\u9fff](?:路|街|大道|大街|巷|弄|胡同|镇|村|小区|广场|大厦|商场|中心|园区)"
-    r"(?:[\u4e00-\u9fffa-z0-9#-]{0,30})"
+    r"[\u4e00-\u9fffa-z0-9]{0,12}?[\u4e00-\u9fff]" + _STREET_WORD + r"(?:[\u4e00-\u9fffa-z0-9#-]{0,30})"
 )
+#: what _STREET cannot match without: searched first, it saves trying _STREET at every character
+_HAS_STREET_WORD: Final = re.compile(_STREET_WORD)
 
 #: tried only where a run of number characters begins: a search used to start again at
 #: every character of a long run with no 号/楼 after it (quadratic in the run)
@@ -249,7 +254,7 @@ def extract_address(text: str, original: str, region: RegionResult) -> str | Non
         start = label.end()
     elif region.spans:
         start = min(s.start for s in region.spans)
-    else:
+    elif _HAS_STREET_WORD.search(text):
         street = _STREET.search(text)
         if street and re.search(r"\d|号|楼|层|室|栋|座|单元", street.group()):
             start = street.start()

@@ -52,8 +52,12 @@ PARTS_OF_DAY: Final[dict[str, tuple[time, int, bool]]] = {
 }
 _IMPLIED_PART: Final[dict[str, str]] = {"今晚": "晚上", "明晚": "晚上", "昨晚": "晚上", "今早": "早上", "明早": "早上"}
 
+#: the first character of every piece below (a digit or Chinese numeral, 下/这/本/上 or 周/星期/礼拜,
+#: 今/明/后/大/昨/前, the parts of day): tried first at each position, it spares trying the nine
+#: alternatives where no piece can start
+_PIECE_START: Final = rf"(?=[\d{CN_CHARS}下这本上周星礼今明后大昨前凌早清白中傍晚夜半])"
 PIECES: Final[re.Pattern[str]] = re.compile(
-    "|".join(
+    _PIECE_START + "(?:" + "|".join(
         [
             r"(?P<iso>(?<!\d)(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})[日号]?(?!\d))",
             rf"(?P<md>(?<!\d)({_N})月({_N})[日号])",
@@ -66,8 +70,11 @@ PIECES: Final[re.Pattern[str]] = re.compile(
             "(?P<part>" + "|".join(sorted(set(PARTS_OF_DAY) - {"晚"}, key=len, reverse=True)) + r"|晚(?=\d|[二两三四五六七八九十]+点))",
             rf"(?P<clock>(?<![\d.])({_N})\s*(?:点钟|点|:|：)\s*(半|一刻|三刻|\d{{2}}(?!\d)|{_N}分)?(?![点儿]))",
         ]
-    )
+    ) + ")"
 )
+#: a character every piece of PIECES contains (a digit, /, :, 月, 周/星期/礼拜, 天, 日/号, 今儿,
+#: 晚/早/晨/午/夜, 点): a message without one has no time and skips the pattern
+_PIECE_MARK: Final[re.Pattern[str]] = re.compile(r"[\d/:：月周期拜天日号儿晚早晨午夜点]")
 _MAX_GAP: Final = 3  # characters allowed between pieces of one expression ("明天 的 下午")
 _GAP_OK: Final = re.compile(r"[\s的,，、]*")
 
@@ -215,6 +222,8 @@ def extract_time(text: str, now: datetime, blocked: list[Span]) -> tuple[TimeExp
 
     ``now`` may be in any time zone; it is converted to Asia/Shanghai.
     """
+    if not _PIECE_MARK.search(text):
+        return None, []
     now = now.astimezone(SHANGHAI) if now.tzinfo else now.replace(tzinfo=SHANGHAI)
     today = now.date()
     groups: list[_Parts] = []
