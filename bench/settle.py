@@ -36,34 +36,52 @@ REGIONS = ("310115", "310104", "310112", "110105", "110108", "110102", "440305",
 TAGS = ((), (), (), ("老客户",), ("企业",))
 
 
+SATISFACTION = (5, 5, 5, 4, 4, 3, 2, 1)
+
+
 def gen_chunk(seed: int, chunk: int, n: int, providers: int) -> Iterator[dict[str, Any]]:
-    """Deterministic ticket dicts for one chunk (independent of worker count)."""
+    """Deterministic ticket dicts for one chunk (independent of worker count).
+
+    ``below(m)`` draws exactly what ``rng.randrange(m)`` (and ``rng.choice``'s index) draws on
+    CPython (``Random._randbelow``: ``getrandbits(m.bit_length())`` until below ``m``), without
+    randrange's argument checks; ``randrange(a, b)`` is ``a + below(b - a)``.  The tickets are
+    the same as those of the plain ``randrange``/``choice`` calls.
+    """
     rng = random.Random(seed * 1_000_003 + chunk)
+    bits, rand = rng.getrandbits, rng.random
+
+    def below(m: int) -> int:
+        k = m.bit_length()
+        r = bits(k)
+        while r >= m:
+            r = bits(k)
+        return r
+
     base = chunk * CHUNK
     for i in range(n):
-        p = rng.randrange(providers)
-        region = REGIONS[rng.randrange(len(REGIONS))]
-        day = rng.randrange(1, 31)
+        p = below(providers)
+        region = REGIONS[below(len(REGIONS))]
+        day = 1 + below(30)
         t: dict[str, Any] = {
             "id": f"T{base + i:08d}",
-            "service": SERVICES[rng.randrange(3)],
+            "service": SERVICES[below(3)],
             "region": region,
-            "completed_at": f"{MONTH}-{day:02d}T{rng.randrange(24):02d}:{rng.randrange(60):02d}:00+08:00",
-            "quantities": {"hours": rng.randrange(1, 9) / 2, "pipe_m": rng.randrange(0, 15),
-                           "units": rng.randrange(1, 5), "filters": rng.randrange(0, 12), "km": rng.randrange(0, 40)},
-            "floor": rng.randrange(1, 30),
-            "customer_tags": list(TAGS[rng.randrange(len(TAGS))]),
+            "completed_at": f"{MONTH}-{day:02d}T{below(24):02d}:{below(60):02d}:00+08:00",
+            "quantities": {"hours": (1 + below(8)) / 2, "pipe_m": below(15),
+                           "units": 1 + below(4), "filters": below(12), "km": below(40)},
+            "floor": 1 + below(29),
+            "customer_tags": list(TAGS[below(len(TAGS))]),
             "provider": f"P{p:03d}",
-            "technician": f"P{p:03d}-E{rng.randrange(10)}",
-            "address": f"addr-{rng.randrange(200_000)}",
-            "sla_breached": rng.random() < 0.002,
-            "satisfaction": rng.choice((5, 5, 5, 4, 4, 3, 2, 1)),
+            "technician": f"P{p:03d}-E{below(10)}",
+            "address": f"addr-{below(200_000)}",
+            "sla_breached": rand() < 0.002,
+            "satisfaction": SATISFACTION[below(len(SATISFACTION))],
         }
-        if region.startswith("110") and rng.random() < 0.5:
-            t["location"] = [round(116.1 + rng.random() * 0.6, 4), round(39.7 + rng.random() * 0.4, 4)]
-        if rng.random() < 0.25:
-            t["parts"] = [{"sku": f"S{rng.randrange(50)}", "name": "配件", "cost": f"{rng.randrange(500, 30000) / 100:.2f}",
-                           "qty": rng.randrange(1, 3)}]
+        if region.startswith("110") and rand() < 0.5:
+            t["location"] = [round(116.1 + rand() * 0.6, 4), round(39.7 + rand() * 0.4, 4)]
+        if rand() < 0.25:
+            t["parts"] = [{"sku": f"S{below(50)}", "name": "配件", "cost": f"{(500 + below(29500)) / 100:.2f}",
+                           "qty": 1 + below(2)}]
         yield t
 
 

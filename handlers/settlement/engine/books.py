@@ -13,10 +13,12 @@ from datetime import date, datetime, timezone
 from decimal import Decimal
 from fractions import Fraction
 from math import gcd
-from typing import Any
+from typing import Any, Callable, TypeVar
 
 from .money import ZERO
 from .regions import Zone, region_chain
+
+T = TypeVar("T")
 
 
 class BookError(ValueError):
@@ -238,6 +240,7 @@ class Book:
     plans: tuple[Plan, ...] = ()
     _by_service: dict[str, tuple[ServiceRule, ...]] = field(default_factory=dict, repr=False)
     _cache: dict[Any, ServiceRule | None] = field(default_factory=dict, repr=False)
+    _memo: dict[Any, Any] = field(default_factory=dict, init=False, repr=False)  # see memo()
 
     def __post_init__(self) -> None:
         grouped: dict[str, list[ServiceRule]] = {}
@@ -249,6 +252,14 @@ class Book:
     def label(self) -> str:
         """``book_id@version``."""
         return f"{self.book_id}@{self.version}"
+
+    def memo(self, key: Any, make: Callable[[], T]) -> T:
+        """Engine scratch derived from this (immutable) book: the value under ``key``, made once."""
+        try:
+            return self._memo[key]  # type: ignore[no-any-return]
+        except KeyError:
+            v = self._memo[key] = make()
+            return v
 
     def plan(self, plan_id: str) -> Plan | None:
         """The subscription plan ``plan_id`` of this book, if it has one."""

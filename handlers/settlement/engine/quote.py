@@ -10,15 +10,12 @@ from decimal import Decimal
 from typing import Any, Mapping, Sequence
 
 from .books import Book
-from .charges import Context, Draft, evaluate
+from .charges import Context
 from .guard import FrozenPromotions
 from .money import ZERO, fmt_money
+from .priced import price_rule
 from .regions import region_chain
-from .split import split_amount
-from .tax import split_vat
 from .ticket import Ticket
-
-SHARE_QUANTUM = Decimal("0.0001")
 
 
 class QuoteError(ValueError):
@@ -177,39 +174,12 @@ def quote(ticket: Ticket, book: Book, *, frozen: FrozenPromotions | None = None,
     if rule is None:
         raise QuoteError(f"{book.label}: no rule for service {ticket.service!r} in region {ticket.region}")
     scopes = _scopes(ticket.region, book.zones_at(ticket.location))
-    work = (ticket.started_at or ticket.completed_at).astimezone(book.utc_offset)
-    ctx = Context(ticket, work.hour * 60 + work.minute, scopes, book.quantum,
-                  ticket.completed_at.astimezone(book.utc_offset).date())
+    done_local = ticket.completed_at.astimezone(book.utc_offset)
+    work = done_local if ticket.started_at is None else ticket.started_at.astimezone(book.utc_offset)
+    ctx = Context(ticket, work.hour * 60 + work.minute, scopes, book.quantum, done_local.date())
     freeze_reason = frozen.reason_for(ticket.address, scopes) if frozen else None
 
-    drafts: list[tuple[str, Draft]] = []
-    prior: dict[str, Decimal] = {}
-    for ch in rule.charges:
-        lines = evaluate(ch, ctx, prior)
-        if ch.promotional and freeze_reason and lines:
-            lines = [Draft(d.rule_id, d.name, d.quantity, d.unit, d.rate, ZERO, True,
-                           f"promotion frozen, not applied ({d.amount} skipped): {freeze_reason}", d.sub)
-                     for d in lines]
-        total = ZERO
-        for d in lines:
-            drafts.append((f"{rule.id}/{ch.id}:{d.sub}" if d.sub else f"{rule.id}/{ch.id}", d))
-            total += d.amount
-        prior[ch.id] = total
-
-    subtotal = sum((d.amount for _, d in drafts), ZERO)
-    net, tax, gross = split_vat(subtotal, rule.tax, book.quantum)
-    split_rule = rule.split
-    basis = "net"
-    split: tuple[tuple[str, Decimal], ...] = ()
-    if split_rule is not None:
-        basis = split_rule.basis
-        split = split_amount(gross if basis == "gross" else net, split_rule, book.quantum)
-
-    lines_out = tuple(
-        StatementLine(rid, d.name, book.book_id, book.version, d.quantity, d.unit, d.rate, d.amount,
-                      (d.amount / subtotal).quantize(SHARE_QUANTUM) if subtotal else ZERO, d.promotional, d.note)
-        for rid, d in drafts
-    )
+    lines_out, subtotal, net, tax, gross, basis, split = price_rule(rule, book, ctx, freeze_reason, StatementLine)
     frozen_key = freeze_reason or ""
     raw_id = f"{ticket.fingerprint()}\x1f{book.book_id}\x1f{book.version}\x1f{book.digest}\x1f{frozen_key}\x1f{corrects or ''}"
     sid = "st-" + hashlib.sha256(raw_id.encode("utf-8")).hexdigest()[:32]

@@ -61,11 +61,13 @@ class Ticket:
     def from_dict(data: Mapping[str, Any]) -> "Ticket":
         """Build a ticket from its JSON form, validating field types."""
         try:
+            get = data.get
             completed = _parse_dt(data["completed_at"], "completed_at")
-            started = _parse_dt(data["started_at"], "started_at") if data.get("started_at") else None
-            loc = data.get("location")
+            started = _parse_dt(data["started_at"], "started_at") if get("started_at") else None
+            loc = get("location")
             location = (float(loc[0]), float(loc[1])) if loc else None
-            quantities = {str(k): to_decimal(v) for k, v in (data.get("quantities") or {}).items()}
+            quantities = {str(k): _decimal(v) for k, v in (get("quantities") or {}).items()}
+            raw_parts = get("parts")
             parts = tuple(
                 Part(
                     sku=str(p.get("sku", "")),
@@ -73,29 +75,15 @@ class Ticket:
                     cost=to_decimal(p["cost"]),
                     qty=to_decimal(p.get("qty", 1)),
                 )
-                for p in (data.get("parts") or ())
-            )
-            sat = data.get("satisfaction")
-            return Ticket(
-                id=str(data["id"]),
-                service=str(data["service"]),
-                region=str(data["region"]),
-                completed_at=completed,
-                quantities=quantities,
-                location=location,
-                started_at=started,
-                floor=int(data.get("floor") or 0),
-                customer_tags=frozenset(str(t) for t in (data.get("customer_tags") or ())),
-                parts=parts,
-                provider=str(data.get("provider", "")),
-                technician=str(data.get("technician", "")),
-                address=str(data.get("address", "")),
-                sla_breached=bool(data.get("sla_breached", False)),
-                satisfaction=int(sat) if sat is not None else None,
-                book_id=str(data.get("book_id", "")),
-                flags=frozenset(str(f) for f in (data.get("flags") or ())),
-                plans=frozenset(str(p) for p in (data.get("plans") or ())),
-                canonical=_CANON.encode(data),
+                for p in raw_parts
+            ) if raw_parts else ()
+            sat = get("satisfaction")
+            return Ticket(  # positional, in field order
+                str(data["id"]), str(data["service"]), str(data["region"]), completed, quantities, location, started,
+                int(get("floor") or 0), _strings(get("customer_tags")), parts, str(get("provider", "")),
+                str(get("technician", "")), str(get("address", "")), bool(get("sla_breached", False)),
+                int(sat) if sat is not None else None, str(get("book_id", "")), _strings(get("flags")),
+                _strings(get("plans")), _CANON.encode(data),
             )
         except KeyError as exc:
             raise TicketError(f"ticket is missing field {exc.args[0]!r}") from None
@@ -112,6 +100,30 @@ class Ticket:
              self.provider, self.technician, self.address, self.sla_breached, self.satisfaction,
              sorted(self.flags), sorted(self.plans))
         )
+
+
+_NO_STRINGS: frozenset[str] = frozenset()
+_DECIMALS: dict[tuple[type, Any], Decimal] = {}
+
+
+def _strings(values: Any) -> frozenset[str]:
+    """``frozenset(str(v) for v in (values or ()))``."""
+    return frozenset([str(v) for v in values]) if values else _NO_STRINGS
+
+
+def _decimal(value: Any) -> Decimal:
+    """:func:`to_decimal`, remembered for ints and non-zero floats (equal ones convert alike;
+    ``0.0`` and ``-0.0`` are equal but convert differently, so zero floats are not kept)."""
+    t = type(value)
+    if t is int or (t is float and value):
+        key = (t, value)
+        d = _DECIMALS.get(key)
+        if d is None:
+            d = to_decimal(value)
+            if len(_DECIMALS) < 4096:
+                _DECIMALS[key] = d
+        return d
+    return to_decimal(value)
 
 
 def _parse_dt(value: Any, name: str) -> datetime:
