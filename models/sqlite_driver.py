@@ -184,6 +184,8 @@ def creator(database: str, *, high: bool = False, **kwargs: Any) -> Callable[[],
 
     async def connect() -> OneHopConnection:
         conn = OneHopConnection(lambda: sqlite3.connect(database, **kwargs), 64)
+        conn.daemon = True  # as SQLAlchemy's own aiosqlite connect: an unclosed one never
+        # keeps the process from exiting
         if database != ":memory:" and not database.startswith("file:"):
             conn.turn = TurnLock(database, high, float(kwargs.get("timeout", 5.0)))
         return await conn

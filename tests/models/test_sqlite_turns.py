@@ -56,3 +56,24 @@ def test_a_writer_that_cannot_get_its_turn_in_time_is_told_the_database_is_locke
     assert late.held
     holder.close()
     late.close()
+
+
+def test_a_process_that_leaves_a_connection_open_still_exits(tmp_path):
+    """A command that forgets to dispose its engine must not hang on the connection's thread."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = (
+        "import asyncio\n"
+        "from sqlalchemy import text\n"
+        "from models.db import make_engine\n"
+        "async def main():\n"
+        f"    engine = make_engine('sqlite:///{tmp_path}/bot.db')\n"
+        "    conn = await engine.connect()\n"
+        "    await conn.execute(text('SELECT 1'))\n"  # and never closed
+        "asyncio.run(main())\n"
+        "print('exited')\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120, cwd=Path(__file__).resolve().parents[2])
+    assert out.returncode == 0 and "exited" in out.stdout, out.stderr[-2000:]
