@@ -46,7 +46,7 @@ from handlers.config_file import ConfigError
 from handlers.dispatch.config import load_dispatch_configs
 from handlers.intake.config import load_intake_config
 from handlers.settlement.config import load_settlement
-from models.db import WriteGate, make_engine, make_sessionmaker, migrate
+from models.db import WriteGate, make_engine, make_sessionmaker, migrate, writer_waiting
 from models.queues import inbox_counts, outbox_counts
 from scheduler.clock import Clock, SystemClock
 from scheduler.timers import TimerSweep
@@ -131,7 +131,7 @@ class BotRuntime:
             self.sm, self.dispatcher, self.clock, self.metrics, agent_id=s.WECOM_AGENT_ID,
             max_attempts=s.WORKER_MAX_ATTEMPTS, concurrency=s.WORKER_CONCURRENCY,
             poll_seconds=s.WORKER_POLL_SECONDS, on_outbox=self.sender.wake, gate=gate,
-            hold_seconds=s.WORKER_HOLD_SECONDS if gate.enabled else None)
+            hold_seconds=s.WORKER_HOLD_SECONDS, writer_waiting=writer_waiting(s.DATABASE_URL, gate))
         # The inbox writer has its own engine: its commits are fsynced before the ack.
         # Durable timers fire into the inbox; every process that handles events also sweeps.
         self.timers = TimerSweep(self.sm, self.clock, gate=gate, on_fired=self.worker.wake)

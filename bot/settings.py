@@ -58,8 +58,9 @@ class Settings(BaseSettings):
     # How often the worker looks for new inbox events it was not woken for (seconds): events
     # stored by another process (a separate ingest process, a replica), backoffs coming due.
     WORKER_POLL_SECONDS: float = Field(default=0.2, gt=0)
-    # SQLite: how long one handler transaction may hold the database's one write lock before
-    # what it has handled commits and the rest goes on in the next (the ingest waits no longer).
+    # SQLite: how long one handler transaction may hold the database's one write lock while
+    # the ingest waits for it, before what it has handled commits and the rest goes on in the
+    # next (the ingest waits no longer).
     WORKER_HOLD_SECONDS: float = Field(default=0.02, gt=0)
     # How often the durable-timer sweep looks for due timers (seconds).
     TIMER_SWEEP_SECONDS: float = Field(default=1.0, gt=0)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -191,6 +191,10 @@ class WriteGate:
         finally:
             self._release()
 
+    def high_waiting(self) -> bool:
+        """An ingest writer of this process waits for the gate."""
+        return any(not f.done() for f in self._high)
+
     def _release(self) -> None:
         for queue in (self._high, self._low):
             while queue:
@@ -209,6 +213,17 @@ async def write_session(sm: async_sessionmaker[AsyncSession], gate: WriteGate | 
         if session.bind is not None and session.bind.dialect.name == "sqlite":
             await session.connection(execution_options={"sqlite_immediate": True})
         yield session
+
+
+def writer_waiting(url: str, gate: WriteGate) -> Callable[[], bool] | None:
+    """On SQLite: whether an ingest writer waits for the write lock, in this process (at the
+    gate) or in another (at the turnstile, ``sqlite_driver.TurnWatch``). None elsewhere."""
+    u = make_url(url)
+    if u.get_backend_name() != "sqlite" or not u.database or u.database == ":memory:":
+        return None
+    _ensure_sqlite_dir(url)
+    watch = sqlite_driver.TurnWatch(u.database)
+    return lambda: gate.high_waiting() or watch.waiting()
 
 
 @asynccontextmanager

@@ -82,6 +82,25 @@ class TurnLock:
         os.close(self._turn)
 
 
+class TurnWatch:
+    """Whether a writer of another connection waits for its turn with priority (the inbox
+    writer holds the turnstile while it waits): a long transaction's cue to commit."""
+
+    def __init__(self, database: str) -> None:
+        self._turn = os.open(database + "-turn.lock", os.O_RDWR | os.O_CREAT, 0o600)
+
+    def waiting(self) -> bool:
+        try:
+            fcntl.flock(self._turn, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(self._turn, fcntl.LOCK_UN)
+        return False
+
+    def close(self) -> None:
+        os.close(self._turn)
+
+
 def _run(raw: sqlite3.Connection, sql: str, params: Any, many: bool,
          turn: TurnLock | None = None) -> Result:
     if turn is not None and sql == "BEGIN IMMEDIATE" and not turn.held:

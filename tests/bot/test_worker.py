@@ -166,16 +166,20 @@ async def test_two_workers_on_one_inbox_handle_each_event_once(rig):
     assert all(r.status == "done" for r in inbox) and len(outbox) == 24
 
 
-async def test_a_batch_gives_the_write_lock_back_after_its_hold_budget(rig, db_url):
+@pytest.mark.parametrize("ingest_waits", [True, False])
+async def test_a_batch_gives_the_write_lock_to_a_waiting_ingest_after_its_hold_budget(
+        rig, db_url, ingest_waits):
     """On SQLite the ingest process waits for the worker's transaction before it may ack: past
-    ``hold_seconds`` what is handled commits and the rest goes on in the next transaction."""
+    ``hold_seconds``, while a writer waits, what is handled commits and the rest goes on in
+    the next transaction. With nobody waiting the batch stays one transaction."""
     from sqlalchemy import event
 
     from models.db import WriteGate
 
     await store(rig, *[text_event(c, 0, f"{c}0") for c in "abcdef"])
     worker = rig["worker"](concurrency=8, batch=32, gate=WriteGate.for_url(db_url),
-                           hold_seconds=0)  # every event is past the budget
+                           hold_seconds=0,  # every event is past the budget
+                           writer_waiting=lambda: ingest_waits)
     commits: list[int] = []
     engine = rig["sm"].kw["bind"].sync_engine
     listener = lambda conn: commits.append(1)  # noqa: E731
@@ -187,4 +191,7 @@ async def test_a_batch_gives_the_write_lock_back_after_its_hold_budget(rig, db_u
     assert sorted(rig["seen"]) == ["a0", "b0", "c0", "d0", "e0", "f0"]  # nothing lost or twice
     inbox, outbox = await rows(rig)
     assert all(r.status == "done" for r in inbox) and len(outbox) == 6
-    assert len(commits) >= 6  # one transaction per event, not one for the batch
+    if ingest_waits:
+        assert len(commits) >= 6  # one transaction per event, not one for the batch
+    else:
+        assert len(commits) == 1

@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from models.sqlite_driver import TurnLock
+from models.sqlite_driver import TurnLock, TurnWatch
 
 
 class Watched(TurnLock):
@@ -28,10 +28,13 @@ def test_the_waiting_ingest_writes_before_any_later_worker_transaction(tmp_path)
     worker, ingest, worker_next = (TurnLock(db, False, 10), Watched(db, True, 10),
                                    TurnLock(db, False, 10))
     order: list[str] = []
+    watch = TurnWatch(db)
     worker.acquire()  # the worker's transaction is open
+    assert not watch.waiting()  # its cue to commit early: nobody waits yet
     t_ingest = threading.Thread(target=lambda: (ingest.acquire(), order.append("ingest")))
     t_ingest.start()
     assert ingest.has_turn.wait(10)  # the ingest waits, holding the turnstile
+    assert watch.waiting()
     t_next = threading.Thread(target=lambda: (worker_next.acquire(), order.append("worker")))
     t_next.start()
     worker.release()  # commit: whoever asks next, the ingest goes first
@@ -40,7 +43,7 @@ def test_the_waiting_ingest_writes_before_any_later_worker_transaction(tmp_path)
     ingest.release()
     t_next.join(10)
     assert order == ["ingest", "worker"]
-    for lock in (worker, ingest, worker_next):
+    for lock in (worker, ingest, worker_next, watch):
         lock.close()
 
 
