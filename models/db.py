@@ -11,8 +11,11 @@ from collections import deque
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
@@ -213,6 +216,13 @@ async def write_session(sm: async_sessionmaker[AsyncSession], gate: WriteGate | 
         if session.bind is not None and session.bind.dialect.name == "sqlite":
             await session.connection(execution_options={"sqlite_immediate": True})
         yield session
+
+
+def dialect_insert(session: AsyncSession, table: Any) -> Any:
+    """``INSERT`` for the session's dialect, so ``on_conflict_do_nothing`` / ``_do_update``
+    (the upserts) can be added: PostgreSQL's or SQLite's, both of which have them."""
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    return (pg_insert if dialect == "postgresql" else sqlite_insert)(table)
 
 
 def writer_waiting(url: str, gate: WriteGate) -> Callable[[], bool] | None:

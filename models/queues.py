@@ -7,11 +7,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from models.db import dialect_insert
 from models.keys import kf_conversation
 
 from models.tables import DONE, PARKED, PENDING, SENT, InboxEvent, KeyValue, OutboxMessage
@@ -19,9 +18,7 @@ from models.tables import DONE, PARKED, PENDING, SENT, InboxEvent, KeyValue, Out
 
 def _insert_ignore(session: AsyncSession, table, key: str):
     """``INSERT … ON CONFLICT (key) DO NOTHING`` for the session's dialect."""
-    dialect = session.bind.dialect.name if session.bind else "sqlite"
-    ins = pg_insert if dialect == "postgresql" else sqlite_insert
-    return ins(table).on_conflict_do_nothing(index_elements=[key])
+    return dialect_insert(session, table).on_conflict_do_nothing(index_elements=[key])
 
 
 # -- inbox ---------------------------------------------------------------------------------

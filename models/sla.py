@@ -20,10 +20,9 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint, func, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Field, SQLModel
 
+from models.db import dialect_insert
 from models.tickets import _at, _fk, _pk
 
 #: a clock runs, is paused, is done (its metric happened; late if ``breached``) or was stopped
@@ -116,28 +115,23 @@ class SlaDigest(SQLModel, table=True):
 # -- small queries ----------------------------------------------------------------------------
 
 
-def _insert(session: Any, model: Any):
-    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    return (pg_insert if dialect == "postgresql" else sqlite_insert)(model)
-
-
 async def record_step(session: Any, row: dict[str, Any]) -> bool:
     """Insert an escalation step unless the ticket already has it. True if this call did."""
-    stmt = _insert(session, SlaEscalation.__table__).values(**row).on_conflict_do_nothing(
+    stmt = dialect_insert(session, SlaEscalation.__table__).values(**row).on_conflict_do_nothing(
         index_elements=["ticket_id", "step"]).returning(SlaEscalation.__table__.c.id)
     return (await session.execute(stmt)).scalar_one_or_none() is not None
 
 
 async def record_digest(session: Any, row: dict[str, Any]) -> bool:
     """Insert a digest record unless that schedule, period and person has one."""
-    stmt = _insert(session, SlaDigest.__table__).values(**row).on_conflict_do_nothing(
+    stmt = dialect_insert(session, SlaDigest.__table__).values(**row).on_conflict_do_nothing(
         index_elements=["schedule", "period", "userid"]).returning(SlaDigest.__table__.c.id)
     return (await session.execute(stmt)).scalar_one_or_none() is not None
 
 
 async def add_delivery(session: Any, row: dict[str, Any]) -> bool:
     """Queue a delivery unless one with its key exists (a retried handler queues nothing)."""
-    stmt = _insert(session, SlaDelivery.__table__).values(**row).on_conflict_do_nothing(
+    stmt = dialect_insert(session, SlaDelivery.__table__).values(**row).on_conflict_do_nothing(
         index_elements=["key"]).returning(SlaDelivery.__table__.c.id)
     return (await session.execute(stmt)).scalar_one_or_none() is not None
 

@@ -1,8 +1,9 @@
 """Durable timers: the database is the source of truth, APScheduler only drives the sweep.
 
 * ``arm(session, key, due_at, kind, …)`` writes (or re-arms) a timer in the caller's transaction,
-  so a deadline exists exactly when the state change that set it committed. ``cancel`` is one
-  call too. Timers are addressed by ``key`` (e.g. ``offer:42``), not by id.
+  so a deadline exists exactly when the state change that set it committed; ``arm_many`` arms
+  several in one statement. ``cancel`` is one call too. Timers are addressed by ``key``
+  (e.g. ``offer:42``), not by id.
 * ``TimerSweep.sweep_once()`` claims due timers (``FOR UPDATE SKIP LOCKED`` on PostgreSQL; the
   write gate makes the process the only writer on SQLite) and, in the same transaction, turns each
   into an inbox event (channel ``timer``, type = the timer's kind). From there a firing is just
@@ -19,12 +20,12 @@ import logging
 import os
 import socket
 from datetime import datetime
-from typing import Any
+from typing import Any, Iterable, NamedTuple
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from models.db import WriteGate, write_session
+from models.db import WriteGate, dialect_insert, write_session
 from models.keys import timer_conversation, timer_dedupe
 from models.messages import TIMER, Event, inbox_row
 from models.queues import inbox_insert
@@ -34,25 +35,49 @@ from scheduler.clock import Clock
 log = logging.getLogger("scheduler.timers")
 
 ARMED, FIRED, CANCELLED = "armed", "fired", "cancelled"
+_TIMERS = Timer.__table__
+
+
+class Arming(NamedTuple):
+    """One timer to arm: ``arm_many`` takes several in one statement."""
+    key: str
+    due_at: datetime
+    kind: str
+    payload: dict[str, Any] | None = None
+    conversation_key: str | None = None  # None: ``timer_conversation(key)``, or kept on re-arm
 
 
 async def arm(session: AsyncSession, key: str, due_at: datetime, kind: str, *,
               payload: dict[str, Any] | None = None, conversation_key: str | None = None,
-              now: datetime) -> Timer:
+              now: datetime) -> None:
     """Arm ``key`` to fire at ``due_at`` (re-arming replaces the previous deadline)."""
-    timer = (await session.execute(
-        select(Timer).where(Timer.key == key).with_for_update())).scalar_one_or_none()
-    if timer is None:
-        timer = Timer(key=key, kind=kind, due_at=due_at, payload=payload or {},
-                      conversation_key=conversation_key or timer_conversation(key), status=ARMED,
-                      generation=1, created_at=now, updated_at=now)
-        session.add(timer)
-    else:
-        timer.kind, timer.due_at, timer.payload = kind, due_at, payload or {}
-        timer.conversation_key = conversation_key or timer.conversation_key
-        timer.status, timer.generation, timer.updated_at = ARMED, timer.generation + 1, now
-    await session.flush()
-    return timer
+    await arm_many(session, [Arming(key, due_at, kind, payload, conversation_key)], now=now)
+
+
+async def arm_many(session: AsyncSession, timers: Iterable[Arming], *, now: datetime) -> None:
+    """Arm (or re-arm) each timer: one ``INSERT … ON CONFLICT (key) DO UPDATE`` per kind of
+    row (with or without its own conversation key), not a locking read and a write per timer.
+    A re-arm takes the new deadline, kind and payload, becomes ``armed`` again and bumps its
+    generation (the firing's dedupe key); the upsert is atomic, so two transactions arming the
+    same new key cannot both insert it. A key given twice keeps the last."""
+    latest = {t.key: t for t in timers}
+    for explicit in (True, False):
+        rows = [{"key": t.key, "kind": t.kind, "due_at": t.due_at, "payload": t.payload or {},
+                 "conversation_key": t.conversation_key or timer_conversation(t.key),
+                 "status": ARMED, "generation": 1, "fire_count": 0,
+                 "created_at": now, "updated_at": now}
+                for t in latest.values() if (t.conversation_key is not None) is explicit]
+        if rows:
+            await session.execute(_upsert(session, explicit), rows)
+
+
+def _upsert(session: AsyncSession, explicit: bool) -> Any:
+    ins = dialect_insert(session, _TIMERS)
+    new = ins.excluded
+    keep = {"conversation_key": new.conversation_key} if explicit else {}
+    return ins.on_conflict_do_update(index_elements=["key"], set_={
+        "kind": new.kind, "due_at": new.due_at, "payload": new.payload, **keep,
+        "status": ARMED, "generation": _TIMERS.c.generation + 1, "updated_at": new.updated_at})
 
 
 async def cancel(session: AsyncSession, key: str, *, now: datetime) -> bool:

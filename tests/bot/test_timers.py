@@ -6,7 +6,7 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from bot.metrics import Metrics
 from bot.worker import InboxWorker
@@ -15,7 +15,7 @@ from models.db import WriteGate, make_engine, make_sessionmaker, write_session
 from models.tables import InboxEvent
 from models.timer import Timer
 from scheduler.clock import ManualClock
-from scheduler.timers import TimerSweep, arm, cancel
+from scheduler.timers import Arming, TimerSweep, arm, arm_many, cancel
 
 T0 = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
 
@@ -116,3 +116,72 @@ async def test_two_sweepers_fire_each_timer_exactly_once(env, db_url):
     assert all(t.fire_count == 1 and t.status == "fired" for t in timers)
     assert len(events) == 60
     await engine2.dispose()
+
+
+def _count_statements(env) -> list[str]:
+    """The SQL the env's engine runs from now on (first word of each statement)."""
+    from sqlalchemy import event as sa_event
+
+    seen: list[str] = []
+    engine = env["sm"].kw["bind"].sync_engine
+    sa_event.listen(engine, "before_cursor_execute",
+                    lambda conn, cur, statement, *a: seen.append(statement.split()[0]))
+    return seen
+
+
+async def test_arming_several_timers_is_one_statement_and_rearms_keep_their_meaning(env):
+    await arm_(env, "offer:1", 5, conversation_key="conv:a")
+    seen = _count_statements(env)
+    async with write_session(env["sm"], env["gate"]) as s:
+        await arm_many(s, [Arming("offer:1", T0 + timedelta(minutes=9), "offer_timeout",
+                                  {"n": 2}, "conv:b"),
+                           Arming("offer:2", T0 + timedelta(minutes=1), "offer_timeout", {"n": 1},
+                                  "conv:c"),
+                           Arming("offer:2", T0 + timedelta(minutes=2), "offer_timeout", {"n": 3},
+                                  "conv:c")],  # the same key twice: the last holds
+                       now=T0)
+    assert seen.count("INSERT") == 1 and "SELECT" not in seen
+    await arm_(env, "offer:1", 7)  # no conversation given: the re-arm keeps its own
+    async with env["sm"]() as s:
+        t = {r.key: r for r in (await s.execute(select(Timer))).scalars()}
+    assert (t["offer:1"].generation, t["offer:1"].conversation_key, t["offer:1"].status,
+            t["offer:1"].due_at) == (3, "conv:b", "armed", T0 + timedelta(minutes=7))
+    assert (t["offer:2"].generation, t["offer:2"].payload, t["offer:2"].due_at) == \
+        (1, {"n": 3}, T0 + timedelta(minutes=2))
+    env["clock"].advance(minutes=7)
+    assert await env["sweep"].sweep_once() == 2
+    await env["worker"].drain()
+    assert sorted(env["fired"]) == [("offer:1", {"offer": "offer:1"}), ("offer:2", {"n": 3})]
+
+
+async def test_two_transactions_arming_the_same_new_key_both_succeed(pg_database):
+    """The upsert is atomic: two writers arming one new key at once (two replicas answering
+    the same card) leave one timer at the later writer's deadline, not a unique-key failure.
+    PostgreSQL's case: on SQLite one writer at a time holds the write lock."""
+    from tests.conftest import _truncate_pg
+
+    _truncate_pg(pg_database)
+    engines = [make_engine(pg_database) for _ in range(2)]
+    first, second = (make_sessionmaker(e) for e in engines)
+    async with write_session(first, None) as a:
+        await arm(a, "offer:7", T0 + timedelta(minutes=1), "offer_timeout", now=T0)
+        other = asyncio.create_task(_arm_in(second, "offer:7", T0 + timedelta(minutes=2)))
+        for _ in range(10_000):  # until the second writer waits on the first one's new row
+            async with first() as look:
+                if (await look.execute(text(
+                        "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                        "AND datname = current_database()"))).scalar():
+                    break
+        else:
+            pytest.fail("the second writer never waited for the first")
+    await other
+    async with first() as s:
+        rows = (await s.execute(select(Timer).where(Timer.key == "offer:7"))).scalars().all()
+    assert [(r.generation, r.due_at) for r in rows] == [(2, T0 + timedelta(minutes=2))]
+    for e in engines:
+        await e.dispose()
+
+
+async def _arm_in(sm, key, due):
+    async with write_session(sm, None) as s:
+        await arm(s, key, due, "offer_timeout", now=T0)
