@@ -39,7 +39,7 @@ from models.sla import (DONE, PAUSED, RUNNING, STOPPED, SlaClock, SlaEscalation,
                         record_step)
 from models.tickets import Ticket, TicketEvent
 from scheduler.calendar import SHANGHAI
-from scheduler.timers import arm, cancel
+from scheduler.timers import Arming, arm, arm_many, cancel
 
 log = logging.getLogger("handlers.sla.clocks")
 
@@ -86,20 +86,19 @@ async def start_clocks(ctx: Context, cfg: SlaConfig, ticket: Ticket) -> list[Sla
             continue
         yellow_at, due_at = deadlines(cal, started=started, target=target,
                                       yellow_share=cfg.yellow, paused=0)
-        clock = SlaClock(ticket_id=ticket.id, metric=metric, policy=t.policy,
-                         calendar=t.calendar, chain=t.chains.get(metric, ""),
-                         target_seconds=target, started_at=started, yellow_at=yellow_at,
-                         due_at=due_at, created_at=now, updated_at=now)
-        ctx.session.add(clock)
-        await ctx.session.flush()
-        await arm_next(ctx, cfg, clock, set())
-        out.append(clock)
+        out.append(SlaClock(ticket_id=ticket.id, metric=metric, policy=t.policy,
+                            calendar=t.calendar, chain=t.chains.get(metric, ""),
+                            target_seconds=target, started_at=started, yellow_at=yellow_at,
+                            due_at=due_at, created_at=now, updated_at=now))
+    ctx.session.add_all(out)
+    await ctx.session.flush()  # one INSERT for all of them: their ids name their timers
+    timers = [a for a in (_next_timer(cfg, c, set()) for c in out) if a is not None]
     reminder = cfg.reminders.get(ticket.category)
     if reminder is not None and ticket.category not in cfg.silent_kinds:
-        await arm(ctx.session, sla_remind_timer(ticket.id),
-                  cal.add(now, seconds(reminder.every)), "sla_remind",
-                  payload={"ticket_id": ticket.id, "n": 1},
-                  conversation_key=ticket_conversation(ticket.id), now=now)
+        timers.append(Arming(sla_remind_timer(ticket.id), cal.add(now, seconds(reminder.every)),
+                             "sla_remind", {"ticket_id": ticket.id, "n": 1},
+                             ticket_conversation(ticket.id)))
+    await arm_many(ctx.session, timers, now=now)
     return out
 
 
@@ -116,14 +115,21 @@ async def _done_steps(session: Any, clock: SlaClock) -> set[str]:
     return {s.rsplit(":", 1)[1] for s in rows}
 
 
-async def arm_next(ctx: Context, cfg: SlaConfig, clock: SlaClock, done: set[str]) -> None:
+def _next_timer(cfg: SlaConfig, clock: SlaClock, done: set[str]) -> Arming | None:
+    """The clock's timer at its next step not yet ``done``; None when no step is left."""
     nxt = next((s for s in _plan(cfg, clock) if s.name not in done), None)
     if nxt is None:
+        return None
+    return Arming(sla_clock_timer(clock.id), nxt.at, "sla_clock", {"clock_id": clock.id},
+                  ticket_conversation(clock.ticket_id))
+
+
+async def arm_next(ctx: Context, cfg: SlaConfig, clock: SlaClock, done: set[str]) -> None:
+    nxt = _next_timer(cfg, clock, done)
+    if nxt is None:
         await cancel(ctx.session, sla_clock_timer(clock.id), now=ctx.clock.now())
-        return
-    await arm(ctx.session, sla_clock_timer(clock.id), nxt.at, "sla_clock",
-              payload={"clock_id": clock.id},
-              conversation_key=ticket_conversation(clock.ticket_id), now=ctx.clock.now())
+    else:
+        await arm_many(ctx.session, [nxt], now=ctx.clock.now())
 
 
 async def done_at(session: Any, ticket: Ticket, metric: str) -> datetime | None:

@@ -68,24 +68,24 @@ class Flow(Insertion):
             return
         if ticket.template != template.key:
             ticket.template = template.key
-        for s in plan(template, facts_of(ticket)):
-            self.session.add(WorkflowNode(ticket_id=ticket.id, key=s.key, name=s.name,
-                                          kind=s.kind, stage=s.stage, owner_rule=s.owner_rule,
-                                          actions=list(s.actions), approval_rule=s.approval,
-                                          created_at=self.now))
+        nodes = [WorkflowNode(ticket_id=ticket.id, key=s.key, name=s.name, kind=s.kind,
+                              stage=s.stage, owner_rule=s.owner_rule, actions=list(s.actions),
+                              approval_rule=s.approval, created_at=self.now)
+                 for s in plan(template, facts_of(ticket))]
+        self.session.add_all(nodes)
         await self.session.flush()
         self.audit(ticket, "workflow:start", "system", template.key,
                    {"template": template.key})
-        await self.sync(ticket)
+        await self.sync(ticket, sorted(nodes, key=lambda n: (n.stage, n.id)))  # as nodes_of
 
     # -- the ticket's life moves its mirrored nodes ----------------------------------------
 
-    async def sync(self, ticket: Ticket) -> None:
+    async def sync(self, ticket: Ticket, nodes: list[WorkflowNode] | None = None) -> None:
         """Mark done the mirrored nodes whose moment has come (accepted, resolved, billed,
-        closed) and start what follows them."""
+        closed) and start what follows them (``nodes``: the ticket's, when just made)."""
         from models.settlement import latest_statement
 
-        nodes = await nodes_of(self.session, ticket.id)
+        nodes = nodes if nodes is not None else await nodes_of(self.session, ticket.id)
         if not nodes:
             return
         happened = ["created"]
