@@ -21,6 +21,7 @@ from sqlalchemy import JSON, BigInteger, Column, Index, UniqueConstraint, delete
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel
 
+from models.db import memo
 from models.tables import _ID
 from models.types import UTCDateTime
 
@@ -47,6 +48,7 @@ async def expect(session: AsyncSession, *, person: str, owner: str, kind: str, r
                  conversation_key: str | None = None,
                  data: dict[str, Any] | None = None) -> Awaiting:
     """Record (or renew) that ``person``'s answer about ``kind``/``ref`` belongs to ``owner``."""
+    memo(session, "expected").clear()
     row = (await session.execute(select(Awaiting).where(
         Awaiting.person == person, Awaiting.owner == owner, Awaiting.kind == kind,
         Awaiting.ref == ref))).scalar_one_or_none()
@@ -61,6 +63,7 @@ async def expect(session: AsyncSession, *, person: str, owner: str, kind: str, r
 async def settle(session: AsyncSession, *, owner: str, kind: str, ref: int,
                  person: str | None = None) -> None:
     """Nothing awaits about ``kind``/``ref`` any more (from ``person``, or from anyone)."""
+    memo(session, "expected").clear()
     stmt = delete(Awaiting).where(Awaiting.owner == owner, Awaiting.kind == kind,
                                   Awaiting.ref == ref)
     if person is not None:
@@ -72,13 +75,19 @@ async def expected(session: AsyncSession, person: str, now: datetime,
                    conversation_key: str | None = None, *, owner: str | None = None,
                    kind: str | None = None) -> list[Awaiting]:
     """What still awaits ``person`` (in ``conversation_key`` or in any conversation of theirs),
-    newest first; expired entries are left out."""
-    stmt = select(Awaiting).where(
-        Awaiting.person == person,
-        or_(Awaiting.expires_at.is_(None), Awaiting.expires_at > now),
-        or_(Awaiting.conversation_key.is_(None), Awaiting.conversation_key == conversation_key))
-    if owner is not None:
-        stmt = stmt.where(Awaiting.owner == owner)
-    if kind is not None:
-        stmt = stmt.where(Awaiting.kind == kind)
-    return list((await session.execute(stmt.order_by(Awaiting.id.desc()))).scalars())
+    newest first; expired entries are left out. One read per person and conversation in a
+    transaction (arbitration, then the router that takes the reply, ask the same); ``expect``
+    and ``settle`` make the next call read again."""
+    seen = memo(session, "expected")
+    rows = seen.get((person, conversation_key))
+    if rows is None and conversation_key is None:  # a subset of any conversation's answer
+        wider = next((r for (p, _), r in seen.items() if p == person), None)
+        rows = None if wider is None else [w for w in wider if w.conversation_key is None]
+    if rows is None:
+        rows = seen[person, conversation_key] = list((await session.execute(
+            select(Awaiting).where(Awaiting.person == person, or_(
+                Awaiting.conversation_key.is_(None),
+                Awaiting.conversation_key == conversation_key))
+            .order_by(Awaiting.id.desc()))).scalars())
+    return [w for w in rows if (w.expires_at is None or w.expires_at > now)
+            and (owner is None or w.owner == owner) and (kind is None or w.kind == kind)]

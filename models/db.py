@@ -18,6 +18,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import Session
 
 from models import sqlite_driver
 
@@ -101,10 +102,36 @@ def make_engine(url: str, *, durable: bool = False, busy_timeout_ms: int = 3000,
     return engine
 
 
+class KeepingSession(Session):
+    """A session that keeps every object it loaded until it ends. SQLAlchemy's identity map
+    holds objects weakly: a ticket one handler loaded and let go was read again by the next
+    handler of the same event (three ``SELECT ticket`` in one ``ticket_created``); kept, each
+    later ``session.get`` is answered from memory. Sessions here are one transaction each."""
+
+
+@event.listens_for(KeepingSession, "loaded_as_persistent")
+def _keep(session: Session, instance: Any) -> None:
+    session.info.setdefault("kept", []).append(instance)
+
+
+@event.listens_for(KeepingSession, "after_transaction_end")
+def _forget(session: Session, transaction: Any) -> None:
+    if transaction.parent is None:  # the transaction itself, not a flush's inner one
+        session.info.pop("memo", None)
+
+
+def memo(session: AsyncSession, name: str) -> dict[Any, Any]:
+    """A dict of answers this transaction already read (``name`` picks the query), empty again
+    when the transaction ends — commit or rollback. Whoever writes what a memo answered
+    clears it (``memo(...).clear()``)."""
+    return session.info.setdefault("memo", {}).setdefault(name, {})
+
+
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     """Plain SQLAlchemy async sessions (SQLModel tables work with them; SQLModel's own
     AsyncSession warns on ``execute``, which bulk inserts need)."""
-    return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
+    return async_sessionmaker(engine, class_=AsyncSession, sync_session_class=KeepingSession,
+                              expire_on_commit=False)
 
 
 #: PostgreSQL advisory-lock key that serialises migrations across processes ("wo-migr").

@@ -25,16 +25,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import JSON, Column, ForeignKey, Index, String, Text, UniqueConstraint, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel
 
-from models.conversation import Awaiting
+from models.db import dialect_insert
 from models.tickets import Site, Ticket, TicketEvent, _at, _fk, _pk
+
+if TYPE_CHECKING:
+    from models.conversation import Awaiting
 
 # StatementAck.party / .status / .via
 CUSTOMER, TECHNICIAN = "customer", "technician"
@@ -174,8 +175,7 @@ class PromotionFreeze(SQLModel, table=True):
 
 def _insert_ignore_any(session: AsyncSession, table):
     """``INSERT … ON CONFLICT DO NOTHING`` (any unique constraint) for the session's dialect."""
-    dialect = session.bind.dialect.name if session.bind else "sqlite"
-    return (pg_insert if dialect == "postgresql" else sqlite_insert)(table).on_conflict_do_nothing()
+    return dialect_insert(session, table).on_conflict_do_nothing()
 
 
 async def statement_add(session: AsyncSession,
@@ -315,6 +315,8 @@ async def awaiting_about(session: AsyncSession, owner: str, kind: str,
                          ref: int) -> list[Awaiting]:
     """Everyone whose answer about ``kind``/``ref`` is still awaited (expired or not), oldest
     first."""
+    from models.conversation import Awaiting  # here: models.conversation imports models.tables
+
     return list((await session.execute(select(Awaiting).where(
         Awaiting.owner == owner, Awaiting.kind == kind, Awaiting.ref == ref)
         .order_by(Awaiting.id))).scalars())

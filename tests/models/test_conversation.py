@@ -37,3 +37,40 @@ async def test_expect_renew_settle_and_expiry(db_url):
             assert await expected(s, "lisi", NOW, "app:lisi") == []
     finally:
         await engine.dispose()
+
+
+async def test_one_read_per_person_and_conversation_in_a_transaction(db_url):
+    """Arbitration, then the router that takes the reply, ask what awaits the same person:
+    one SELECT answers all of them; the next transaction reads again and sees what another
+    session wrote meanwhile."""
+    from sqlalchemy import event as sa_event
+
+    engine = make_engine(db_url)
+    sm = make_sessionmaker(engine)
+    reads: list[str] = []
+    sa_event.listen(engine.sync_engine, "before_cursor_execute",
+                    lambda c, cur, statement, *a: reads.append(statement)
+                    if statement.startswith("SELECT awaiting") else None)
+    try:
+        async with sm() as s, s.begin():
+            await expect(s, person="zhangsan", owner="intake", kind="draft", ref=7, now=NOW,
+                         conversation_key="app:zhangsan")
+            await expect(s, person="zhangsan", owner="workflow", kind="approval_reason", ref=2,
+                         now=NOW)
+        reads.clear()
+        async with sm() as s, s.begin():
+            everything = await expected(s, "zhangsan", NOW, "app:zhangsan")
+            drafts = await expected(s, "zhangsan", NOW, "app:zhangsan", owner="intake",
+                                    kind="draft")
+            anywhere = await expected(s, "zhangsan", NOW, owner="workflow")
+            async with sm() as other, other.begin():
+                await settle(other, owner="workflow", kind="approval_reason", ref=2)
+            assert len(reads) == 1
+            assert [w.kind for w in everything] == ["approval_reason", "draft"]
+            assert [w.ref for w in drafts] == [7] and [w.ref for w in anywhere] == [2]
+        async with sm() as s, s.begin():
+            assert [w.kind for w in await expected(s, "zhangsan", NOW, "app:zhangsan")] == [
+                "draft"]
+        assert len(reads) == 2
+    finally:
+        await engine.dispose()
