@@ -14,8 +14,8 @@ inbox worker opens (``bot.worker.write_session``, per event type), and answers:
 * ``dispatch``: the same with ``--techs`` technicians stored — each confirmed ticket's
   ``ticket_created`` event places it among them (the pool read).
 
-Prints p50 / p99 / mean milliseconds of the write transaction per event type, before and after,
-and the ratio.
+Prints p50 / p99 / mean milliseconds of the write transaction per event type and the mean
+number of SQL statements it ran, before and after, and the ratio.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ import tempfile
 import time
 from collections import defaultdict
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 REPORT = "上海市浦东新区张江路{n}号 咖啡机坏了 139{n:08d} 明天上午"
@@ -53,14 +54,31 @@ async def child(args) -> dict:
 
     kind = contextvars.ContextVar("kind", default="?")
     durations: dict[str, list[float]] = defaultdict(list)
+    statements: dict[str, list[int]] = defaultdict(list)  # per transaction, by event type
+    counting: dict[int, list[Any]] = {}  # id(connection) -> [statements so far, their SQL]
+    shown: dict[str, list[str]] = {}  # --show-sql: one transaction's statements per event type
     real_ws = worker_module.write_session
 
     @contextlib.asynccontextmanager
     async def timed(*a, **kw):
         async with real_ws(*a, **kw) as session:
+            conn = (await session.connection()).sync_connection
+            counting[id(conn)] = n = [0, []]
             t0 = time.perf_counter()
-            yield session
+            try:
+                yield session
+            finally:
+                counting.pop(id(conn), None)
             durations[kind.get()].append(time.perf_counter() - t0)  # to the commit
+            statements[kind.get()].append(n[0])
+            if len(n[1]) > len(shown.get(kind.get(), [])):
+                shown[kind.get()] = n[1]
+
+    def count(conn, cursor, statement, *_):
+        n = counting.get(id(conn))
+        if n is not None:
+            n[0] += 1
+            n[1].append(" ".join(statement.split())[:150])
 
     real_process = worker_module.InboxWorker.process
 
@@ -96,6 +114,9 @@ async def child(args) -> dict:
         base = await sandbox.start()
         bot = BotRuntime(make_settings(url, WECOM_API_BASE=base, LOG_LEVEL="ERROR"))
         await bot.start()
+        from sqlalchemy import event as sa_event
+        sa_event.listen(bot.engine.sync_engine, "before_cursor_execute", count)
+        bot.worker.batch = 1  # one event per transaction, so each is timed and counted alone
         sandbox.bot_url = bot.url
         try:
             async def user(i: int) -> None:
@@ -114,7 +135,10 @@ async def child(args) -> dict:
         finally:
             await bot.stop()
             await sandbox.stop()
-    return dict(durations)
+    if args.show_sql:
+        for k, sql in shown.items():
+            print(f"-- {k}: {len(sql)} statements", *sql, sep="\n", file=sys.stderr)
+    return {"durations": dict(durations), "statements": dict(statements)}
 
 
 # -- the parent: both revisions, side by side ----------------------------------------------
@@ -140,6 +164,10 @@ def stats(xs: list[float]) -> str:
             f"  mean {statistics.mean(s) * 1000:7.1f} ms  (n={len(s)})")
 
 
+def _mean(xs: list[int]) -> str:
+    return f"{statistics.mean(xs):5.1f}" if xs else "—"
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -147,6 +175,8 @@ def main() -> None:
     ap.add_argument("--messages", type=int, default=40)
     ap.add_argument("--techs", type=int, default=10_000)
     ap.add_argument("--db-url", default="", help="default: a fresh SQLite file per run")
+    ap.add_argument("--show-sql", action="store_true",
+                    help="with --child: print the longest transaction's statements per event type")
     ap.add_argument("--child", choices=("e2e", "dispatch"), help=argparse.SUPPRESS)
     ap.add_argument("--scenario", default="", help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -168,10 +198,13 @@ def main() -> None:
                 print(f"\n{scenario}: write transaction per event ({args.messages} users"
                       + (f", {args.techs:,} technicians" if scenario == "dispatch" else "") + ")")
                 for kind in ("text", "ticket_created"):
-                    b, a = before.get(kind, []), after.get(kind, [])
+                    b, a = before["durations"].get(kind, []), after["durations"].get(kind, [])
                     ratio = (statistics.mean(a) / statistics.mean(b)) if a and b else float("nan")
-                    print(f"  {kind:15} before {stats(b)}")
-                    print(f"  {'':15} after  {stats(a)}   after/before (mean) {ratio:.2f}")
+                    sb = before["statements"].get(kind, [])
+                    sa = after["statements"].get(kind, [])
+                    print(f"  {kind:15} before {stats(b)}  statements {_mean(sb)}")
+                    print(f"  {'':15} after  {stats(a)}  statements {_mean(sa)}"
+                          f"   after/before (mean time) {ratio:.2f}")
         finally:
             subprocess.run(["git", "worktree", "remove", "--force", str(old)], cwd=ROOT,
                            capture_output=True)
