@@ -14,8 +14,9 @@ inbox worker opens (``bot.worker.write_session``, per event type), and answers:
 * ``dispatch``: the same with ``--techs`` technicians stored — each confirmed ticket's
   ``ticket_created`` event places it among them (the pool read).
 
-Prints p50 / p99 / mean milliseconds of the write transaction per event type and the mean
-number of SQL statements it ran, before and after, and the ratio.
+Prints p50 / p99 / mean milliseconds of the write transaction per event type, the mean CPU
+time this process spent meanwhile (steadier than wall time on a shared machine) and the mean
+number of SQL statements it ran, before and after, and the ratios.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import contextlib
 import contextvars
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -55,6 +57,7 @@ async def child(args) -> dict:
     kind = contextvars.ContextVar("kind", default="?")
     durations: dict[str, list[float]] = defaultdict(list)
     statements: dict[str, list[int]] = defaultdict(list)  # per transaction, by event type
+    cpu: dict[str, list[float]] = defaultdict(list)  # this process's CPU seconds in it
     counting: dict[int, list[Any]] = {}  # id(connection) -> [statements so far, their SQL]
     shown: dict[str, list[str]] = {}  # --show-sql: one transaction's statements per event type
     real_ws = worker_module.write_session
@@ -64,12 +67,13 @@ async def child(args) -> dict:
         async with real_ws(*a, **kw) as session:
             conn = (await session.connection()).sync_connection
             counting[id(conn)] = n = [0, []]
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             try:
                 yield session
             finally:
                 counting.pop(id(conn), None)
             durations[kind.get()].append(time.perf_counter() - t0)  # to the commit
+            cpu[kind.get()].append(time.process_time() - c0)
             statements[kind.get()].append(n[0])
             if len(n[1]) > len(shown.get(kind.get(), [])):
                 shown[kind.get()] = n[1]
@@ -127,9 +131,10 @@ async def child(args) -> dict:
                     await sandbox.wait_until(
                         lambda: len(sandbox.delivered(f"app:{u}")) >= before + lines, 60)
 
-            for start in range(0, args.messages, 10):
+            step = max(1, args.users_at_once)
+            for start in range(0, args.messages, step):
                 await asyncio.gather(*(user(i) for i in range(start,
-                                                              min(start + 10, args.messages))))
+                                                              min(start + step, args.messages))))
             await sandbox.wait_until(lambda: len(durations.get("ticket_created", [])) >=
                                      args.messages, 120, "every ticket_created handled")
         finally:
@@ -138,7 +143,7 @@ async def child(args) -> dict:
     if args.show_sql:
         for k, sql in shown.items():
             print(f"-- {k}: {len(sql)} statements", *sql, sep="\n", file=sys.stderr)
-    return {"durations": dict(durations), "statements": dict(statements)}
+    return {"durations": dict(durations), "statements": dict(statements), "cpu": dict(cpu)}
 
 
 # -- the parent: both revisions, side by side ----------------------------------------------
@@ -148,11 +153,17 @@ def run_child(tree: Path, scenario: str, args) -> dict:
     env = {**os.environ, "PYTHONPATH": str(tree)}  # run as a module from the tree: its own code
     out = subprocess.run(
         [sys.executable, "-m", "bench.tx_time", "--child", scenario,
-         "--messages", str(args.messages), "--techs", str(args.techs)]
-        + (["--db-url", args.db_url] if args.db_url else []),
+         "--messages", str(args.messages), "--techs", str(args.techs),
+         "--users-at-once", str(args.users_at_once)]
+        + (["--db-url", args.db_url] if args.db_url else [])
+        + (["--show-sql"] if args.show_sql else []),
         cwd=tree, env=env, capture_output=True, text=True, timeout=3600)
     if out.returncode != 0:
         raise SystemExit(f"{tree}: {scenario} failed:\n{out.stderr[-3000:]}")
+    if args.show_sql:
+        first = re.search(r"(?m)^-- ", out.stderr)
+        sql = out.stderr[first.start():] if first else ""
+        print(f"\n== {tree.name} {scenario}\n{sql}")
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -162,6 +173,10 @@ def stats(xs: list[float]) -> str:
     s = sorted(xs)
     return (f"p50 {s[len(s) // 2] * 1000:7.1f}  p99 {s[min(len(s) - 1, int(.99 * len(s)))] * 1000:7.1f}"
             f"  mean {statistics.mean(s) * 1000:7.1f} ms  (n={len(s)})")
+
+
+def _ms(xs: list[float]) -> str:
+    return f"{statistics.mean(xs) * 1000:6.1f} ms" if xs else "—"
 
 
 def _mean(xs: list[int]) -> str:
@@ -175,8 +190,11 @@ def main() -> None:
     ap.add_argument("--messages", type=int, default=40)
     ap.add_argument("--techs", type=int, default=10_000)
     ap.add_argument("--db-url", default="", help="default: a fresh SQLite file per run")
+    ap.add_argument("--users-at-once", type=int, default=10,
+                    help="1: one user at a time, so no other event's work falls into a "
+                         "transaction's CPU time")
     ap.add_argument("--show-sql", action="store_true",
-                    help="with --child: print the longest transaction's statements per event type")
+                    help="print the longest transaction's statements per event type")
     ap.add_argument("--child", choices=("e2e", "dispatch"), help=argparse.SUPPRESS)
     ap.add_argument("--scenario", default="", help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -202,9 +220,11 @@ def main() -> None:
                     ratio = (statistics.mean(a) / statistics.mean(b)) if a and b else float("nan")
                     sb = before["statements"].get(kind, [])
                     sa = after["statements"].get(kind, [])
-                    print(f"  {kind:15} before {stats(b)}  statements {_mean(sb)}")
-                    print(f"  {'':15} after  {stats(a)}  statements {_mean(sa)}"
-                          f"   after/before (mean time) {ratio:.2f}")
+                    cb, ca = before["cpu"].get(kind, []), after["cpu"].get(kind, [])
+                    cratio = statistics.mean(ca) / statistics.mean(cb) if ca and cb else float("nan")
+                    print(f"  {kind:15} before {stats(b)}  cpu {_ms(cb)}  statements {_mean(sb)}")
+                    print(f"  {'':15} after  {stats(a)}  cpu {_ms(ca)}  statements {_mean(sa)}"
+                          f"   after/before: time {ratio:.2f}, cpu {cratio:.2f}")
         finally:
             subprocess.run(["git", "worktree", "remove", "--force", str(old)], cwd=ROOT,
                            capture_output=True)
