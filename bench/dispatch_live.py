@@ -9,6 +9,10 @@ technician, derive, build, rank — is timed on a few jobs for reference.
     .venv/bin/python bench/dispatch_live.py                      # 10,000 technicians, SQLite
     .venv/bin/python bench/dispatch_live.py --db postgresql      # the machine's PostgreSQL
     .venv/bin/python bench/dispatch_live.py --techs 500          # a typical team
+    .venv/bin/python bench/dispatch_live.py --techs 100000 --seeded /tmp/dl-seed --old-jobs 0
+        # SQLite: seed once into /tmp/dl-seed/100000.db, later runs start from a copy of it
+    .venv/bin/python bench/dispatch_live.py --profile /tmp/live.prof --jobs 50
+        # cProfile of the timed placements after a change only (pstats / snakeviz to read)
 
 The technicians are the engine bench's seeded random ones (dispatching/synthetic.py), stored as
 staff rows. Prints p50 / p99 milliseconds per placement for both, and the ratio.
@@ -18,6 +22,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
+import gc
+import shutil
 import statistics
 import sys
 import time
@@ -80,19 +87,47 @@ async def change_one(sm, i: int, people, customer: int) -> None:
             row.last_lat, row.last_lon, row.last_seen_at = 31.2 + i * 1e-4, 121.47, NOW
 
 
-async def run(url: str, techs: int, jobs: int, old_jobs: int) -> None:
+async def seed(url: str, people) -> None:
+    """The staff rows and the bench's customer (id 1), in a fresh database."""
     await asyncio.to_thread(migrate, url)
     engine = make_engine(url)
-    sm = make_sessionmaker(engine)
-    people = random_technicians(techs, seed=1)
-    async with write_session(sm, None) as s:
+    async with write_session(make_sessionmaker(engine), None) as s:
         for i in range(0, len(people), 5000):
             s.add_all(staff_row(t) for t in people[i:i + 5000])
             await s.flush()
-        customer = Customer(name="bench", created_at=NOW)
-        s.add(customer)
-        await s.flush()
-        customer_id = customer.id
+        s.add(Customer(name="bench", created_at=NOW))
+    await engine.dispose()
+
+
+async def prepare(url: str, people, seeded: str | None) -> int:
+    """Seed ``url``'s database, or (``seeded``, SQLite) copy a template seeded once before."""
+    if not seeded:
+        await seed(url, people)
+    else:
+        if not url.startswith("sqlite:///"):
+            raise SystemExit("--seeded works with SQLite only")
+        template = Path(seeded) / f"{len(people)}.db"
+        if not template.exists():
+            template.parent.mkdir(parents=True, exist_ok=True)
+            partial = template.with_suffix(".partial")
+            partial.unlink(missing_ok=True)
+            await seed(f"sqlite:///{partial}", people)
+            partial.rename(template)
+        shutil.copyfile(template, url.removeprefix("sqlite:///"))
+    engine = make_engine(url)
+    async with make_sessionmaker(engine)() as s:
+        customer = (await s.execute(select(Customer.id).where(Customer.name == "bench"))).scalar()
+    await engine.dispose()
+    await asyncio.to_thread(migrate, url)  # a template from an older schema is brought up
+    return customer
+
+
+async def run(url: str, techs: int, jobs: int, old_jobs: int, seeded: str | None = None,
+              profile: str | None = None) -> None:
+    people = random_technicians(techs, seed=1)
+    customer_id = await prepare(url, people, seeded)
+    engine = make_engine(url)
+    sm = make_sessionmaker(engine)
     config = load_config()
     work = random_jobs(jobs, seed=2)
     cache = PoolCache(engine)
@@ -101,7 +136,9 @@ async def run(url: str, techs: int, jobs: int, old_jobs: int) -> None:
     first_read = time.perf_counter() - t0
     async with sm() as s:  # the same pool, read once: the ranking-alone baseline's index
         prebuilt = TechnicianIndex.build((await load_pool(s, NOW))[0])
-    live, alone, idle, agree = [], [], [], 0
+    live, alone, idle, cpu, agree = [], [], [], [], 0
+    prof = cProfile.Profile() if profile else None
+    gc0 = [g["collections"] for g in gc.get_stats()]
     for i, job in enumerate(work):
         async with sm() as s:  # the handler's transaction, already open when it places
             await s.connection()
@@ -111,13 +148,21 @@ async def run(url: str, techs: int, jobs: int, old_jobs: int) -> None:
         await change_one(sm, i, people, customer_id)
         async with sm() as s:
             await s.connection()
-            t0 = time.perf_counter()
+            if prof:
+                prof.enable()
+            c0, t0 = time.process_time(), time.perf_counter()
             decision = (await cache.current(NOW, s)).index.rank(job, config, NOW, k=5)
             t1 = time.perf_counter()
+            cpu.append(time.process_time() - c0)
+            if prof:
+                prof.disable()
         baseline = prebuilt.rank(job, config, NOW, k=5)
         t2 = time.perf_counter()
         live.append(t1 - t0)
         alone.append(t2 - t1)
+    collections = [g["collections"] - c for g, c in zip(gc.get_stats(), gc0)]
+    if prof:
+        prof.dump_stats(profile)
     async with sm() as s:  # the kept pool after all the changes is what a full read gives
         fresh = TechnicianIndex.build((await load_pool(s, NOW))[0])
     for job in work:
@@ -137,6 +182,9 @@ async def run(url: str, techs: int, jobs: int, old_jobs: int) -> None:
     print(f"first read (once)    : {first_read * 1000:.0f} ms")
     print(f"placement, 1 change  : p50 {pct(live, .5):.2f}  p99 {pct(live, .99):.2f}  "
           f"mean {statistics.mean(live) * 1000:.2f} ms   (target p99 <= 20 ms at 10,000)")
+    print(f"  its CPU (process)  : p50 {pct(cpu, .5):.2f}  p99 {pct(cpu, .99):.2f} ms   slowest: "
+          + ", ".join(f"#{i} {t * 1000:.1f} ms" for t, i in sorted(
+              ((t, i) for i, t in enumerate(live)), reverse=True)[:3]))
     print(f"placement, no change : p50 {pct(idle, .5):.2f}  p99 {pct(idle, .99):.2f} ms")
     print(f"rank alone ms        : p50 {pct(alone, .5):.3f}  p99 {pct(alone, .99):.3f}")
     print(f"ratio (bot / alone)  : p50 {pct(live, .5) / pct(alone, .5):.1f}x  "
@@ -145,6 +193,7 @@ async def run(url: str, techs: int, jobs: int, old_jobs: int) -> None:
         print(f"old way (read all)   : p50 {pct(old, .5):.0f} ms over {len(old)} jobs  "
               f"({pct(old, .5) / pct(live, .5):.0f}x the kept pool)")
     print(f"same decision as a full read after {jobs} changes: {agree}/{jobs}")
+    print(f"gc collections (gen 0/1/2) during the placements: {collections}")
 
 
 def main() -> None:
@@ -154,11 +203,15 @@ def main() -> None:
     ap.add_argument("--old-jobs", type=int, default=3, help="placements the old way (slow)")
     ap.add_argument("--db", choices=("sqlite", "postgresql"), default="sqlite")
     ap.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432/test")
+    ap.add_argument("--seeded", metavar="DIR",
+                    help="SQLite: seed DIR/<techs>.db once, then start each run from a copy")
+    ap.add_argument("--profile", metavar="FILE",
+                    help="cProfile the placements after a change into FILE")
     args = ap.parse_args()
 
     async def go() -> None:
         async with bench_database(args.db, args.pg) as (url, _):
-            await run(url, args.techs, args.jobs, args.old_jobs)
+            await run(url, args.techs, args.jobs, args.old_jobs, args.seeded, args.profile)
 
     asyncio.run(go())
 

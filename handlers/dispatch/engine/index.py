@@ -26,6 +26,7 @@ from .shifts import WEEK_MIN, WeeklySchedule, bit_at, local, minute_of_week
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _US = timedelta(microseconds=1)
+UNDO_KEEP = 4096  # in-place changes logged before the technicians list is copied (_swap)
 
 
 def _micros(dt: datetime) -> int:
@@ -33,12 +34,14 @@ def _micros(dt: datetime) -> int:
 
 
 class TechnicianIndex:
-    """Immutable-by-default snapshot of a technician pool (``update_counters`` for load/jobs)."""
+    """A technician pool's snapshot, kept current in place (``update_counters`` for load/jobs,
+    ``replace`` for everything): a decision already made keeps its own view (``_swap``)."""
 
     def __init__(self, technicians: Sequence[Technician]) -> None:
         techs = list(technicians)
         n = len(techs)
         self.technicians = techs
+        self._undo: list[tuple[int, Technician]] = []  # (position, technician before): _swap
         self.ids = [t.id for t in techs]
         self.position = {tid: i for i, tid in enumerate(self.ids)}
         if len(self.position) != n:
@@ -93,9 +96,7 @@ class TechnicianIndex:
         i = self.position[tech_id]
         tech = self.technicians[i]
         changes = {k: v for k, v in (("load", load), ("jobs_today", jobs_today)) if v is not None}
-        techs = list(self.technicians)  # copy-on-write: decisions already made keep their snapshot
-        techs[i] = dataclasses.replace(tech, **changes)
-        self.technicians = techs
+        self._swap(i, dataclasses.replace(tech, **changes))
         if load is not None:
             self.load[i] = load
         if jobs_today is not None:
@@ -105,9 +106,7 @@ class TechnicianIndex:
         """Technician ``tech.id`` (already in the index) as ``tech`` now is — every attribute,
         in place, as a rebuild would have it (a kept pool's update; no other row is touched)."""
         i = self.position[tech.id]
-        techs = list(self.technicians)  # copy-on-write, as in update_counters
-        old, techs[i] = techs[i], tech
-        self.technicians = techs
+        old = self._swap(i, tech)
         self.home_lat[i], self.home_lon[i] = tech.home.lat, tech.home.lon
         seen = tech.last_known
         self.last_lat[i] = seen.lat if seen else np.nan
@@ -144,6 +143,19 @@ class TechnicianIndex:
                 [lv.start.toordinal() for lv in tech.leave], np.int64)])
             self.leave_end = np.concatenate([self.leave_end[keep], np.array(
                 [lv.end.toordinal() for lv in tech.leave], np.int64)])
+
+    def _swap(self, i: int, tech: Technician) -> Technician:
+        """Technician ``i`` is ``tech`` from now on; the one it was goes to the undo log, so that
+        decisions made before still list their rejections as they were (``rank``). The
+        list is changed in place: copying it, 100,000 references to technicians all over the
+        heap, was a millisecond or two of each kept pool's update. After ``UNDO_KEEP`` changes
+        a new list and log start; decisions made before keep the old ones, no longer changed."""
+        if len(self._undo) >= UNDO_KEEP:
+            self.technicians, self._undo = list(self.technicians), []
+        old = self.technicians[i]
+        self._undo.append((i, old))
+        self.technicians[i] = tech
+        return old
 
     # -- ranking --------------------------------------------------------------------------------
 
@@ -215,10 +227,13 @@ class TechnicianIndex:
             for r, j in enumerate(best)
         ]
         counts = np.bincount(reason[reason >= 0], minlength=len(FILTERS))
-        techs = self.technicians  # update_counters swaps in a new list, so this stays as it was
+        techs, undo, mark = self.technicians, self._undo, len(self._undo)
 
         def rejected() -> tuple[Rejection, ...]:
-            return tuple(make_rejection(techs[i], FILTERS[reason[i]], job, when, profile)
+            was: dict[int, Technician] = {}
+            for j, old in undo[mark:]:  # changed after this decision (_swap): as they were
+                was.setdefault(j, old)
+            return tuple(make_rejection(was.get(i, techs[i]), FILTERS[reason[i]], job, when, profile)
                          for i in np.flatnonzero(reason >= 0).tolist())
 
         return build_decision(job, now, when, profile, engine="index", pool_size=len(self.ids),

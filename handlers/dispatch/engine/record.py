@@ -54,8 +54,9 @@ class Rejection:
     filter: str   # one of filters.FILTERS
     detail: str   # Chinese, e.g. "空调技能2级，要求≥3级"
 
-    def to_dict(self) -> dict[str, str]:
-        return asdict(self)
+    def to_dict(self) -> dict[str, str]:  # asdict's, written out: a decision has one per technician
+        return {"tech_id": self.tech_id, "name": self.name, "filter": self.filter,
+                "detail": self.detail}
 
 
 @dataclass

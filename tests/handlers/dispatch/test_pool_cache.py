@@ -141,3 +141,22 @@ async def test_an_accept_in_another_process_changes_what_this_one_ranks(db, db_u
     decision = (await cache.current(NOW)).index.rank(JOB, scoring, NOW)
     assert decision.chosen.tech_id != "li" and decision.rejected_counts["capacity"] == 1
     assert cache.full_reads == 1 and cache.refreshed == 1
+
+
+async def test_a_large_pool_is_frozen_out_of_the_collector_once_read(db, monkeypatch):
+    """After the full read of a large pool (here: any) the process's objects leave the cyclic
+    collector's passes (its pauses were the placements' p99); a refresh does not freeze again."""
+    from handlers.dispatch import pool_cache
+
+    engine, sm, gate = db
+    customer = await seed(sm, gate)
+    frozen: list[int] = []
+    monkeypatch.setattr(pool_cache, "FREEZE_FROM", 3)
+    monkeypatch.setattr(pool_cache, "_freeze", lambda: frozen.append(1))
+    cache = PoolCache(engine)
+    await cache.current(NOW)
+    assert frozen == [1]
+    async with write_session(sm, gate) as s:
+        await accepted(s, customer, "li", NOW - timedelta(hours=1), 90)
+    await assert_same(cache, sm, NOW)
+    assert frozen == [1] and cache.full_reads == 1 and cache.refreshed == 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from datetime import timedelta
 
@@ -54,6 +55,33 @@ def test_index_update_counters_keeps_old_records_and_changes_new_ones():
     assert second.chosen.tech_id == "b"
     assert [r.tech_id for r in second.rejected] == ["a"] and second.rejected[0].filter == "capacity"
     assert first.chosen.facts.load == 0 and first.rejected == ()
+
+
+@pytest.mark.parametrize("undo_keep", [4096, 2], ids=["logged", "list-started-again"])
+def test_replace_in_place_keeps_each_decisions_rejections_as_ranked(monkeypatch, undo_keep):
+    """``replace`` changes the technicians in place (no copy of the pool); a decision made
+    before still lists its rejections as they were, however many changes came since."""
+    from handlers.dispatch.engine import index as index_module
+
+    monkeypatch.setattr(index_module, "UNDO_KEEP", undo_keep)
+    techs = [tech("a", load=5), tech("b", load=0, home=km_north(5)), tech("c", load=5)]
+    index = TechnicianIndex.build(techs)
+    first = index.rank(job(), None, NOW)  # a and c full
+    index.replace(tech("a", load=0))
+    index.replace(tech("c", load=1, name="新名字"))
+    second = index.rank(job(), None, NOW)
+    index.replace(tech("a", load=5, name="又改了"))
+    index.update_counters("b", load=5)
+    index.replace(tech("c", load=5))
+    third = index.rank(job(), None, NOW)
+    assert [(r.tech_id, r.name, r.detail) for r in first.rejected] == [
+        (r.tech_id, r.name, r.detail) for r in TechnicianIndex.build(techs).rank(job(), None, NOW).rejected]
+    assert [r.tech_id for r in first.rejected] == ["a", "c"]
+    assert second.rejected == () and second.chosen.tech_id == "a"
+    assert [(r.tech_id, r.name) for r in third.rejected] == [("a", "又改了"), ("b", "b师傅"), ("c", "c师傅")]
+    now = [tech("a", load=5, name="又改了"), dataclasses.replace(techs[1], load=5), tech("c", load=5)]
+    assert index.technicians == now and techs[0].load == 5  # the list built from is not changed
+    assert third.to_dict() == TechnicianIndex.build(now).rank(job(), None, NOW).to_dict()
 
 
 def test_index_rejects_duplicate_ids():
