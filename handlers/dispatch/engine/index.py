@@ -229,12 +229,16 @@ class TechnicianIndex:
         counts = np.bincount(reason[reason >= 0], minlength=len(FILTERS))
         techs, undo, mark = self.technicians, self._undo, len(self._undo)
 
-        def rejected() -> tuple[Rejection, ...]:
+        def rejected(per_filter: int | None) -> tuple[Rejection, ...]:
             was: dict[int, Technician] = {}
             for j, old in undo[mark:]:  # changed after this decision (_swap): as they were
                 was.setdefault(j, old)
+            which = np.flatnonzero(reason >= 0)
+            if per_filter is not None:  # the first of each filter only, in pool order
+                which = np.sort(np.concatenate([np.flatnonzero(reason == k)[:per_filter]
+                                                for k in range(len(FILTERS))]))
             return tuple(make_rejection(was.get(i, techs[i]), FILTERS[reason[i]], job, when, profile)
-                         for i in np.flatnonzero(reason >= 0).tolist())
+                         for i in which.tolist())
 
         return build_decision(job, now, when, profile, engine="index", pool_size=len(self.ids),
                               eligible_count=len(elig), candidates=candidates,

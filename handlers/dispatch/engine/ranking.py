@@ -75,7 +75,7 @@ def make_rejection(tech: Technician, reason: str, job: Job, when: datetime, prof
 def build_decision(job: Job, now: datetime, when: datetime, profile: Profile, *, engine: str,
                    pool_size: int, eligible_count: int, candidates: Sequence[Candidate],
                    rejected_counts: dict[str, int],
-                   rejected: Callable[[], tuple[Rejection, ...]]) -> DispatchDecision:
+                   rejected: Callable[[int | None], tuple[Rejection, ...]]) -> DispatchDecision:
     return DispatchDecision(
         job={"id": job.id, "category": job.category, "skill": job.skill, "min_level": job.min_level,
              "region": job.region,
@@ -128,7 +128,7 @@ def rank(job: Job, technicians: Iterable[Technician], weights: WeightsLike, now:
     frozen = tuple(rejected)
     return build_decision(job, now, when, profile, engine="loop", pool_size=pool,
                           eligible_count=len(scored), candidates=candidates,
-                          rejected_counts=counts, rejected=lambda: frozen)
+                          rejected_counts=counts, rejected=lambda _per_filter: frozen)
 
 
 def top_m(job: Job, pool: "Sequence[Technician] | TechnicianIndex", weights: WeightsLike, now: datetime,

@@ -75,3 +75,27 @@ def test_explain_grab_mode_lists_who_gets_the_offer():
     techs = [tech(f"T{i}", name=f"{n}师傅", home=km_north(1 + i)) for i, n in enumerate("李王张刘")]
     text = explain(top_m(job(), techs, None, NOW, m=3))
     assert "抢单模式，推送给3位师傅（李师傅、王师傅、张师傅）" in text
+
+
+def test_a_large_pool_is_stored_with_every_count_and_the_first_named_of_each_filter(scene):
+    """Among thousands, the record keeps how many each filter removed and names the first
+    twenty of each (the answer names them only where a filter removed three or fewer): a few
+    kilobytes, not a megabyte a ticket. The index and the reference loop store the same."""
+    from handlers.dispatch.engine.record import NAMED_PER_FILTER
+
+    far = [tech(f"F{i:04d}", name=f"远师傅{i}", skills={"aircon": 4}, regions=("440300",))
+           for i in range(3000)]
+    weak = [tech(f"W{i:03d}", name=f"新师傅{i}", skills={"aircon": 1}) for i in range(30)]
+    pool = scene + far + weak
+    d = TechnicianIndex.build(pool).rank(job(), load_config(), NOW)
+    stored = json.loads(json.dumps(d.to_dict(), ensure_ascii=False))
+    assert stored["rejected_counts"]["region"] == 3000 and stored["rejected_counts"]["skill"] == 31
+    named = [r["tech_id"] for r in stored["rejected"]]
+    assert [t for t in named if t.startswith("F")] == [f"F{i:04d}" for i in range(NAMED_PER_FILTER)]
+    assert named[:1] == ["T3"] and sum(t.startswith("W") for t in named) == NAMED_PER_FILTER - 1
+    assert "T4" in named  # the one on leave
+    assert len(json.dumps(stored, ensure_ascii=False).encode()) < 20_000
+    assert stored == rank(job(), pool, load_config(), NOW).to_dict() | {"engine": "index"}
+    assert len(d.rejected) == 3032  # in memory the decision still has them all
+    text = explain(stored)
+    assert "不服务该区域 3000人" in text and "请假中 1人：钱师傅" in text
