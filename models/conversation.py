@@ -68,7 +68,9 @@ async def settle(session: AsyncSession, *, owner: str, kind: str, ref: int,
                                   Awaiting.ref == ref)
     if person is not None:
         stmt = stmt.where(Awaiting.person == person)
-    await session.execute(stmt.execution_options(synchronize_session=False))
+    # The session forgets the deleted rows too ("auto" synchronisation): sessions keep what
+    # they loaded (models.db.KeepingSession), and SQLite may give a new row a deleted one's id.
+    await session.execute(stmt)
 
 
 async def expected(session: AsyncSession, person: str, now: datetime,

@@ -141,8 +141,7 @@ def customer_of(ticket: Ticket) -> str:
 async def draft_messages_to_ticket(session: AsyncSession, draft_id: int, ticket_id: int) -> None:
     for table in (TicketMessage, Attachment):
         await session.execute(update(table).where(table.draft_id == draft_id)
-                              .values(ticket_id=ticket_id)
-                              .execution_options(synchronize_session=False))
+                              .values(ticket_id=ticket_id))  # loaded rows see it too
 
 
 # -- tickets ---------------------------------------------------------------------------------
