@@ -20,6 +20,7 @@ from .book_terms import parse_charges, parse_period, parse_split, parse_tax
 from .books import Book, Plan, ServiceRule, TaxRule
 from .money import quantum_for
 from .regions import SPECIFICITY, Zone, is_region_code, region_level
+from .ticket import shared_zone
 
 _BOOK_KEYS = ("book_id", "version", "currency", "quantum", "effective_from", "effective_to", "utc_offset",
               "description", "regions", "zones", "tax", "split", "services", "period", "plans")
@@ -143,7 +144,7 @@ def _parse_offset(c: Fields, data: dict[str, Any]) -> timezone:
     if not m:
         c.fail("utc_offset", f"must look like +08:00 (got {raw!r})")
     delta = timedelta(hours=int(m.group(2)), minutes=int(m.group(3)))
-    return timezone(-delta if m.group(1) == "-" else delta)
+    return shared_zone(-delta if m.group(1) == "-" else delta)
 
 
 def _parse_when(c: Fields, data: dict[str, Any], key: str, tz: timezone, required: bool) -> datetime | None:

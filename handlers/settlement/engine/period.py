@@ -21,9 +21,9 @@ from .guard import FrozenPromotions
 from .money import ONE, ZERO, allocate, fmt_money, quantum_for, round_money, to_decimal
 from .ladder import rebate_amount
 from .quote import Statement, quote, select_book
-from .ticket import Ticket
+from .ticket import Ticket, shared_zone
 
-CST = timezone(timedelta(hours=8))
+CST = shared_zone(timedelta(hours=8))
 
 
 class SettlementError(ValueError):

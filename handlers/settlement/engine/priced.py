@@ -35,7 +35,7 @@ _MEMO_LIMIT = 50_000  # entries per rule; the memo is dropped and refilled past 
 Priced = tuple[tuple[Any, ...], Decimal, Decimal, Decimal, Decimal, str, tuple[tuple[str, Decimal], ...]]
 
 
-class _RulePlan:
+class RulePlan:
     """What the charges of one rule read, and the memo of its priced results."""
 
     __slots__ = ("rule", "book", "memo_ok", "conditional", "qty_names", "parts_apart", "parts_keyed", "promo", "memo")
@@ -54,13 +54,20 @@ class _RulePlan:
         self.memo: dict[Any, list[Any]] = {}
 
 
-def price_rule(rule: ServiceRule, book: Book, ctx: Context, freeze_reason: str | None, line_type: Any) -> Priced:
-    """The priced rule for ``ctx.ticket`` (memoised; identical to :func:`price_direct`).
+def rule_plan(rule: ServiceRule, book: Book) -> RulePlan:
+    """The plan (and memo) of ``rule`` in ``book``, made once per book."""
+    plan: RulePlan = book.memo(("rule-plan", id(rule)), lambda: RulePlan(rule, book))
+    return plan if plan.rule is rule else RulePlan(rule, book)  # (another rule object under that id)
 
-    ``line_type`` is the statement line record (``quote.StatementLine``).
+
+def price_rule(plan: RulePlan, book: Book, ctx: Context, freeze_reason: str | None, line_type: Any) -> Priced:
+    """The priced rule of ``plan`` (:func:`rule_plan`) for ``ctx.ticket`` (memoised; identical to
+    :func:`price_direct`).
+
+    ``line_type`` makes the statement line record from every field in order (``quote.StatementLine``).
     """
-    plan: _RulePlan = book.memo(("rule-plan", id(rule)), lambda: _RulePlan(rule, book))
-    if plan.rule is not rule or plan.book is not book or not plan.memo_ok:  # (a copied book: no memo)
+    rule = plan.rule
+    if plan.book is not book or not plan.memo_ok:  # (a copied book: no memo)
         return price_direct(rule, book, ctx, freeze_reason, line_type)
     t = ctx.ticket
     q = t.quantities

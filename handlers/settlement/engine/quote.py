@@ -9,11 +9,12 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Mapping, Sequence
 
-from .books import Book
+from .books import Book, ServiceRule
 from .charges import Context
+from .frozen import maker
 from .guard import FrozenPromotions
 from .money import ZERO, fmt_money
-from .priced import price_rule
+from .priced import RulePlan, price_rule, rule_plan
 from .regions import region_chain
 from .ticket import Ticket
 
@@ -170,24 +171,47 @@ def quote(ticket: Ticket, book: Book, *, frozen: FrozenPromotions | None = None,
     or region.  VAT is split once on the subtotal, then the split basis is
     allocated between parties.
     """
-    rule = book.resolve(ticket.service, ticket.region, ticket.location)
-    if rule is None:
+    rule, scopes, plan = _place(book, ticket.service, ticket.region, ticket.location)
+    if rule is None or plan is None:
         raise QuoteError(f"{book.label}: no rule for service {ticket.service!r} in region {ticket.region}")
-    scopes = _scopes(ticket.region, book.zones_at(ticket.location))
     done_local = ticket.completed_at.astimezone(book.utc_offset)
     work = done_local if ticket.started_at is None else ticket.started_at.astimezone(book.utc_offset)
     ctx = Context(ticket, work.hour * 60 + work.minute, scopes, book.quantum, done_local.date())
     freeze_reason = frozen.reason_for(ticket.address, scopes) if frozen else None
 
-    lines_out, subtotal, net, tax, gross, basis, split = price_rule(rule, book, ctx, freeze_reason, StatementLine)
+    lines_out, subtotal, net, tax, gross, basis, split = price_rule(plan, book, ctx, freeze_reason, _new_line)
     frozen_key = freeze_reason or ""
     raw_id = f"{ticket.fingerprint()}\x1f{book.book_id}\x1f{book.version}\x1f{book.digest}\x1f{frozen_key}\x1f{corrects or ''}"
     sid = "st-" + hashlib.sha256(raw_id.encode("utf-8")).hexdigest()[:32]
-    return Statement(
+    return _new_statement(
         sid, ticket.id, ticket.service, ticket.region, ticket.completed_at, ticket.provider, ticket.technician,
         book.book_id, book.version, rule.id, book.currency, book.quantum, lines_out, subtotal, net, tax, gross,
         rule.tax.rate, rule.tax.inclusive, basis, split, corrects,
     )
+
+
+_new_line = maker(StatementLine)
+_new_statement = maker(Statement)
+_PLACE_LIMIT = 100_000
+
+
+def _place(book: Book, service: str, region: str,
+           location: tuple[float, float] | None) -> tuple[ServiceRule | None, frozenset[str], RulePlan | None]:
+    """``(rule or None, scopes, rule plan)`` of a service at a region/location under ``book``.
+
+    The same as ``book.resolve`` and :func:`_scopes` of ``book.zones_at``, remembered on the
+    book by ``(service, region, location)`` (both depend on nothing else).
+    """
+    places = book.memo("places", dict)
+    key = (service, region, location)
+    hit = places.get(key)
+    if hit is None:
+        if len(places) >= _PLACE_LIMIT:
+            places.clear()
+        rule = book.resolve(service, region, location)
+        hit = places[key] = (rule, _scopes(region, book.zones_at(location)),
+                             None if rule is None else rule_plan(rule, book))
+    return hit
 
 
 @lru_cache(maxsize=4096)
