@@ -66,7 +66,7 @@ async def arm_many(session: AsyncSession, timers: Iterable[Arming], *, now: date
                  "conversation_key": t.conversation_key or timer_conversation(t.key),
                  "status": ARMED, "generation": 1, "fire_count": 0,
                  "created_at": now, "updated_at": now}
-                for t in latest.values() if (t.conversation_key is not None) is explicit]
+                for t in latest.values() if bool(t.conversation_key) is explicit]
         if rows:
             await session.execute(_upsert(session, explicit), rows)
 

@@ -15,13 +15,11 @@ sending a second copy.
 
 from __future__ import annotations
 
-import logging
 from collections import Counter, defaultdict
 from datetime import datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from handlers.sla import texts
@@ -39,7 +37,6 @@ from scheduler.calendar import SHANGHAI
 from scheduler.clock import Clock
 from scheduler.timers import arm
 
-log = logging.getLogger("handlers.sla.digest")
 
 OPEN_DONE = ("resolved", "closed", "cancelled")
 
@@ -200,16 +197,13 @@ async def ensure_digest_timers(sm: async_sessionmaker, cfg: SlaConfig, clock: Cl
     armed = 0
     for d in cfg.digests:
         key = sla_digest_timer(d.name)
-        try:
-            async with write_session(sm, gate) as s:
-                row = (await s.execute(select(Timer).where(Timer.key == key))
-                       ).scalar_one_or_none()
-                if row is not None and row.status != "cancelled":
-                    continue
-                now = clock.now()
-                await arm(s, key, next_run(d, now), "sla_digest", payload={"name": d.name},
-                          conversation_key=key, now=now)
-                armed += 1
-        except IntegrityError:  # another replica armed it at the same moment
-            log.info("digest %s armed by another process", d.name)
+        async with write_session(sm, gate) as s:
+            row = (await s.execute(select(Timer).where(Timer.key == key))).scalar_one_or_none()
+            if row is not None and row.status != "cancelled":
+                continue
+            now = clock.now()
+            # another replica arming it at the same moment re-arms the same run (an upsert)
+            await arm(s, key, next_run(d, now), "sla_digest", payload={"name": d.name},
+                      conversation_key=key, now=now)
+            armed += 1
     return armed
