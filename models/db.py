@@ -120,10 +120,15 @@ def _forget(session: Session, transaction: Any) -> None:
         session.info.pop("memo", None)
 
 
+@event.listens_for(KeepingSession, "persistent_to_deleted")
+def _forget_deleted(session: Session, instance: Any) -> None:
+    session.info.pop("memo", None)  # a memo may hold the row ``session.delete`` just removed
+
+
 def memo(session: AsyncSession, name: str) -> dict[Any, Any]:
     """A dict of answers this transaction already read (``name`` picks the query), empty again
-    when the transaction ends — commit or rollback. Whoever writes what a memo answered
-    clears it (``memo(...).clear()``)."""
+    when the transaction ends — commit or rollback — and when the session deletes a row. Whoever
+    writes what a memo answered otherwise clears it (``memo(...).clear()``)."""
     return session.info.setdefault("memo", {}).setdefault(name, {})
 
 

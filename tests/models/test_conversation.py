@@ -74,3 +74,19 @@ async def test_one_read_per_person_and_conversation_in_a_transaction(db_url):
         assert len(reads) == 2
     finally:
         await engine.dispose()
+
+
+async def test_a_row_deleted_through_the_session_is_not_answered_from_the_memo(db_url):
+    engine = make_engine(db_url)
+    sm = make_sessionmaker(engine)
+    try:
+        async with sm() as s, s.begin():
+            await expect(s, person="zhangsan", owner="settlement", kind="part_prices", ref=4,
+                         now=NOW)
+        async with sm() as s, s.begin():
+            [w] = await expected(s, "zhangsan", NOW)
+            await s.delete(w)
+            await s.flush()
+            assert await expected(s, "zhangsan", NOW) == []
+    finally:
+        await engine.dispose()
