@@ -5,9 +5,11 @@
 
 The bot runs in this process as ``main.py worker`` would (handlers, timers, no listener, no
 sender), real clock. ``--timers`` ``offer_timeout`` timers are armed, due evenly within
-``--spread`` seconds starting 3 s from now, for offers already answered (each firing is read,
-checked and closed by the dispatch handler: the cheapest real timer work; the process's kept
-technician pool is read first, as it is after the bot's first placement). Measured per timer:
+``--spread`` seconds starting 3 s from now, for offers that no longer exist (each firing is
+claimed, its offer looked up and not found, and the event closed by the dispatch handler: the
+cheapest real timer work, which isolates the sweep → inbox → worker path from what a handler
+does; the process's kept technician pool is read first, as it is after the bot's first
+placement). Measured per timer:
 
 * fire lateness — when the sweep put it into the inbox, minus when it was due;
 * handler lateness — when its handler's transaction committed, minus when it was due;

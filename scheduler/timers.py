@@ -9,6 +9,9 @@
   into an inbox event (channel ``timer``, type = the timer's kind). From there a firing is just
   another event for the dispatcher: ordered per conversation, retried, parked if it keeps failing.
 * A late timer fires late, never not at all: the sweep takes everything due, however overdue.
+* On time, not up to a tick late: after each sweep the earliest armed deadline is read, and if it
+  comes before the next tick a one-off sweep is planned for it (no sooner than ``min_gap`` after
+  this one, so a burst of deadlines is taken in batches, not one sweep per timer).
 * The inbox dedupe key ``timer:<id>:<generation>`` makes a firing idempotent even if a claim
   were repeated; ``fire_count`` and ``fired_by`` record who fired it, for audits and tests.
 """
@@ -19,10 +22,10 @@ import asyncio
 import logging
 import os
 import socket
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Iterable, NamedTuple
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from models.db import WriteGate, dialect_insert, write_session
@@ -92,7 +95,19 @@ def timer_event(t: Timer) -> Event:
                  {"timer_key": t.key, "due_at": t.due_at.isoformat(), "data": t.payload})
 
 
+def seconds_until_next_sweep(next_due: datetime | None, now: datetime, interval: float,
+                             min_gap: float) -> float | None:
+    """When to sweep again for ``next_due``, the earliest armed deadline: None when the regular
+    tick (every ``interval`` seconds) comes first, else in ``min_gap`` seconds or more."""
+    if next_due is None:
+        return None
+    wait = (next_due - now).total_seconds()
+    return None if wait >= interval else max(wait, min_gap)
+
+
 class TimerSweep:
+    min_gap = 0.1  # seconds between two sweeps, at the least
+
     def __init__(self, sessionmaker: async_sessionmaker, clock: Clock, *,
                  gate: WriteGate | None = None, batch: int = 1000,
                  on_fired: Any = None, name: str | None = None) -> None:
@@ -104,6 +119,7 @@ class TimerSweep:
         self.name = name or f"{socket.gethostname()}:{os.getpid()}"
         self.fired = 0
         self._scheduler = None
+        self._interval = 1.0
         self._lock = asyncio.Lock()
 
     async def sweep_once(self) -> int:
@@ -143,11 +159,18 @@ class TimerSweep:
         self.fired += len(due)
         return len(due)
 
+    async def next_due(self) -> datetime | None:
+        """The earliest deadline of an armed timer (None: nothing armed); one indexed read."""
+        async with self.sm() as session:
+            return (await session.execute(
+                select(func.min(Timer.due_at)).where(Timer.status == ARMED))).scalar()
+
     # -- APScheduler drives the sweep -------------------------------------------------------
 
     def start(self, interval_seconds: float = 1.0) -> None:
         from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+        self._interval = interval_seconds
         self._scheduler = AsyncIOScheduler(timezone="UTC")
         self._scheduler.add_job(self.tick, "interval", seconds=interval_seconds,
                                 id="timer-sweep", max_instances=1, coalesce=True,
@@ -155,15 +178,31 @@ class TimerSweep:
         self._scheduler.start()
 
     async def tick(self) -> None:
-        """One sweep whose failure is logged, not raised: the next tick tries again."""
+        """One sweep whose failure is logged, not raised: the next tick tries again. Then,
+        if a deadline comes before the next tick, a one-off sweep is planned for it."""
         try:
             await self.sweep_once()
+            if self._scheduler is not None:
+                self._plan(seconds_until_next_sweep(await self.next_due(), self.clock.now(),
+                                                    self._interval, self.min_gap))
         except asyncio.CancelledError:
             # Shutdown cancels a sweep in flight; its transaction rolls back and the timers
             # stay armed for the next start. Not an error (APScheduler would log it as one).
             log.debug("timer sweep interrupted by shutdown")
         except Exception:
             log.exception("timer sweep failed; the next tick tries again")
+
+    def _plan(self, seconds: float | None) -> None:
+        """Plan the one-off sweep in ``seconds`` (None: the regular tick will do)."""
+        if self._scheduler is None:
+            return
+        if seconds is None:
+            if self._scheduler.get_job("timer-sweep-soon") is not None:
+                self._scheduler.remove_job("timer-sweep-soon")
+            return
+        run_at = datetime.now(UTC) + timedelta(seconds=seconds)  # APScheduler keeps real time
+        self._scheduler.add_job(self.tick, "date", run_date=run_at, id="timer-sweep-soon",
+                                replace_existing=True, misfire_grace_time=None)
 
     def stop(self) -> None:
         if self._scheduler is not None:

@@ -185,3 +185,33 @@ async def test_two_transactions_arming_the_same_new_key_both_succeed(pg_database
 async def _arm_in(sm, key, due):
     async with write_session(sm, None) as s:
         await arm(s, key, due, "offer_timeout", now=T0)
+
+
+def test_the_next_sweep_comes_at_the_earliest_deadline_not_a_tick_later():
+    from scheduler.timers import seconds_until_next_sweep as wait
+    assert wait(None, T0, 1.0, 0.1) is None  # nothing armed: the regular tick
+    assert wait(T0 + timedelta(seconds=5), T0, 1.0, 0.1) is None  # the tick comes first
+    assert wait(T0 + timedelta(milliseconds=400), T0, 1.0, 0.1) == pytest.approx(0.4)
+    assert wait(T0 + timedelta(milliseconds=30), T0, 1.0, 0.1) == 0.1  # a burst: batches
+    assert wait(T0 - timedelta(seconds=3), T0, 1.0, 0.1) == 0.1  # overdue (another replica's)
+
+
+async def test_a_sweep_plans_a_one_off_sweep_for_a_deadline_before_the_next_tick(env):
+    sweep = env["sweep"]
+    sweep.start(interval_seconds=60)
+    try:
+        await arm_(env, "offer:1", 10)  # ten minutes: the hourly tick would do
+        await sweep.tick()
+        assert sweep._scheduler.get_job("timer-sweep-soon") is None
+        async with write_session(env["sm"], env["gate"]) as s:
+            await arm(s, "offer:2", T0 + timedelta(seconds=20), "offer_timeout", now=T0)
+        before = datetime.now(UTC)
+        await sweep.tick()
+        planned = sweep._scheduler.get_job("timer-sweep-soon").next_run_time
+        assert 19 <= (planned - before).total_seconds() <= 21  # when offer:2 is due
+        env["clock"].advance(seconds=20)
+        await sweep.tick()  # what the planned sweep does: offer:2 fires on time
+        assert sweep.fired == 1
+        assert sweep._scheduler.get_job("timer-sweep-soon") is None  # offer:1 is 9 min away
+    finally:
+        sweep.stop()
