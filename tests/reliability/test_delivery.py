@@ -22,7 +22,8 @@ from sqlalchemy import create_engine, text
 from bot.sandbox.server import Sandbox
 from models.db import sync_url
 from tests.conftest import TEST_AES_KEY, TEST_CORP_ID, TEST_SECRET, TEST_TOKEN, _truncate_pg
-from tests.procs import free_port, start_bot, start_worker, stop_all
+from tests.procs import (free_port, spawn_bot, start_bot, start_worker, stop_all,
+                         wait_healthy)
 
 SEED = int(os.environ.get("RELIABILITY_SEED", "20261129"))
 
@@ -49,18 +50,50 @@ def replies_per_message(sb: Sandbox, users: list[str], texts: list[str]) -> Coun
     return Counter({t: sum(t in ln for ln in lines) for t in texts})
 
 
-def fresh_db(kind: str, path, pg_database_factory) -> str:
-    """A new SQLite file at ``path``, or the session's PostgreSQL database emptied."""
-    if kind == "sqlite":
-        return f"sqlite:///{path}"
-    url = pg_database_factory()
-    _truncate_pg(url)
-    return url
-
-
 @pytest.fixture
-def pg_url(request):
-    return lambda: request.getfixturevalue("pg_database")
+def lane_dbs(request, tmp_path):
+    """``lane_dbs(kind)`` → ``fresh(lane, trial)``: a new SQLite file per trial, or the lane's
+    PostgreSQL database emptied (lane 0 the session's, lane 1 a second one made here) —
+    two trials running at once never share a database. ``fresh`` may run in a thread."""
+    created: list[str] = []
+
+    def for_kind(kind: str):
+        if kind == "sqlite":
+            return lambda lane, trial: f"sqlite:///{tmp_path / f't{trial}.db'}"
+        session_db = request.getfixturevalue("pg_database")
+
+        def fresh(lane: int, trial: int) -> str:
+            if lane == 0:
+                url = session_db
+            elif created:
+                url = created[0]
+            else:
+                import uuid
+
+                import psycopg
+
+                from models.db import migrate
+                from tests.conftest import PG_ADMIN_URL
+
+                name = f"wo_kill_{uuid.uuid4().hex[:8]}"
+                with psycopg.connect(PG_ADMIN_URL, autocommit=True) as c:
+                    c.execute(f'CREATE DATABASE "{name}"')
+                url = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+                created.append(url)
+                migrate(url)
+            _truncate_pg(url)
+            return url
+
+        return fresh
+
+    yield for_kind
+    if created:
+        import psycopg
+
+        from tests.conftest import PG_ADMIN_URL
+
+        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as c:
+            c.execute(f'DROP DATABASE IF EXISTS "{created[0].rsplit("/", 1)[1]}" WITH (FORCE)')
 
 
 # -- SIGKILL at random points while sending -------------------------------------------------
@@ -68,12 +101,21 @@ def pg_url(request):
 
 @pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
 async def test_sigkill_at_random_points_loses_nothing_and_delivers_nothing_twice(
-        kind, tmp_path, pg_url):
+        kind, tmp_path, lane_dbs):
+    """Each trial: a fresh database, its own sandbox and bot process, 40 messages, SIGKILL
+    after a random number of sends reached WeCom, a new process on that database finishes.
+
+    Most of a trial is two bot processes starting (~2.4 s each), so the trials run in two
+    lanes at once (trials 0, 2, 4 and 1, 3, 5), each on its own database, sandbox and port;
+    the kill points are drawn from the seeded generator in trial order, as before."""
     rng = random.Random(f"{SEED}:{kind}")
     trials, per_trial = 6, 40
+    kill_ats = [rng.randint(1, per_trial - 5) for _ in range(trials)]  # after the kill_at-th send
+    fresh = lane_dbs(kind)
     totals = Counter()
-    for trial in range(trials):
-        db_url = fresh_db(kind, tmp_path / f"t{trial}.db", pg_url)
+
+    async def one_trial(lane: int, trial: int) -> None:
+        db_url = await asyncio.to_thread(fresh, lane, trial)
         port = free_port()
         sb = sandbox_for(port)
         sb_url = await sb.start()
@@ -83,18 +125,20 @@ async def test_sigkill_at_random_points_loses_nothing_and_delivers_nothing_twice
         env = {"SENDER_LEASE_SECONDS": "1", "LOG_LEVEL": "WARNING"}
         procs = []
         try:
-            proc = await start_bot(db_url, sb_url, port, tmp_path, **env)
-            procs.append(proc)
+            procs.append(await spawn_bot(db_url, sb_url, port, tmp_path, **env))
+            proc = procs[0]
+            await wait_healthy(f"http://127.0.0.1:{port}", proc)
             users = [f"t{trial}u{i}" for i in range(8)]
             texts = [f"试验{trial}第{i}号门店的咖啡机坏了" for i in range(per_trial)]
             acks = await asyncio.gather(*(sb.member_says(users[i % 8], t)
                                           for i, t in enumerate(texts)))
             assert all(a["acked"] for a in acks)
-            kill_at = rng.randint(1, per_trial - 5)  # after the kill_at-th send reached WeCom
+            kill_at = kill_ats[trial]
             await sb.wait_for_calls("message/send", kill_at, timeout=30)
             proc.send_signal(signal.SIGKILL)
             await proc.wait()
-            procs.append(await start_bot(db_url, sb_url, port, tmp_path, **env))
+            procs.append(await spawn_bot(db_url, sb_url, port, tmp_path, **env))
+            await wait_healthy(f"http://127.0.0.1:{port}", procs[1])
             await sb.wait_until(
                 lambda: all(n >= 1 for n in replies_per_message(sb, users, texts).values()),
                 timeout=60, what="every message answered")
@@ -115,6 +159,14 @@ async def test_sigkill_at_random_points_loses_nothing_and_delivers_nothing_twice
                     p.kill()
                     await p.wait()
             await sb.stop()
+
+    async def lane(k: int) -> None:
+        for trial in range(k, trials, 2):
+            await one_trial(k, trial)
+
+    async with asyncio.TaskGroup() as lanes:  # one lane failing stops the other
+        lanes.create_task(lane(0))
+        lanes.create_task(lane(1))
     print(f"{kind}: {dict(totals)}")
     assert totals["trials"] == trials
 
