@@ -20,7 +20,8 @@ from bot.sandbox.server import Sandbox
 from tests.deploy.test_reverse_proxies import (CADDY, DEPLOY, NGINX, caddy_env, stop,
                                                wait_listening, write_upstream)
 from tests.conftest import TEST_AES_KEY, TEST_CORP_ID, TEST_SECRET, TEST_TOKEN, _truncate_pg
-from tests.procs import MAIN, bot_env, free_port, start_bot, start_worker, stop_all
+from tests.procs import (MAIN, bot_env, free_port, spawn_bot, start_bot, start_worker, stop_all,
+                         wait_healthy)
 
 
 async def test_worker_upgrade_and_migration_while_ingest_keeps_acking(pg_database, tmp_path):
@@ -149,9 +150,17 @@ async def test_rolling_upgrade_behind_the_proxy_loses_no_ack(pg_database, tmp_pa
         phase = "both up"
 
     try:
+        # Before the upgrade: two ingest processes and a worker, started at once (they share
+        # nothing but the migrated database; the steps of the procedure below stay in order).
         for port in ports:
-            ingest[port] = await start_bot(pg_database, sb_url, int(port), tmp_path, **quiet)
-        worker = await start_worker(pg_database, sb_url, tmp_path, DOCTOR_AT_START="false")
+            ingest[port] = await spawn_bot(pg_database, sb_url, int(port), tmp_path, **quiet)
+        starting = asyncio.create_task(
+            start_worker(pg_database, sb_url, tmp_path, DOCTOR_AT_START="false"))
+        try:
+            await asyncio.gather(*(wait_healthy(f"http://127.0.0.1:{port}", ingest[port])
+                                   for port in ports))
+        finally:
+            worker = await starting
         writing = asyncio.create_task(wecom_writes())
         await sandbox.wait_for_lines("app:user0", 1, timeout=30)
         # 1. systemctl stop wecom-bot-worker; install the new code …
