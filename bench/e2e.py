@@ -45,11 +45,6 @@ DISTRICTS = [("黄浦区", "310101"), ("徐汇区", "310104"), ("长宁区", "31
              ("松江区", "310117"), ("青浦区", "310118"), ("奉贤区", "310120"), ("崇明区", "310151")]
 
 
-@contextlib.asynccontextmanager
-async def _nothing():
-    yield
-
-
 async def seed_staff(db_url: str, techs: int) -> None:
     """Technicians who can take the reports of their district (coffee machines, always on
     shift, room for many jobs) and two dispatchers, stored before the bot starts."""
@@ -87,6 +82,9 @@ async def main() -> None:
     ap.add_argument("--split", action="store_true",
                     help="ingest (serve, RUN_WORKER=false) and handling (main.py worker) as two "
                          "processes, as make run starts them")
+    ap.add_argument("--workers", type=int, default=1,
+                    help="with --split: this many worker processes on the one database "
+                         "(replicas sharing the inbox)")
     args = ap.parse_args()
 
     sandbox = Sandbox(corp_id=CORP_ID, agent_id=1000002, secret=SECRET, app_token=TOKEN,
@@ -97,7 +95,9 @@ async def main() -> None:
             await seed_staff(db_url, args.techs)
             async with bot_process(
                     db_url, api_base, tmp, **({"RUN_WORKER": "false"} if args.split else {})
-            ) as bot_url, (worker_process(db_url, api_base, tmp) if args.split else _nothing()):
+            ) as bot_url, contextlib.AsyncExitStack() as workers:
+                for _ in range(max(1, args.workers) if args.split else 0):
+                    await workers.enter_async_context(worker_process(db_url, api_base, tmp))
                 sandbox.bot_url = bot_url
                 await run(args, sandbox, db_url)
     finally:
@@ -172,7 +172,7 @@ async def run(args, sandbox: Sandbox, db_url: str) -> None:
     every = report_lat + confirm_lat
     print(f"messages: {len(every)} from {args.users} users at {len(every) / elapsed:.1f}/s "
           f"(target rate {args.rate}/s); database: {args.db}; "
-          f"{'ingest and worker processes' if args.split else 'one process'}")
+          f"{f'ingest and {args.workers} worker process(es)' if args.split else 'one process'}")
     print(f"report  → confirmation question: p50 {pct(report_lat, 50):6.1f} ms  "
           f"p99 {pct(report_lat, 99):6.1f} ms")
     print(f"确认    → ticket committed, reply: p50 {pct(confirm_lat, 50):6.1f} ms  "
