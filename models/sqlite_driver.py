@@ -22,10 +22,22 @@ holds while it waits — so the next turn is the ingest's, whoever asks in betwe
 ROLLBACK or closing the connection gives the turn back; a process that dies gives it back with
 its file descriptors. Writers that do not take turns (migrations, the sync engine) still meet
 SQLite's own lock and busy timeout.
+
+**Inside a write transaction, statements run on the event loop's thread.** Once ``BEGIN
+IMMEDIATE`` has returned, the connection holds SQLite's write lock: no statement of that
+transaction can wait for a lock (WAL readers never do), so the hop to the connection's thread
+buys nothing and costs a GIL hand-over each way — the event loop's thread waited for the GIL
+in ``put_nowait`` for 12 % of a saturated worker's samples (py-spy, bench/e2e.py). The
+connection is opened with ``check_same_thread=False`` and used by one thread at a time: the
+loop's while the transaction runs, its own thread for ``BEGIN``, ``COMMIT``, ``ROLLBACK``, read
+transactions (which may be long scans) and closing. So that a long write transaction does not
+starve the rest of the process (an HTTP callback registering at the write gate, the sender),
+the loop gets a turn every ``INLINE_SLICE`` seconds of it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import fcntl
 import os
 import sqlite3
@@ -37,6 +49,7 @@ import aiosqlite
 
 Result = tuple[Any, int, int, list[Any]]
 POLL_SECONDS = 0.0005
+INLINE_SLICE = 0.005  # seconds of a write transaction's statements between two loop turns
 
 
 class TurnLock:
@@ -101,16 +114,22 @@ class TurnWatch:
         os.close(self._turn)
 
 
-def _run(raw: sqlite3.Connection, sql: str, params: Any, many: bool,
-         turn: TurnLock | None = None) -> Result:
-    if turn is not None and sql == "BEGIN IMMEDIATE" and not turn.held:
+def _run(owner: "OneHopConnection", sql: str, params: Any, many: bool) -> Result:
+    """A statement in the connection's thread; ``BEGIN IMMEDIATE`` takes the turn first and,
+    once it holds the write lock, lets the rest of the transaction run inline."""
+    raw, turn = owner._conn, owner.turn
+    immediate = sql == "BEGIN IMMEDIATE"
+    if turn is not None and immediate and not turn.held:
         turn.acquire()
     try:
-        return _execute(raw, sql, params, many)
+        result = _execute(raw, sql, params, many)
     except BaseException:
         if turn is not None and not raw.in_transaction:
             turn.release()  # BEGIN itself failed
         raise
+    if immediate:
+        owner.writing = True
+    return result
 
 
 def _execute(raw: sqlite3.Connection, sql: str, params: Any, many: bool) -> Result:
@@ -143,8 +162,17 @@ class OneHopCursor:
         self.arraysize = 1
 
     async def _go(self, sql: str, params: Any, many: bool) -> "OneHopCursor":
-        self.description, self.lastrowid, self.rowcount, self._rows = await self._conn._execute(
-            _run, self._conn._conn, sql, params, many, self._conn.turn)
+        conn = self._conn
+        if conn.writing and conn._conn.in_transaction:  # holds the write lock: inline
+            now = time.perf_counter()
+            if now - conn.slice_from >= INLINE_SLICE:
+                await asyncio.sleep(0)  # the rest of the process gets a turn
+                conn.slice_from = time.perf_counter()
+            result = _execute(conn._conn, sql, params, many)
+        else:
+            result = await conn._execute(_run, conn, sql, params, many)
+            conn.slice_from = time.perf_counter()
+        self.description, self.lastrowid, self.rowcount, self._rows = result
         return self
 
     async def execute(self, sql: str, parameters: Any = None) -> "OneHopCursor":
@@ -171,11 +199,14 @@ class OneHopCursor:
 
 class OneHopConnection(aiosqlite.Connection):
     turn: TurnLock | None = None
+    writing = False  # BEGIN IMMEDIATE returned and neither COMMIT nor ROLLBACK since
+    slice_from = 0.0  # when the loop last had a turn during this write transaction
 
     async def cursor(self) -> OneHopCursor:  # type: ignore[override]
         return OneHopCursor(self)
 
     def _end(self, how: Callable[[], None]) -> None:
+        self.writing = False
         try:
             how()
         finally:
@@ -202,7 +233,8 @@ def creator(database: str, *, high: bool = False, **kwargs: Any) -> Callable[[],
     engine's writers go first (the inbox writer)."""
 
     async def connect() -> OneHopConnection:
-        conn = OneHopConnection(lambda: sqlite3.connect(database, **kwargs), 64)
+        conn = OneHopConnection(  # used by one thread at a time: its own, or the loop's (above)
+            lambda: sqlite3.connect(database, **{**kwargs, "check_same_thread": False}), 64)
         conn.daemon = True  # as SQLAlchemy's own aiosqlite connect: an unclosed one never
         # keeps the process from exiting
         if database != ":memory:" and not database.startswith("file:"):

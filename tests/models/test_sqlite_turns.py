@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import threading
+import time
 
 import pytest
+from sqlalchemy import event, text
 
 from models.sqlite_driver import TurnLock, TurnWatch
 
@@ -80,3 +83,72 @@ def test_a_process_that_leaves_a_connection_open_still_exits(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          timeout=120, cwd=Path(__file__).resolve().parents[2])
     assert out.returncode == 0 and "exited" in out.stdout, out.stderr[-2000:]
+
+
+async def test_a_write_transaction_runs_on_the_loop_thread_and_a_read_in_the_connections(
+        tmp_path):
+    """Holding the write lock, a statement cannot wait for one: no hop to the connection's
+    thread (``sqlite_driver``, "Inside a write transaction"). Reads, which may be long scans,
+    still run in the connection's thread, as do BEGIN and COMMIT."""
+    from models.db import make_engine, make_sessionmaker, write_session
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'bot.db'}")
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _thread_id(dbapi_conn, _record):
+        dbapi_conn.create_function("thread_id", 0, threading.get_ident)
+
+    sm = make_sessionmaker(engine)
+    loop_thread = threading.get_ident()
+    try:
+        async with write_session(sm, None) as s:
+            assert (await s.execute(text("SELECT thread_id()"))).scalar_one() == loop_thread
+            await s.execute(text("CREATE TABLE t (x INTEGER)"))
+            await s.execute(text("INSERT INTO t VALUES (1)"))
+        async with sm() as s:
+            assert (await s.execute(text("SELECT thread_id()"))).scalar_one() != loop_thread
+            assert (await s.execute(text("SELECT sum(x) FROM t"))).scalar_one() == 1
+        with pytest.raises(Exception):  # a failed write transaction rolls back as before
+            async with write_session(sm, None) as s:
+                await s.execute(text("INSERT INTO t VALUES (2)"))
+                await s.execute(text("INSERT INTO nowhere VALUES (3)"))
+        async with sm() as s:
+            assert (await s.execute(text("SELECT sum(x) FROM t"))).scalar_one() == 1
+    finally:
+        await engine.dispose()
+
+
+async def test_a_long_write_transaction_gives_the_event_loop_turns(tmp_path):
+    """Statements run inline would hold the loop for a whole transaction: an HTTP callback
+    could not even register at the write gate. Every ``INLINE_SLICE`` the loop gets a turn."""
+    from models.db import make_engine, make_sessionmaker, write_session
+    from models.sqlite_driver import INLINE_SLICE
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'bot.db'}")
+    sm = make_sessionmaker(engine)
+    turns = 0
+    stop = asyncio.Event()
+
+    async def ticker() -> None:
+        nonlocal turns
+        while not stop.is_set():
+            turns += 1
+            await asyncio.sleep(0)
+
+    try:
+        async with write_session(sm, None) as s:
+            await s.execute(text("CREATE TABLE t (x INTEGER)"))
+            task = asyncio.create_task(ticker())
+            await asyncio.sleep(0)
+            before = turns
+            started = time.perf_counter()
+            n = 0
+            while time.perf_counter() - started < 10 * INLINE_SLICE:
+                await s.execute(text("INSERT INTO t VALUES (:x)"), {"x": n})
+                n += 1
+            during = turns - before
+        stop.set()
+        await task
+        assert n > 10 and during >= 5  # ~ one turn per slice, not none until COMMIT
+    finally:
+        await engine.dispose()
