@@ -48,8 +48,6 @@ DISTRICTS = [("黄浦区", "310101"), ("徐汇区", "310104"), ("长宁区", "31
 async def seed_staff(db_url: str, techs: int) -> None:
     """Technicians who can take the reports of their district (coffee machines, always on
     shift, room for many jobs) and two dispatchers, stored before the bot starts."""
-    from datetime import UTC, datetime
-
     from models.db import make_engine, make_sessionmaker, migrate, write_session
     from models.tickets import Staff
 
