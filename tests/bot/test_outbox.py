@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-
 from models.messages import Event
 from bot.outbox import reply_rows
 from models.messages import Outgoing
