@@ -12,6 +12,12 @@
   accepted in each window), so it survives restarts; kept in memory where this is the only
   sender (``bot.pacing``). A message that would go over a window waits until the window has
   room, because WeCom drops excess messages silently.
+* **Marked sent together.** The calls of a round run at once; each one's ``sent`` mark joins
+  the next write transaction of marks instead of taking its own. On SQLite every write
+  transaction takes a turn at the gate, between the worker's batches: one turn per sent
+  message made a round of N sends wait behind about N/2 worker batches. A mark is still
+  written as soon as a transaction is free, after its call, never before; if a shared
+  transaction fails, each mark is written alone, so one bad row does not undo the others.
 """
 
 from __future__ import annotations
@@ -65,6 +71,8 @@ class OutboxSender(WakeableLoop):
         self.lease = lease
         # One sender per SQLite database (its one worker process): its own count is the count.
         self.pace = PaceWindows(sessionmaker, shared=not (gate is not None and gate.enabled))
+        self._marks: list[tuple[OutboxMessage, dict, asyncio.Future[None]]] = []
+        self._marking = False
 
     async def run_once(self) -> int:
         """Claim every due head message, send each once; returns how many calls were made."""
@@ -74,8 +82,13 @@ class OutboxSender(WakeableLoop):
                 return 0
         async with write_session(self.sm, self.gate) as session:
             rows = await outbox_claim(session, now, self.batch, self.lease)
-        results = await asyncio.gather(*(self._send(r) for r in rows))
-        return sum(results)
+        # Every call of the round ends (and its mark is written) before the round does, even
+        # when one of them failed: the first failure is raised after that.
+        results = await asyncio.gather(*(self._send(r) for r in rows), return_exceptions=True)
+        failed = [r for r in results if isinstance(r, BaseException)]
+        if failed:
+            raise failed[0]
+        return sum(results)  # type: ignore[arg-type]
 
     async def _send(self, row: OutboxMessage) -> int:
         token = event_id_var.set(f"out{row.id}")
@@ -146,12 +159,52 @@ class OutboxSender(WakeableLoop):
             exc, WeComResponseCodeError)
 
     async def _mark_sent(self, row: OutboxMessage, result: dict) -> None:
+        """Record the send; returns once it is committed (with other marks, see the module)."""
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._marks.append((row, result, done))
+        if not self._marking:
+            self._marking = True
+            asyncio.create_task(self._write_marks())
+        await done
+
+    async def _write_marks(self) -> None:
+        marks: list[tuple[OutboxMessage, dict, asyncio.Future[None]]] = []
+        try:
+            while self._marks:
+                marks, self._marks = self._marks, []
+                try:
+                    await self._commit_marks(marks)
+                except Exception as exc:
+                    if len(marks) == 1:
+                        _settle(marks[0][2], exc)
+                        continue
+                    log.warning("%d sent marks could not commit together (%s: %s); writing "
+                                "each alone", len(marks), type(exc).__name__, exc)
+                    for mark in marks:
+                        try:
+                            await self._commit_marks([mark])
+                        except Exception as one:
+                            _settle(mark[2], one)
+                marks = []
+        except BaseException as exc:  # cancelled (shutdown): nobody may wait for ever
+            for _, _, done in marks + self._marks:
+                _settle(done, exc)
+            self._marks = []
+            raise
+        finally:
+            self._marking = False
+
+    async def _commit_marks(self, marks: list[tuple[OutboxMessage, dict, asyncio.Future[None]]]
+                            ) -> None:
         now = self.clock.now()
         async with write_session(self.sm, self.gate) as session:
-            await outbox_mark_sent(session, row.id, now, result)
-            if row.api == "message/send":  # a card's code can update it later, once
-                await remember_send_code(session, row.payload, result, now)
-        self.pace.sent(row.pace_key, now)
+            for row, result, _ in marks:
+                await outbox_mark_sent(session, row.id, now, result)
+                if row.api == "message/send":  # a card's code can update it later, once
+                    await remember_send_code(session, row.payload, result, now)
+        for row, _, done in marks:
+            self.pace.sent(row.pace_key, now)
+            _settle(done, None)
 
     async def _park_unknown(self, row: OutboxMessage, why: str) -> None:
         """At most once: not resent, parked for a person to decide (``python main.py parked``)."""
@@ -177,3 +230,15 @@ class OutboxSender(WakeableLoop):
         async with write_session(self.sm, self.gate) as session:
             await outbox_record_failure(session, row.id, str(exc), now, retry_at,
                                         unknown=unknown)
+
+
+def _settle(done: asyncio.Future[None], error: BaseException | None) -> None:
+    """Tell the send waiting for its mark (unless it stopped waiting: shutdown)."""
+    if done.done():
+        return
+    if error is None:
+        done.set_result(None)
+    elif isinstance(error, asyncio.CancelledError):
+        done.cancel()
+    else:
+        done.set_exception(error)

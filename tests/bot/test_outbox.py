@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from models.messages import Event
 from bot.outbox import reply_rows
 from models.messages import Outgoing
@@ -172,3 +174,52 @@ async def test_operator_lists_and_retries_parked_messages(stack, tmp_path):
     [row] = await stack.outbox()
     assert row.status == "sent"
     assert [ln.content for ln in stack.sandbox.delivered("app:lishifu")] == ["m0"]
+
+
+async def test_a_rounds_sends_are_marked_sent_in_shared_transactions(stack, monkeypatch):
+    """Each mark its own write transaction made a round of N sends take N turns at the SQLite
+    gate, between the worker's batches. The marks of a round now share transactions."""
+    import bot.sender
+    from models.tables import OutboxMessage
+
+    opened = 0
+    real = bot.sender.write_session
+
+    def counting(*a, **kw):
+        nonlocal opened
+        opened += 1
+        return real(*a, **kw)
+
+    monkeypatch.setattr(bot.sender, "write_session", counting)
+    users = [f"u{i}" for i in range(20)]
+    for u in users:
+        await enqueue(stack, u, 1)
+    assert await stack.bot.sender.run_once() == 20
+    assert all(len(stack.sandbox.delivered(f"app:{u}")) == 1 for u in users)
+    rows = await stack.rows(OutboxMessage)
+    assert [r.status for r in rows] == ["sent"] * 20 and all(r.sent_at for r in rows)
+    # The claim, then the marks: 1 + 20 before; 1 + 2-3 seen here (each transaction takes the
+    # marks of the calls that finished while the previous one wrote). Bounded loosely so a
+    # loaded machine, where calls finish further apart, does not fail it.
+    assert opened <= 1 + len(users) // 2
+
+
+async def test_a_mark_that_cannot_be_written_does_not_undo_the_others(stack, monkeypatch):
+    import bot.sender
+    from models.tables import OutboxMessage
+
+    real = bot.sender.outbox_mark_sent
+
+    async def refusing(session, msg_id, now, result):
+        if msg_id == 3:
+            raise RuntimeError("disk said no")
+        await real(session, msg_id, now, result)
+
+    monkeypatch.setattr(bot.sender, "outbox_mark_sent", refusing)
+    for u in ("a", "b", "c", "d", "e"):
+        await enqueue(stack, u, 1)
+    with pytest.raises(RuntimeError):
+        await stack.bot.sender.run_once()
+    rows = {r.id: r for r in await stack.rows(OutboxMessage)}
+    assert [i for i, r in rows.items() if r.status == "sent"] == [1, 2, 4, 5]
+    assert rows[3].status != "sent" and rows[3].lease_until is not None  # taken again later
