@@ -73,6 +73,7 @@ class OutboxSender(WakeableLoop):
         self.pace = PaceWindows(sessionmaker, shared=not (gate is not None and gate.enabled))
         self._marks: list[tuple[OutboxMessage, dict, asyncio.Future[None]]] = []
         self._marking = False
+        self._marker: asyncio.Task[None] | None = None
 
     async def run_once(self) -> int:
         """Claim every due head message, send each once; returns how many calls were made."""
@@ -164,7 +165,8 @@ class OutboxSender(WakeableLoop):
         self._marks.append((row, result, done))
         if not self._marking:
             self._marking = True
-            asyncio.create_task(self._write_marks())
+            # Kept in an attribute: the event loop holds its tasks only weakly.
+            self._marker = asyncio.create_task(self._write_marks())
         await done
 
     async def _write_marks(self) -> None:
