@@ -72,8 +72,7 @@ class OutboxSender(WakeableLoop):
         # One sender per SQLite database (its one worker process): its own count is the count.
         self.pace = PaceWindows(sessionmaker, shared=not (gate is not None and gate.enabled))
         self._marks: list[tuple[OutboxMessage, dict, asyncio.Future[None]]] = []
-        self._marking = False
-        self._marker: asyncio.Task[None] | None = None
+        self._marker: asyncio.Task[None] | None = None  # writing marks while not done
 
     async def run_once(self) -> int:
         """Claim every due head message, send each once; returns how many calls were made."""
@@ -163,8 +162,7 @@ class OutboxSender(WakeableLoop):
         """Record the send; returns once it is committed (with other marks, see the module)."""
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._marks.append((row, result, done))
-        if not self._marking:
-            self._marking = True
+        if self._marker is None or self._marker.done():
             # Kept in an attribute: the event loop holds its tasks only weakly.
             self._marker = asyncio.create_task(self._write_marks())
         await done
@@ -193,8 +191,6 @@ class OutboxSender(WakeableLoop):
                 _settle(done, exc)
             self._marks = []
             raise
-        finally:
-            self._marking = False
 
     async def _commit_marks(self, marks: list[tuple[OutboxMessage, dict, asyncio.Future[None]]]
                             ) -> None:
