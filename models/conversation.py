@@ -30,7 +30,8 @@ class Awaiting(SQLModel, table=True):
     __tablename__ = "awaiting"
     __table_args__ = (UniqueConstraint("person", "owner", "kind", "ref",
                                        name="uq_awaiting_subject"),
-                      Index("ix_awaiting_person", "person", "expires_at"))
+                      Index("ix_awaiting_person", "person", "expires_at"),
+                      Index("ix_awaiting_subject", "owner", "kind", "ref"))  # settled by anyone
 
     id: int | None = Field(default=None, sa_column=Column(_ID, primary_key=True, autoincrement=True))
     person: str = Field(max_length=128)

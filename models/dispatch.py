@@ -61,7 +61,9 @@ class DispatchDecisionRow(SQLModel, table=True):
 
 class Offer(SQLModel, table=True):
     __tablename__ = "dispatch_offer"
-    __table_args__ = (Index("ix_offer_tech_status", "technician", "status"),)
+    __table_args__ = (Index("ix_offer_tech_status", "technician", "status"),
+                      # accepts since a day / three days ago (the pool's response medians)
+                      Index("ix_offer_status_answered", "status", "answered_at"))
 
     id: int | None = _pk()
     job_id: int = _fk("dispatch_job.id", nullable=False)

@@ -61,7 +61,8 @@ class SlaClock(SQLModel, table=True):
 
 class SlaEscalation(SQLModel, table=True):
     __tablename__ = "sla_escalation"
-    __table_args__ = (UniqueConstraint("ticket_id", "step", name="uq_sla_escalation_step"),)
+    __table_args__ = (UniqueConstraint("ticket_id", "step", name="uq_sla_escalation_step"),
+                      Index("ix_sla_escalation_clock", "clock_id"))  # a clock's steps done
 
     id: int | None = _pk()
     ticket_id: int = _fk("ticket.id", nullable=False)

@@ -30,6 +30,7 @@ class InboxEvent(SQLModel, table=True):
     __table_args__ = (
         Index("ix_inbox_pending_conv", "status", "conversation_key", "id"),
         Index("ix_inbox_status_due", "status", "next_attempt_at"),
+        Index("ix_inbox_sender_kind", "sender", "kind"),  # how many messages a customer wrote
     )
 
     id: int | None = Field(default=None, sa_column=Column(_ID, primary_key=True, autoincrement=True))

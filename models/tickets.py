@@ -42,6 +42,9 @@ class Customer(SQLModel, table=True):
     """One person (or store account) we serve. Merged customers point at the survivor."""
 
     __tablename__ = "customer"
+    # a customer's history links people by phone and by merges (models/customers.py)
+    __table_args__ = (Index("ix_customer_phone", "phone"),
+                      Index("ix_customer_merged_into", "merged_into_id"))
 
     id: int | None = _pk()
     name: str = Field(default="", max_length=100)
@@ -177,7 +180,9 @@ class TicketCreate(TicketBase):
 
 class Ticket(TicketBase, table=True):
     __tablename__ = "ticket"
-    __table_args__ = (Index("ix_ticket_customer_status", "customer_id", "status"),)
+    __table_args__ = (Index("ix_ticket_customer_status", "customer_id", "status"),
+                      # a customer's history: tickets by phone and at the same address
+                      Index("ix_ticket_phone", "phone"), Index("ix_ticket_address", "address"))
 
     id: int | None = _pk()
     number: str = Field(max_length=20, unique=True)  # GD20261125-0007
@@ -224,7 +229,8 @@ class Draft(SQLModel, table=True):
     """A ticket being filled in chat: one per person and conversation at a time."""
 
     __tablename__ = "draft"
-    __table_args__ = (Index("ix_draft_conv_sender_status", "conversation_key", "sender", "status"),)
+    __table_args__ = (Index("ix_draft_conv_sender_status", "conversation_key", "sender", "status"),
+                      Index("ix_draft_customer", "customer_id"))  # customers merged
 
     id: int | None = _pk()
     conversation_key: str = Field(max_length=255)

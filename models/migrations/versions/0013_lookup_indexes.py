@@ -1,0 +1,39 @@
+"""lookup indexes: what a ticket's creation and a customer's history look up by (phone,
+address, merges, a sender's messages, recent accepts, a clock's escalation steps, awaited
+answers by subject). On an empty database these lookups were cheap as full scans; with a year
+of history (200,000 tickets) they made a created ticket's transaction 9× longer
+(bench/tx_time.py --history).
+
+Revision ID: 0013
+Revises: 0012
+Create Date: 2026-11-30 15:20:00
+"""
+from alembic import op
+
+
+revision = '0013'
+down_revision = '0012'
+branch_labels = None
+depends_on = None
+
+INDEXES = [
+    ("customer", "ix_customer_phone", ["phone"]),
+    ("customer", "ix_customer_merged_into", ["merged_into_id"]),
+    ("ticket", "ix_ticket_phone", ["phone"]),
+    ("ticket", "ix_ticket_address", ["address"]),
+    ("draft", "ix_draft_customer", ["customer_id"]),
+    ("inbox", "ix_inbox_sender_kind", ["sender", "kind"]),
+    ("dispatch_offer", "ix_offer_status_answered", ["status", "answered_at"]),
+    ("awaiting", "ix_awaiting_subject", ["owner", "kind", "ref"]),
+    ("sla_escalation", "ix_sla_escalation_clock", ["clock_id"]),
+]
+
+
+def upgrade() -> None:
+    for table, name, columns in INDEXES:
+        op.create_index(name, table, columns, unique=False)
+
+
+def downgrade() -> None:
+    for table, name, _ in reversed(INDEXES):
+        op.drop_index(name, table_name=table)

@@ -1,0 +1,95 @@
+"""What the bot looks up while people work is found through an index, never by reading a whole
+table that grows with the business (tickets, customers, the inbox, offers …).
+
+On an empty database a full scan costs nothing, so no journey test notices it; with a year of
+history (200,000 tickets) the lookups of a customer's history made a created ticket's write
+transaction 9× longer (bench/tx_time.py --history). This test walks a ticket from report to
+completion and a second report from the same store, records every query the bot ran, and asks
+the database how it would run each one: SQLite's query plan must not SCAN a growing table;
+PostgreSQL, told not to scan sequentially where it has a choice, must not need to.
+"""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import event
+
+from tests.scenarios.test_dispatch import click, report, say
+
+# Tables that grow with every report, message, offer or clock (not staff, settings or regions).
+GROWING = {"ticket", "customer", "customer_identity", "inbox", "outbox", "draft", "dispatch_job",
+           "dispatch_offer", "dispatch_decision", "ticket_event", "ticket_message", "timers",
+           "sla_clock", "sla_escalation", "awaiting", "workflow_node", "work_report",
+           "settlement_statement", "attachment", "card_code", "approval", "quote"}
+
+
+async def _plans(st, statements: dict[str, object]) -> dict[str, str]:
+    """Each SELECT / UPDATE / DELETE with the plan the database would use for it."""
+    pg = st.bot.engine.dialect.name == "postgresql"
+    out = {}
+    async with st.bot.engine.connect() as c:
+        if pg:
+            await c.exec_driver_sql("SET enable_seqscan = off")
+        for sql, params in statements.items():
+            if not sql.lstrip()[:6].upper() in ("SELECT", "UPDATE", "DELETE"):
+                continue
+            explain = "EXPLAIN " if pg else "EXPLAIN QUERY PLAN "
+            rows = (await c.exec_driver_sql(explain + sql, params)).all()
+            out[sql] = "\n".join(str(r[0] if pg else r[3]) for r in rows)
+        await c.rollback()
+    return out
+
+
+def _full_scans(plan: str, pg: bool) -> set[str]:
+    pattern = r"Seq Scan on (\w+)" if pg else r"^SCAN (\w+)"
+    return {t for t in re.findall(pattern, plan, re.M) if t in GROWING}
+
+
+def _short(sql: str) -> str:
+    """The statement from its FROM on (the column lists say nothing about the plan)."""
+    flat = " ".join(sql.split())
+    return flat[:20] + " …" + flat[flat.find(" FROM "):][:300] if " FROM " in flat else flat[:300]
+
+
+async def test_a_ticket_from_report_to_done_reads_no_growing_table_whole(st, monkeypatch):
+    await report(st, user="lisi")  # the technician pool is loaded once, on the first placement
+    seen: dict[str, object] = {}
+    test_reads = [False]  # the test's own look at the tables (st.rows) is not the bot's
+    rows = st.rows
+
+    async def quiet_rows(*a):
+        test_reads[0] = True
+        try:
+            return await rows(*a)
+        finally:
+            test_reads[0] = False
+
+    monkeypatch.setattr(st, "rows", quiet_rows)
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        if not executemany and not test_reads[0]:
+            seen.setdefault(statement, parameters)
+
+    sync_engine = st.bot.engine.sync_engine
+    event.listen(sync_engine, "before_cursor_execute", record)
+    try:
+        t = await report(st)
+        card = st.cards("lishifu")[-1]
+        await click(st, "lishifu", card, "accept")
+        work = st.cards("lishifu")[-1]
+        for action in ("depart", "arrive", "done"):
+            await click(st, "lishifu", work, action)
+        answer = await say(st, "lishifu", "工时1小时 配件 压缩机电容1个35元")
+        assert t.number in answer
+        again = await report(st, "人民广场店咖啡机又坏了 13812345678")  # history, repeat
+        assert again.number != t.number
+    finally:
+        event.remove(sync_engine, "before_cursor_execute", record)
+
+    assert len(seen) > 50  # the journey ran the bot's queries, not a handful
+    pg = st.bot.engine.dialect.name == "postgresql"
+    plans = await _plans(st, seen)
+    scans = {_short(sql): sorted(_full_scans(plan, pg))
+             for sql, plan in plans.items() if _full_scans(plan, pg)}
+    assert scans == {}
