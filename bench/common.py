@@ -11,6 +11,7 @@ import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 
@@ -120,3 +121,60 @@ async def worker_process(db_url: str, api_base: str, cwd: str, **env: str) -> As
             await proc.wait()
         if "drainer" in locals():
             await drainer
+
+
+def seed_history(url: str, n: int) -> None:
+    """What a year of service leaves behind, so lookups that scan a table show it: ``n``
+    customers (each with a phone and a WeCom identity), ``n`` closed tickets at their own
+    addresses, 3·``n`` handled inbox messages, ``n`` dispatch jobs with an accepted offer and
+    ``n`` finished drafts. None of it matches the run's reporters, phones or addresses."""
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import create_engine, insert, pool
+
+    from models.db import sync_url
+    from models.dispatch import DispatchJob, Offer
+    from models.tables import InboxEvent
+    from models.tickets import Customer, CustomerIdentity, Draft, Ticket
+
+    start = datetime.now(UTC) - timedelta(days=365)
+    at = [start + timedelta(seconds=i * 365 * 86400 // max(n, 1)) for i in range(n)]
+    engine = create_engine(sync_url(url), poolclass=pool.NullPool)
+    step = 5000
+
+    def rows(table: Any, make: Any, count: int) -> None:
+        for lo in range(0, count, step):
+            with engine.begin() as c:
+                c.execute(insert(table.__table__), [make(i) for i in range(lo, min(count, lo + step))])
+
+    try:
+        rows(Customer, lambda i: dict(id=i + 1, name=f"客户{i}", phone=f"137{i:08d}",
+                                      created_at=at[i]), n)
+        rows(CustomerIdentity, lambda i: dict(customer_id=i + 1, kind="userid",
+                                              value=f"hist{i:07d}", created_at=at[i]), n)
+        rows(Ticket, lambda i: dict(
+            id=i + 1, number=f"GDH{i:07d}", status="closed", customer_id=i + 1,
+            category="coffee", title="咖啡机不出水", description="咖啡机不出水", fields={},
+            phone=f"137{i:08d}", address=f"北京市朝阳区建国路{i}号", channel="app",
+            conversation_key=f"app:hist{i:07d}", reporter=f"hist{i:07d}", assignee=f"h{i % 500}",
+            created_at=at[i], updated_at=at[i], version=1), n)
+        rows(InboxEvent, lambda i: dict(
+            dedupe_key=f"hist-{i}", channel="app", kind="message", type="text",
+            conversation_key=f"app:hist{i // 3:07d}", sender=f"hist{i // 3:07d}", payload={},
+            status="done", received_at=at[i // 3], next_attempt_at=at[i // 3]), 3 * n)
+        rows(DispatchJob, lambda i: dict(id=i + 1, ticket_id=i + 1, mode="direct", status="done",
+                                         escalated_to=[], created_at=at[i], updated_at=at[i]), n)
+        rows(Offer, lambda i: dict(job_id=i + 1, ticket_id=i + 1, technician=f"h{i % 500}",
+                                   mode="direct", status="accepted", offered_at=at[i],
+                                   answered_at=at[i] + timedelta(minutes=3)), n)
+        rows(Draft, lambda i: dict(conversation_key=f"app:hist{i:07d}", sender=f"hist{i:07d}",
+                                   channel="app", customer_id=i + 1, status="done", fields={},
+                                   description="咖啡机不出水", ticket_id=i + 1, created_at=at[i],
+                                   updated_at=at[i]), n)
+        if engine.dialect.name == "postgresql":  # the ids above were given, not drawn
+            with engine.begin() as c:
+                for table in ("customer", "ticket", "dispatch_job"):
+                    c.exec_driver_sql(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                                      f"(SELECT max(id) FROM {table}))")
+    finally:
+        engine.dispose()

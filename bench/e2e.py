@@ -1,6 +1,7 @@
 """End-to-end benchmark: message in → ticket committed → reply out, through the sandbox.
 
-    .venv/bin/python bench/e2e.py [--users 100] [--rate 20] [--db sqlite|postgresql]
+    .venv/bin/python bench/e2e.py [--users 100] [--rate 20] [--db sqlite|postgresql] [--split]
+                                  [--workers N] [--techs 50] [--history N]
 
 The bot runs as its own process (worker and sender on, real clock); this process runs the WeCom
 sandbox and plays ``--users`` store employees, each sending a complete report ("上海市浦东新区
@@ -31,7 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.common import (AES_KEY, CORP_ID, SECRET, TOKEN, bench_database,  # noqa: E402
-                          bot_process, worker_process)
+                          bot_process, seed_history, worker_process)
 from bot.sandbox.server import Sandbox  # noqa: E402
 
 # Each employee reports a different address: the same store twice would (rightly) be linked
@@ -83,6 +84,9 @@ async def main() -> None:
     ap.add_argument("--workers", type=int, default=1,
                     help="with --split: this many worker processes on the one database "
                          "(replicas sharing the inbox)")
+    ap.add_argument("--history", type=int, default=0,
+                    help="first store a year of other people's history: this many customers, "
+                         "tickets, jobs and drafts, three times as many inbox messages")
     args = ap.parse_args()
 
     sandbox = Sandbox(corp_id=CORP_ID, agent_id=1000002, secret=SECRET, app_token=TOKEN,
@@ -91,6 +95,8 @@ async def main() -> None:
     try:
         async with bench_database(args.db, args.pg_url) as (db_url, tmp):
             await seed_staff(db_url, args.techs)
+            if args.history:
+                await asyncio.to_thread(seed_history, db_url, args.history)
             async with bot_process(
                     db_url, api_base, tmp, **({"RUN_WORKER": "false"} if args.split else {})
             ) as bot_url, contextlib.AsyncExitStack() as workers:
@@ -164,13 +170,15 @@ async def run(args, sandbox: Sandbox, db_url: str) -> None:
 
     eng = make_engine(db_url)
     async with eng.connect() as c:
-        tickets = (await c.execute(text("SELECT count(*) FROM ticket"))).scalar_one()
+        tickets = (await c.execute(text(  # not the seeded history's (GDH…)
+            "SELECT count(*) FROM ticket WHERE number NOT LIKE 'GDH%'"))).scalar_one()
     await eng.dispose()
     created = sum("已为您创建工单 GD" in r for r in replies)
     every = report_lat + confirm_lat
     print(f"messages: {len(every)} from {args.users} users at {len(every) / elapsed:.1f}/s "
           f"(target rate {args.rate}/s); database: {args.db}; "
-          f"{f'ingest and {args.workers} worker process(es)' if args.split else 'one process'}")
+          f"{f'ingest and {args.workers} worker process(es)' if args.split else 'one process'}"
+          + (f"; history: {args.history:,} tickets" if args.history else ""))
     print(f"report  → confirmation question: p50 {pct(report_lat, 50):6.1f} ms  "
           f"p99 {pct(report_lat, 99):6.1f} ms")
     print(f"确认    → ticket committed, reply: p50 {pct(confirm_lat, 50):6.1f} ms  "

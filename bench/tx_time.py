@@ -3,7 +3,7 @@ in the same run: the restructure moved the text analysis (jieba) and the technic
 out of the transaction into the ``prepare`` step (on SQLite the transaction is the one writer).
 
     .venv/bin/python bench/tx_time.py [--before f2afb1d] [--messages 40] [--techs 10000]
-                                      [--db sqlite|postgresql]
+                                      [--history N] [--db-url URL]
 
 For each revision (``--before`` checked out into a temporary git worktree, and the working tree)
 a child process runs the bot in-process against the sandbox, times every write transaction the
@@ -13,6 +13,10 @@ inbox worker opens (``bot.worker.write_session``, per event type), and answers:
   each) — the analysis of each text;
 * ``dispatch``: the same with ``--techs`` technicians stored — each confirmed ticket's
   ``ticket_created`` event places it among them (the pool read).
+
+With ``--history N`` the database first gets a year of someone else's history (N customers,
+tickets, jobs and drafts, 3·N inbox messages): a lookup that scans a whole table is cheap on
+an empty database and shows only here.
 
 Prints p50 / p99 / mean milliseconds of the write transaction per event type, the mean CPU
 time this process spent meanwhile (steadier than wall time on a shared machine) and the mean
@@ -99,6 +103,9 @@ async def child(args) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         url = args.db_url or f"sqlite:///{tmp}/bot.db"
         await asyncio.to_thread(migrate, url)
+        if args.history:
+            from bench.common import seed_history
+            await asyncio.to_thread(seed_history, url, args.history)
         if args.scenario == "dispatch":
             try:
                 from handlers.dispatch.engine.synthetic import random_technicians
@@ -154,7 +161,7 @@ def run_child(tree: Path, scenario: str, args) -> dict:
     out = subprocess.run(
         [sys.executable, "-m", "bench.tx_time", "--child", scenario,
          "--messages", str(args.messages), "--techs", str(args.techs),
-         "--users-at-once", str(args.users_at_once)]
+         "--users-at-once", str(args.users_at_once), "--history", str(args.history)]
         + (["--db-url", args.db_url] if args.db_url else [])
         + (["--show-sql"] if args.show_sql else []),
         cwd=tree, env=env, capture_output=True, text=True, timeout=3600)
@@ -189,6 +196,9 @@ def main() -> None:
     ap.add_argument("--before", default="f2afb1d", help="the earlier revision (git)")
     ap.add_argument("--messages", type=int, default=40)
     ap.add_argument("--techs", type=int, default=10_000)
+    ap.add_argument("--history", type=int, default=0,
+                    help="seed a year of history first: this many customers, tickets, jobs and "
+                         "drafts, three times as many inbox messages")
     ap.add_argument("--db-url", default="", help="default: a fresh SQLite file per run")
     ap.add_argument("--users-at-once", type=int, default=10,
                     help="1: one user at a time, so no other event's work falls into a "
@@ -207,8 +217,9 @@ def main() -> None:
         subprocess.run(["git", "worktree", "add", "--detach", str(old), args.before],
                        cwd=ROOT, check=True, capture_output=True)
         # the earlier tree runs this same script (it may predate it) with its own code
-        (old / "bench" / "tx_time.py").write_text(Path(__file__).read_text(encoding="utf-8"),
-                                                  encoding="utf-8")
+        for name in ("tx_time.py", "common.py"):
+            (old / "bench" / name).write_text((ROOT / "bench" / name).read_text(encoding="utf-8"),
+                                              encoding="utf-8")
         try:
             for scenario in ("e2e", "dispatch"):
                 before = run_child(old, scenario, args)
