@@ -23,6 +23,7 @@ from sqlalchemy import JSON, Column, ForeignKey, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from models.tickets import _ID, Ticket, _at, _fk, _pk
+from models.types import new_dict, new_list
 
 
 class ApiKey(SQLModel, table=True):
@@ -32,7 +33,7 @@ class ApiKey(SQLModel, table=True):
     name: str = Field(max_length=64, unique=True)  # the integration (shop, scrm, finance …)
     prefix: str = Field(max_length=16, unique=True)  # public part of the key, for lookup
     key_hash: str = Field(max_length=64)  # hex SHA-256 of the whole key
-    scopes: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    scopes: list[str] = Field(default_factory=new_list, sa_column=Column(JSON, nullable=False))
     rate_per_minute: int = 600
     created_at: datetime = _at()
     revoked_at: datetime | None = _at(nullable=True)
@@ -48,7 +49,8 @@ class ApiIdempotency(SQLModel, table=True):
     operation: str = Field(max_length=64)  # e.g. POST /api/tickets
     request_hash: str = Field(max_length=64)
     status_code: int = 0
-    response: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    response: dict[str, Any] = Field(default_factory=new_dict,
+                                     sa_column=Column(JSON, nullable=False))
     created_at: datetime = _at()
 
 
@@ -70,7 +72,7 @@ class ApiEvent(SQLModel, table=True):
     source: str = Field(max_length=80, unique=True)  # ticket_event:<id> | statement:<id> | …
     type: str = Field(max_length=40)  # ticket.status_changed | statement.issued | sms
     ticket_id: int | None = _fk("ticket.id")
-    data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    data: dict[str, Any] = Field(default_factory=new_dict, sa_column=Column(JSON, nullable=False))
     created_at: datetime = _at()
 
 

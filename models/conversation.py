@@ -23,7 +23,7 @@ from sqlmodel import Field, SQLModel
 
 from models.db import memo
 from models.tables import _ID
-from models.types import UTCDateTime
+from models.types import UTCDateTime, new_dict
 
 
 class Awaiting(SQLModel, table=True):
@@ -39,7 +39,7 @@ class Awaiting(SQLModel, table=True):
     owner: str = Field(max_length=32)  # the feature the answer belongs to
     kind: str = Field(max_length=32)
     ref: int = Field(sa_column=Column(BigInteger, nullable=False))
-    data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    data: dict[str, Any] = Field(default_factory=new_dict, sa_column=Column(JSON, nullable=False))
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     expires_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
 

@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel
 
 from models.tickets import Staff, Ticket, _at, _fk, _pk
+from models.types import new_list
 
 # DispatchJob.status
 OFFERING, ASSIGNED, ESCALATED, CLOSED = "offering", "assigned", "escalated", "closed"
@@ -43,7 +44,8 @@ class DispatchJob(SQLModel, table=True):
     status: str = Field(default=OFFERING, max_length=12)
     offers_made: int = 0  # direct: candidates tried in this episode
     assigned_to: str | None = Field(default=None, max_length=128)
-    escalated_to: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    escalated_to: list[str] = Field(default_factory=new_list,
+                                    sa_column=Column(JSON, nullable=False))
     created_at: datetime = _at()
     updated_at: datetime = _at()
 
@@ -101,7 +103,7 @@ class WorkReport(SQLModel, table=True):
     technician: str = Field(max_length=128)
     labour_minutes: int = 0
     # [{"name": "压缩机电容", "qty": "1", "unit_cost": "35.00"}] (Decimal strings)
-    parts: list[dict[str, Any]] = Field(default_factory=list,
+    parts: list[dict[str, Any]] = Field(default_factory=new_list,
                                         sa_column=Column(JSON, nullable=False))
     travel_km: float | None = None
     note: str = Field(default="", sa_column=Column(Text, nullable=False))

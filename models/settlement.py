@@ -33,6 +33,7 @@ from sqlmodel import Field, SQLModel
 
 from models.db import dialect_insert
 from models.tickets import Site, Ticket, TicketEvent, _at, _fk, _pk
+from models.types import new_list
 
 if TYPE_CHECKING:
     from models.conversation import Awaiting
@@ -132,7 +133,8 @@ class SettlementPeriod(SQLModel, table=True):
     currency: str = Field(max_length=3)
     rules_book: str | None = Field(default=None, max_length=80)
     tickets: int = 0
-    statement_ids: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    statement_ids: list[str] = Field(default_factory=new_list,
+                                     sa_column=Column(JSON, nullable=False))
     result: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     created_at: datetime = _at()
 

@@ -24,6 +24,7 @@ from sqlmodel import Field, SQLModel
 
 from models.db import dialect_insert
 from models.tickets import _at, _fk, _pk
+from models.types import new_dict, new_list
 
 #: a clock runs, is paused, is done (its metric happened; late if ``breached``) or was stopped
 RUNNING, PAUSED, DONE, STOPPED = "running", "paused", "done", "stopped"
@@ -69,9 +70,9 @@ class SlaEscalation(SQLModel, table=True):
     clock_id: int | None = _fk("sla_clock.id", index=False)
     step: str = Field(max_length=120)
     action: str = Field(default="remind", max_length=20)
-    recipients: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
-    channels: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
-    held: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    recipients: list[str] = Field(default_factory=new_list, sa_column=Column(JSON, nullable=False))
+    channels: list[str] = Field(default_factory=new_list, sa_column=Column(JSON, nullable=False))
+    held: list[str] = Field(default_factory=new_list, sa_column=Column(JSON, nullable=False))
     note: str | None = Field(default=None, sa_column=Column(Text))
     at: datetime = _at()
 
@@ -89,8 +90,9 @@ class SlaDelivery(SQLModel, table=True):
     address: str = Field(default="", max_length=200)  # phone or email address ("" for wecom)
     subject: str = Field(default="", max_length=200)
     body: str = Field(default="", sa_column=Column(Text, nullable=False))
-    payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
-    fallback: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    payload: dict[str, Any] = Field(default_factory=new_dict,
+                                    sa_column=Column(JSON, nullable=False))
+    fallback: list[str] = Field(default_factory=new_list, sa_column=Column(JSON, nullable=False))
     status: str = Field(default=PENDING, max_length=12)
     not_before: datetime = _at()  # held by quiet hours until then
     attempts: int = 0
@@ -109,7 +111,7 @@ class SlaDigest(SQLModel, table=True):
     schedule: str = Field(max_length=40)
     period: str = Field(max_length=40)
     userid: str = Field(max_length=128)
-    stats: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    stats: dict[str, Any] = Field(default_factory=new_dict, sa_column=Column(JSON, nullable=False))
     created_at: datetime = _at()
 
 

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, Column, ForeignKey, Index, Integer, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from models.types import UTCDateTime
+from models.types import UTCDateTime, new_dict, new_list
 
 _ID = BigInteger().with_variant(Integer(), "sqlite")  # SQLite autoincrement needs INTEGER
 
@@ -106,29 +106,29 @@ class Staff(SQLModel, table=True):
     id: int | None = _pk()
     userid: str = Field(max_length=128, unique=True)
     name: str = Field(default="", max_length=100)
-    roles: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    roles: list[str] = Field(default_factory=new_list, sa_column=Column(JSON, nullable=False))
     phone: str | None = Field(default=None, max_length=32)
     extension: str | None = Field(default=None, max_length=16)
     provider: str = Field(default="", max_length=100)
-    skills: dict[str, int] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
-    regions: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    skills: dict[str, int] = Field(default_factory=new_dict, sa_column=Column(JSON, nullable=False))
+    regions: list[str] = Field(default_factory=new_list, sa_column=Column(JSON, nullable=False))
     home_lat: float | None = None
     home_lon: float | None = None
     last_lat: float | None = None
     last_lon: float | None = None
     last_seen_at: datetime | None = _at(nullable=True)
-    shifts: list[dict[str, Any]] = Field(default_factory=list,
+    shifts: list[dict[str, Any]] = Field(default_factory=new_list,
                                          sa_column=Column(JSON, nullable=False))
-    leave: list[dict[str, Any]] = Field(default_factory=list,
+    leave: list[dict[str, Any]] = Field(default_factory=new_list,
                                         sa_column=Column(JSON, nullable=False))
     capacity: int = 0
     rating: float | None = None
     active: bool = True
     # where they sit in the WeCom org (workflow owners: 质检部, 采购部 …), their WeCom tags, and
     # the stores they manage (a store_manager on shift there is the store's duty manager)
-    departments: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
-    tags: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
-    stores: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    departments: list[str] = Field(default_factory=new_list, sa_column=Column(JSON, nullable=False))
+    tags: list[str] = Field(default_factory=new_list, sa_column=Column(JSON, nullable=False))
+    stores: list[str] = Field(default_factory=new_list, sa_column=Column(JSON, nullable=False))
 
 
 # -- tickets --------------------------------------------------------------------------------
@@ -148,7 +148,7 @@ class TicketBase(SQLModel):
     priority: str = Field(default="normal", max_length=10)  # low | normal | high | urgent
     title: str = Field(default="", max_length=200)
     description: str = Field(default="", sa_column=Column(Text, nullable=False))
-    fields: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    fields: dict[str, Any] = Field(default_factory=new_dict, sa_column=Column(JSON, nullable=False))
     phone: str | None = Field(default=None, max_length=32)
     device: str | None = Field(default=None, max_length=100)
     store: str | None = Field(default=None, max_length=100)
@@ -239,7 +239,7 @@ class Draft(SQLModel, table=True):
     customer_id: int = _fk("customer.id", index=False, nullable=False)
     status: str = Field(default="collecting", max_length=12)  # collecting|confirming|done|cancelled|expired
     category: str = Field(default="repair", max_length=20)
-    fields: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    fields: dict[str, Any] = Field(default_factory=new_dict, sa_column=Column(JSON, nullable=False))
     description: str = Field(default="", sa_column=Column(Text, nullable=False))
     pending_slot: str | None = Field(default=None, max_length=20)
     revision: int = 0  # bumped on every confirmation shown (card task ids stay unique)

@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel
 
 from models.tickets import _at, _fk, _pk
+from models.types import new_dict, new_list
 
 # node status
 WAITING, ACTIVE, DONE, SKIPPED = "waiting", "active", "done", "skipped"
@@ -52,9 +53,9 @@ class WorkflowNode(SQLModel, table=True):
     kind: str = Field(max_length=12)
     stage: int
     status: str = Field(default=WAITING, max_length=10)
-    owners: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    owners: list[str] = Field(default_factory=new_list, sa_column=Column(JSON, nullable=False))
     owner_rule: str = Field(default="", max_length=80)
-    actions: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    actions: list[str] = Field(default_factory=new_list, sa_column=Column(JSON, nullable=False))
     approval_rule: str | None = Field(default=None, max_length=40)
     inserted_by: str | None = Field(default=None, max_length=128)  # None: from the template
     started_at: datetime | None = _at(nullable=True)
@@ -116,11 +117,11 @@ class Quote(SQLModel, table=True):
     version: int = 1
     author: str = Field(max_length=128)
     text: str = Field(default="", max_length=1000)  # what they wrote
-    lines: list[dict[str, Any]] = Field(default_factory=list,
+    lines: list[dict[str, Any]] = Field(default_factory=new_list,
                                         sa_column=Column(JSON, nullable=False))
     #: what the statement bills when the quote is accepted: labour_minutes and parts (the
     #: work report's shape)
-    basis: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    basis: dict[str, Any] = Field(default_factory=new_dict, sa_column=Column(JSON, nullable=False))
     subtotal: str = Field(max_length=32)
     discount: str = Field(default="0.00", max_length=32)
     discount_label: str = Field(default="", max_length=60)
