@@ -35,7 +35,8 @@ PENDING, SENDING, SENT, FAILED, UNKNOWN = "pending", "sending", "sent", "failed"
 class SlaClock(SQLModel, table=True):
     __tablename__ = "sla_clock"
     __table_args__ = (UniqueConstraint("ticket_id", "metric", name="uq_sla_clock_metric"),
-                      Index("ix_sla_clock_status_due", "status", "due_at"))
+                      Index("ix_sla_clock_status_due", "status", "due_at"),
+                      Index("ix_sla_clock_owner", "owner"))  # a person's 我的工单
 
     id: int | None = _pk()
     ticket_id: int = _fk("ticket.id", nullable=False)

@@ -4,8 +4,8 @@ table that grows with the business (tickets, customers, the inbox, offers …).
 On an empty database a full scan costs nothing, so no journey test notices it; with a year of
 history (200,000 tickets) the lookups of a customer's history made a created ticket's write
 transaction 9× longer (bench/tx_time.py --history). This test walks a ticket from report to
-completion and a second report from the same store, records every query the bot ran, and asks
-the database how it would run each one: SQLite's query plan must not SCAN a growing table;
+completion (the technician asks for their 待办 on the way) and a second report from the same
+store, records every query the bot ran, and asks the database how it would run each one: SQLite's query plan must not SCAN a growing table;
 PostgreSQL, told not to scan sequentially where it has a choice, must not need to.
 """
 
@@ -78,6 +78,7 @@ async def test_a_ticket_from_report_to_done_reads_no_growing_table_whole(st, mon
         card = st.cards("lishifu")[-1]
         await click(st, "lishifu", card, "accept")
         work = st.cards("lishifu")[-1]
+        assert t.number in await say(st, "lishifu", "我的待办")  # a person's open tickets
         for action in ("depart", "arrive", "done"):
             await click(st, "lishifu", work, action)
         answer = await say(st, "lishifu", "工时1小时 配件 压缩机电容1个35元")
