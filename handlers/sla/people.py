@@ -11,7 +11,7 @@ from sqlalchemy import select
 from handlers.sla.config import Quiet, Recipient, SlaConfig
 from models.dispatch import OFFERED, Offer
 from models.sla import SlaClock
-from models.ticketing import region_code_of
+from models.ticketing import may_hold, region_code_of
 from models.tickets import Site, Staff, Ticket
 
 
@@ -57,7 +57,6 @@ async def recipients(session: Any, ticket: Ticket, specs: list[Recipient]) -> li
     """Everyone ``specs`` name for ``ticket``, in order, each once (active staff only)."""
     region, store = await ticket_region(session, ticket)
     out: list[Staff] = []
-    staff: list[Staff] | None = None
     for spec in specs:
         if spec.who == "assignee":
             who = await holder(session, ticket)
@@ -65,11 +64,9 @@ async def recipients(session: Any, ticket: Ticket, specs: list[Recipient]) -> li
                       ).scalar_one_or_none() if who else None
             found = [person] if person is not None and person.active else []
         else:
-            if staff is None:
-                staff = list((await session.execute(select(Staff).where(
-                    Staff.active.is_(True)).order_by(Staff.id))).scalars())
-            found = [p for p in staff if spec.role in (p.roles or [])
-                     and covers(p, spec, region, store)]
+            found = [p for p in (await session.execute(select(Staff).where(
+                Staff.active.is_(True), may_hold(Staff.roles, spec.role)).order_by(Staff.id))
+            ).scalars() if spec.role in (p.roles or []) and covers(p, spec, region, store)]
         out.extend(p for p in found if p.userid not in {o.userid for o in out})
     return out
 

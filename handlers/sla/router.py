@@ -30,7 +30,7 @@ from models.dispatch import OFFERED, Offer
 from models.keys import sla_digest_timer
 from models.messages import INTERNAL
 from models.sla import DONE, STOPPED, SlaClock, add_delivery, record_digest
-from models.ticketing import staff_by_userid
+from models.ticketing import may_hold, staff_by_userid
 from models.tickets import Staff, Ticket
 from scheduler.calendar import SHANGHAI
 from scheduler.timers import arm
@@ -102,7 +102,7 @@ async def on_digest_timer(ctx: Context, cfg: SlaConfig, data: dict[str, Any]) ->
     end = datetime.fromisoformat(ctx.event.payload.get("due_at") or now.isoformat())
     start, period = window(d.every, end)
     people = [p for p in (await ctx.session.execute(select(Staff).where(
-        Staff.active.is_(True)).order_by(Staff.id))).scalars()
+        Staff.active.is_(True), may_hold(Staff.roles, *d.roles)).order_by(Staff.id))).scalars()
         if set(p.roles or []) & set(d.roles)]
     font = chart.cjk_font() if d.chart else None
     for p in people:

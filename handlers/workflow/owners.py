@@ -9,6 +9,7 @@ nobody manages falls to the dispatcher on duty, so a ticket is never left withou
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,7 +18,7 @@ from handlers.dispatch.base import ESCALATE_TO
 from handlers.dispatch.engine.shifts import WeeklySchedule
 from handlers.dispatch.engine.specs import shifts_from
 from handlers.dispatch.pool import ALWAYS
-from models.ticketing import first_staff_with
+from models.ticketing import first_staff_with, may_hold
 from models.tickets import Staff, Ticket
 
 
@@ -41,8 +42,12 @@ def _on_shift(people: list[Staff], now: datetime) -> list[Staff]:
     return on or people
 
 
-async def _active_staff(session: AsyncSession) -> list[Staff]:
-    return list((await session.execute(select(Staff).where(Staff.active.is_(True))
+#: an owner rule's kind → the person's list it names a value of
+_LISTS = {"role": "roles", "department": "departments", "tag": "tags"}
+
+
+async def _active_staff(session: AsyncSession, *where: Any) -> list[Staff]:
+    return list((await session.execute(select(Staff).where(Staff.active.is_(True), *where)
                                        .order_by(Staff.id))).scalars())
 
 
@@ -53,17 +58,15 @@ async def owners_of(session: AsyncSession, rule: str, ticket: Ticket,
     kind, _, value = rule.partition(":")
     if kind == "reporter":
         return ([ticket.reporter] if ticket.reporter else []), ""
-    staff = await _active_staff(session)
     found: list[Staff] = []
-    if kind == "role":
-        found = [s for s in staff if value in (s.roles or [])]
-    elif kind == "department":
-        found = [s for s in staff if value in (s.departments or [])]
-    elif kind == "tag":
-        found = [s for s in staff if value in (s.tags or [])]
-    elif kind == "store_duty":
-        managers = [s for s in staff if "store_manager" in (s.roles or [])
-                    and ticket.store and ticket.store in (s.stores or [])]
+    if kind in _LISTS:  # role:service, department:质检部, tag:…
+        column = _LISTS[kind]
+        found = [s for s in await _active_staff(session, may_hold(getattr(Staff, column), value))
+                 if value in (getattr(s, column) or [])]
+    elif kind == "store_duty" and ticket.store:
+        managers = [s for s in await _active_staff(session, may_hold(Staff.roles, "store_manager"),
+                                                    may_hold(Staff.stores, ticket.store))
+                    if "store_manager" in (s.roles or []) and ticket.store in (s.stores or [])]
         found = _on_shift(managers, now)
     elif kind == "dispatcher":
         found = _on_shift(await first_staff_with(session, ESCALATE_TO), now)

@@ -239,11 +239,14 @@ async def owner_command(ctx: Context, cmd: FlowCommand, cfg: WorkflowConfig, me:
 
 
 async def staff_named(ctx: Context, name: str) -> Staff | None:
-    from sqlalchemy import select
+    from sqlalchemy import or_, select
 
     want = name.split()[0] if name else ""
-    rows = (await ctx.session.execute(select(Staff).where(Staff.active.is_(True)))).scalars()
-    return next((s for s in rows if want and want in (s.name, s.userid)), None)
+    if not want:
+        return None
+    return (await ctx.session.execute(select(Staff).where(
+        Staff.active.is_(True), or_(Staff.name == want, Staff.userid == want))
+        .order_by(Staff.id).limit(1))).scalars().first()
 
 
 async def quote_command(ctx: Context, cmd: FlowCommand, cfg: WorkflowConfig, me: Staff,

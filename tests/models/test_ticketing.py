@@ -114,3 +114,44 @@ async def test_a_phone_given_on_another_channel_merges_the_customers(db):
     assert sorted(idents) == [("external_userid", "wmZHANG"), ("phone", "13812345678"),
                               ("wecom_userid", "zhangsan")]
     assert drafts == [app.id] and t.customer_id == app.id and n_customers == 1
+
+
+async def test_people_are_found_by_what_their_lists_hold_without_reading_everyone(db):
+    """``may_hold`` lets the database pick the people whose roles / departments / stores hold
+    a value — however the list's JSON was written (escaped by us, or typed in UTF-8) — and
+    never mistakes a longer or look-alike value for it."""
+    from sqlalchemy import text
+
+    from models.ticketing import may_hold, staff_with_role
+    from models.tickets import Staff
+
+    sm, gate = db
+    async with write_session(sm, gate) as s:
+        s.add_all([
+            Staff(userid="qc1", name="质检一", roles=["store_manager"], departments=["质检部"],
+                  stores=["人民广场店"]),
+            Staff(userid="qc2", name="质检二", roles=["technician"], departments=["质检部门"]),
+            Staff(userid="look", name="像", roles=["storeXmanager"], departments=["质%部"]),
+            Staff(userid="off", name="离职", roles=["store_manager"], active=False),
+        ])
+        await s.flush()
+        # a row written by another tool, its JSON in plain UTF-8 rather than \\u escapes
+        await s.execute(text(
+            "INSERT INTO staff (userid, name, roles, skills, regions, shifts, leave, capacity, "
+            "rating, active, departments, tags, stores) VALUES ('raw', '手填', "
+            "'[\"store_manager\"]', '{}', '[]', '[]', '[]', 3, 4.5, true, '[\"质检部\"]', "
+            "'[]', '[\"人民广场店\"]')"))
+
+    async def who(*where) -> list[str]:
+        async with sm() as s:
+            return sorted((await s.execute(select(Staff.userid).where(*where))).scalars())
+
+    assert await who(may_hold(Staff.departments, "质检部")) == ["qc1", "raw"]
+    assert await who(may_hold(Staff.stores, "人民广场店")) == ["qc1", "raw"]
+    assert await who(may_hold(Staff.departments, "质%部")) == ["look"]
+    assert await who(may_hold(Staff.departments)) == []
+    # "_" is not a wildcard: storeXmanager does not pass for store_manager
+    assert await who(may_hold(Staff.roles, "store_manager")) == ["off", "qc1", "raw"]
+    async with sm() as s:
+        assert [p.userid for p in await staff_with_role(s, "store_manager", "technician")] == [
+            "qc1", "qc2", "raw"]
