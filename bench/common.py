@@ -127,17 +127,20 @@ def seed_history(url: str, n: int) -> None:
     """What a year of service leaves behind, so lookups that scan a table show it: ``n``
     customers (each with a phone and a WeCom identity), ``n`` closed tickets at their own
     addresses, 3·``n`` handled inbox messages, ``n`` dispatch jobs with an accepted offer and
-    ``n`` finished drafts. None of it matches the run's reporters, phones or addresses."""
+    ``n`` finished drafts, and each ticket's two SLA clocks, met. None of it matches the run's
+    reporters, phones or addresses."""
     from datetime import UTC, datetime, timedelta
 
     from sqlalchemy import create_engine, insert, pool
 
     from models.db import sync_url
     from models.dispatch import DispatchJob, Offer
+    from models.sla import DONE, SlaClock
     from models.tables import InboxEvent
     from models.tickets import Customer, CustomerIdentity, Draft, Ticket
 
-    start = datetime.now(UTC) - timedelta(days=365)
+    now = datetime.now(UTC)
+    start = now - timedelta(days=365)
     at = [start + timedelta(seconds=i * 365 * 86400 // max(n, 1)) for i in range(n)]
     engine = create_engine(sync_url(url), poolclass=pool.NullPool)
     step = 5000
@@ -157,7 +160,9 @@ def seed_history(url: str, n: int) -> None:
             category="coffee", title="咖啡机不出水", description="咖啡机不出水", fields={},
             phone=f"137{i:08d}", address=f"北京市朝阳区建国路{i}号", channel="app",
             conversation_key=f"app:hist{i:07d}", reporter=f"hist{i:07d}", assignee=f"h{i % 500}",
-            created_at=at[i], updated_at=at[i], version=1), n)
+            created_at=at[i], updated_at=at[i], version=1,
+            resolved_at=min(at[i] + timedelta(hours=5), now),
+            closed_at=min(at[i] + timedelta(days=1), now)), n)
         rows(InboxEvent, lambda i: dict(
             dedupe_key=f"hist-{i}", channel="app", kind="message", type="text",
             conversation_key=f"app:hist{i // 3:07d}", sender=f"hist{i // 3:07d}", payload={},
@@ -167,6 +172,11 @@ def seed_history(url: str, n: int) -> None:
         rows(Offer, lambda i: dict(job_id=i + 1, ticket_id=i + 1, technician=f"h{i % 500}",
                                    mode="direct", status="accepted", offered_at=at[i],
                                    answered_at=at[i] + timedelta(minutes=3)), n)
+        rows(SlaClock, lambda i: dict(
+            ticket_id=i // 2 + 1, metric=("first_response", "resolution")[i % 2], status=DONE,
+            started_at=at[i // 2], yellow_at=at[i // 2] + timedelta(hours=3),
+            due_at=at[i // 2] + timedelta(hours=4), met_at=at[i // 2] + timedelta(hours=2),
+            created_at=at[i // 2], updated_at=at[i // 2]), 2 * n)
         rows(Draft, lambda i: dict(conversation_key=f"app:hist{i:07d}", sender=f"hist{i:07d}",
                                    channel="app", customer_id=i + 1, status="done", fields={},
                                    description="咖啡机不出水", ticket_id=i + 1, created_at=at[i],

@@ -36,7 +36,10 @@ class SlaClock(SQLModel, table=True):
     __tablename__ = "sla_clock"
     __table_args__ = (UniqueConstraint("ticket_id", "metric", name="uq_sla_clock_metric"),
                       Index("ix_sla_clock_status_due", "status", "due_at"),
-                      Index("ix_sla_clock_owner", "owner"))  # a person's 我的工单
+                      Index("ix_sla_clock_owner", "owner"),  # a person's 我的工单
+                      # a digest's period: breached in it, met since a week before it
+                      Index("ix_sla_clock_breached_at", "breached_at"),
+                      Index("ix_sla_clock_met_at", "met_at"))
 
     id: int | None = _pk()
     ticket_id: int = _fk("ticket.id", nullable=False)

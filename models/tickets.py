@@ -182,7 +182,11 @@ class Ticket(TicketBase, table=True):
     __tablename__ = "ticket"
     __table_args__ = (Index("ix_ticket_customer_status", "customer_id", "status"),
                       # a customer's history: tickets by phone and at the same address
-                      Index("ix_ticket_phone", "phone"), Index("ix_ticket_address", "address"))
+                      Index("ix_ticket_phone", "phone"), Index("ix_ticket_address", "address"),
+                      # a digest's period: created, resolved or closed in it
+                      Index("ix_ticket_created_at", "created_at"),
+                      Index("ix_ticket_resolved_at", "resolved_at"),
+                      Index("ix_ticket_closed_at", "closed_at"))
 
     id: int | None = _pk()
     number: str = Field(max_length=20, unique=True)  # GD20261125-0007

@@ -4,8 +4,8 @@ table that grows with the business (tickets, customers, the inbox, offers …).
 On an empty database a full scan costs nothing, so no journey test notices it; with a year of
 history (200,000 tickets) the lookups of a customer's history made a created ticket's write
 transaction 9× longer (bench/tx_time.py --history). This test walks a ticket from report to
-completion (the technician asks for their 待办 on the way) and a second report from the same
-store, records every query the bot ran, and asks the database how it would run each one: SQLite's query plan must not SCAN a growing table;
+completion (the technician asks for their 待办 on the way), a second report from the same
+store and a manager's 日报, records every query the bot ran, and asks the database how it would run each one: SQLite's query plan must not SCAN a growing table;
 PostgreSQL, told not to scan sequentially where it has a choice, must not need to.
 """
 
@@ -16,6 +16,8 @@ import re
 from sqlalchemy import event
 
 from tests.scenarios.test_dispatch import click, report, say
+
+MANAGER = "wangjingli"  # 王经理 (config/sandbox/staff.yaml)
 
 # Tables that grow with every report, message, offer or clock (not staff, settings or regions).
 GROWING = {"ticket", "customer", "customer_identity", "inbox", "outbox", "draft", "dispatch_job",
@@ -85,6 +87,7 @@ async def test_a_ticket_from_report_to_done_reads_no_growing_table_whole(st, mon
         assert t.number in answer
         again = await report(st, "人民广场店咖啡机又坏了 13812345678")  # history, repeat
         assert again.number != t.number
+        assert "工单日报" in await say(st, MANAGER, "日报")  # a manager's numbers of the day
     finally:
         event.remove(sync_engine, "before_cursor_execute", record)
 

@@ -1,6 +1,6 @@
 """lookup indexes: what a ticket's creation and a customer's history look up by (phone,
 address, merges, a sender's messages, recent accepts, a clock's escalation steps, awaited
-answers by subject, the clocks handed to a person for their 我的工单). On an empty database these lookups were cheap as full scans; with a year
+answers by subject, the clocks handed to a person for their 我的待办, a digest's period). On an empty database these lookups were cheap as full scans; with a year
 of history (200,000 tickets) they made a created ticket's transaction 9× longer
 (bench/tx_time.py --history).
 
@@ -27,6 +27,11 @@ INDEXES = [
     ("awaiting", "ix_awaiting_subject", ["owner", "kind", "ref"]),
     ("sla_escalation", "ix_sla_escalation_clock", ["clock_id"]),
     ("sla_clock", "ix_sla_clock_owner", ["owner"]),
+    ("ticket", "ix_ticket_created_at", ["created_at"]),
+    ("ticket", "ix_ticket_resolved_at", ["resolved_at"]),
+    ("ticket", "ix_ticket_closed_at", ["closed_at"]),
+    ("sla_clock", "ix_sla_clock_breached_at", ["breached_at"]),
+    ("sla_clock", "ix_sla_clock_met_at", ["met_at"]),
 ]
 
 
