@@ -81,6 +81,7 @@ class ApiDelivery(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("event_id", "target", name="uq_delivery_event_target"),
         Index("ix_delivery_target_status", "target", "status", "id"),
+        Index("ix_delivery_status_target", "status", "target", "id"),  # the pump's pending
     )
 
     id: int | None = _pk()

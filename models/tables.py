@@ -31,6 +31,8 @@ class InboxEvent(SQLModel, table=True):
         Index("ix_inbox_pending_conv", "status", "conversation_key", "id"),
         Index("ix_inbox_status_due", "status", "next_attempt_at"),
         Index("ix_inbox_sender_kind", "sender", "kind"),  # how many messages a customer wrote
+        # when a 微信客服 customer last wrote (the 48-hour reply allowance)
+        Index("ix_inbox_conv_kind_at", "conversation_key", "kind", "received_at"),
     )
 
     id: int | None = Field(default=None, sa_column=Column(_ID, primary_key=True, autoincrement=True))

@@ -186,7 +186,8 @@ class Ticket(TicketBase, table=True):
                       # a digest's period: created, resolved or closed in it
                       Index("ix_ticket_created_at", "created_at"),
                       Index("ix_ticket_resolved_at", "resolved_at"),
-                      Index("ix_ticket_closed_at", "closed_at"))
+                      Index("ix_ticket_closed_at", "closed_at"),
+                      Index("ix_ticket_store_status", "store", "status"))  # a store's reports
 
     id: int | None = _pk()
     number: str = Field(max_length=20, unique=True)  # GD20261125-0007
@@ -218,6 +219,7 @@ class TicketEvent(SQLModel, table=True):
     """Append-only audit: every change to a ticket, in the same transaction as the change."""
 
     __tablename__ = "ticket_event"
+    __table_args__ = (Index("ix_ticket_event_action_at", "action", "at"),)  # cancellations since
 
     id: int | None = _pk()
     ticket_id: int = _fk("ticket.id", nullable=False)

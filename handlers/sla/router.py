@@ -23,8 +23,8 @@ from handlers.routing import Context, Router, SkipHandler
 from handlers.sla import chart, texts
 from handlers.sla.clocks import on_clock, on_remind, pause, settle_ticket, start_clocks
 from handlers.sla.config import SlaConfig
-from handlers.sla.digest import (OPEN_DONE, digest_stats, digest_text, next_run, today,
-                                 window)
+from handlers.sla.digest import (OPEN_DONE, digest_stats, digest_text, next_run, period_rows,
+                                 today, window)
 from handlers.sla.engine import GREEN, RED, YELLOW, colour
 from models.dispatch import OFFERED, Offer
 from models.keys import sla_digest_timer
@@ -105,8 +105,10 @@ async def on_digest_timer(ctx: Context, cfg: SlaConfig, data: dict[str, Any]) ->
         Staff.active.is_(True), may_hold(Staff.roles, *d.roles)).order_by(Staff.id))).scalars()
         if set(p.roles or []) & set(d.roles)]
     font = chart.cjk_font() if d.chart else None
+    rows = await period_rows(ctx.session, start, end) if people else None
     for p in people:
-        stats = await digest_stats(ctx.session, p, start=start, end=end, now=now, period=period)
+        stats = await digest_stats(ctx.session, p, start=start, end=end, now=now, period=period,
+                                   rows=rows)
         if not await record_digest(ctx.session, {"schedule": d.name, "period": period,
                                                  "userid": p.userid, "stats": stats,
                                                  "created_at": now}):
