@@ -125,6 +125,15 @@ def may_hold(column: Any, *values: str) -> Any:
     return or_(*(like(f) for f in sorted(forms)))
 
 
+async def staff_called(session: AsyncSession, name: str) -> list[Staff]:
+    """Active staff whose name or userid is ``name`` (转派 / 指派 to a person by name)."""
+    if not name:
+        return []
+    return list((await session.execute(select(Staff).where(
+        Staff.active.is_(True), or_(Staff.name == name, Staff.userid == name))
+        .order_by(Staff.id))).scalars())
+
+
 async def staff_with_role(session: AsyncSession, *roles: str) -> list[Staff]:
     """Active staff with any of ``roles``."""
     wanted = set(roles)

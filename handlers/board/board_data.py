@@ -141,7 +141,7 @@ async def open_tickets(session: Any, scope: Scope, now: datetime,
         stmt = stmt.where(or_(Ticket.number == v.upper(), Ticket.phone == v))
     tickets = list((await session.execute(stmt)).scalars())
     lit = await lights(session, [t.id for t in tickets], now)
-    names = await staff_names(session)
+    names = await staff_names(session, {t.assignee for t in tickets if t.assignee})
     return [{"number": t.number, "title": t.title or t.category, "status": t.status,
              "status_name": voice.STATUS_NAMES.get(t.status, t.status),
              "category": t.category, "store": t.store, "district": t.district,
@@ -151,8 +151,12 @@ async def open_tickets(session: Any, scope: Scope, now: datetime,
              "light": lit.get(t.id), "phone": mask(t.phone)} for t in tickets]
 
 
-async def staff_names(session: Any) -> dict[str, str]:
-    return {u: n or u for u, n in (await session.execute(select(Staff.userid, Staff.name)))}
+async def staff_names(session: Any, userids: Any = None) -> dict[str, str]:
+    """userid → name of these people (of everyone for None: the page's assign list)."""
+    stmt = select(Staff.userid, Staff.name)
+    if userids is not None:
+        stmt = stmt.where(Staff.userid.in_(sorted(userids)))
+    return {u: n or u for u, n in (await session.execute(stmt))}
 
 
 def bubbles(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -183,7 +187,7 @@ async def ticket_page(session: Any, scope: Scope, number: str, now: datetime
     t = (await session.execute(stmt)).scalar_one_or_none()
     if t is None:
         return None
-    names = await staff_names(session)
+    names = await staff_names(session, [t.assignee] if t.assignee else [])
     events = (await session.execute(select(TicketEvent).where(TicketEvent.ticket_id == t.id)
                                     .order_by(TicketEvent.id))).scalars()
     messages = (await session.execute(select(TicketMessage).where(

@@ -15,7 +15,7 @@ from models.dispatch import (ACCEPTED, ESCALATED, DispatchDecisionRow, DispatchJ
                              active_tickets_of, current_job, latest_decided_ticket,
                              latest_decision, offers_of, open_offers_of)
 from models.regions import with_region_names
-from models.ticketing import staff_by_userid, staff_with_role, ticket_by_number
+from models.ticketing import staff_by_userid, staff_called, ticket_by_number
 from models.tickets import Ticket
 from nlp.staff_commands import StaffCommand
 
@@ -99,8 +99,8 @@ async def assign_text(ctx: Context, d: Dispatch, cmd: StaffCommand, roles: set[s
     if ticket is None:
         ctx.reply(texts.ASSIGN_NO_TICKET.format(number=cmd.ticket))
         return
-    techs = [s for s in await staff_with_role(ctx.session, "technician")
-             if cmd.name in (s.name, s.userid)]
+    techs = [s for s in await staff_called(ctx.session, cmd.name or "")
+             if "technician" in (s.roles or [])]
     if len(techs) != 1:
         ctx.reply(texts.ASSIGN_UNKNOWN_TECH.format(name=cmd.name))
         return

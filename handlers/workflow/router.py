@@ -31,7 +31,8 @@ from handlers.workflow.views import APPROVAL_ACTIONS, NODE_ACTIONS, QUOTE_ACTION
 from handlers.workflow.wecom import SUBMIT, prepare_submit
 from models.conversation import expected
 from models.keys import actor, approval_card_task, node_task
-from models.ticketing import OPEN_STATUSES, staff_by_userid, ticket_by_number, tickets_of
+from models.ticketing import (OPEN_STATUSES, staff_by_userid, staff_called, ticket_by_number,
+                              tickets_of)
 from models.tickets import Staff, Ticket
 from models.workflow import ACTIVE, PENDING, ApprovalTask, Quote, WorkflowNode, nodes_of
 from nlp.workflow_commands import CUSTOMER_KINDS, FlowCommand
@@ -239,14 +240,7 @@ async def owner_command(ctx: Context, cmd: FlowCommand, cfg: WorkflowConfig, me:
 
 
 async def staff_named(ctx: Context, name: str) -> Staff | None:
-    from sqlalchemy import or_, select
-
-    want = name.split()[0] if name else ""
-    if not want:
-        return None
-    return (await ctx.session.execute(select(Staff).where(
-        Staff.active.is_(True), or_(Staff.name == want, Staff.userid == want))
-        .order_by(Staff.id).limit(1))).scalars().first()
+    return next(iter(await staff_called(ctx.session, name.split()[0] if name else "")), None)
 
 
 async def quote_command(ctx: Context, cmd: FlowCommand, cfg: WorkflowConfig, me: Staff,

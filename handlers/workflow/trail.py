@@ -56,17 +56,25 @@ def _detail(e: TicketEvent, names: dict[str, str]) -> str:
     return " ".join(bits)[:80]
 
 
-async def _names(session: Any) -> dict[str, str]:
+async def _names(session: Any, events: list[TicketEvent]) -> dict[str, str]:
+    """The names of the people these events mention (actors, owners, whom it went to)."""
     from models.tickets import Staff
 
-    rows = (await session.execute(select(Staff.userid, Staff.name))).all()
+    who = {e.actor.split(":", 1)[-1] for e in events}
+    for e in events:
+        after = e.after if isinstance(e.after, dict) else {}
+        for k in ("owners", "to"):
+            v = after.get(k)
+            who.update(str(p) for p in (v if isinstance(v, list) else [v]) if p)
+    rows = (await session.execute(select(Staff.userid, Staff.name).where(
+        Staff.userid.in_(sorted(who))))).all()
     return {u: (n or u) for u, n in rows}
 
 
 async def trail_lines(session: Any, ticket: Ticket) -> list[str]:
-    rows = (await session.execute(select(TicketEvent).where(TicketEvent.ticket_id == ticket.id)
-                                  .order_by(TicketEvent.at, TicketEvent.id))).scalars()
-    names = await _names(session)
+    rows = list((await session.execute(select(TicketEvent).where(
+        TicketEvent.ticket_id == ticket.id).order_by(TicketEvent.at, TicketEvent.id))).scalars())
+    names = await _names(session, rows)
     out = []
     for e in rows:
         when = e.at.astimezone(LOCAL_TZ).strftime("%m-%d %H:%M")
