@@ -90,7 +90,9 @@ async def expected(session: AsyncSession, person: str, now: datetime,
         rows = seen[person, conversation_key] = list((await session.execute(
             select(Awaiting).where(Awaiting.person == person, or_(
                 Awaiting.conversation_key.is_(None),
-                Awaiting.conversation_key == conversation_key))
+                Awaiting.conversation_key == conversation_key),
+                # expired ones stay in the table (a month of unanswered statements): not read
+                or_(Awaiting.expires_at.is_(None), Awaiting.expires_at > now))
             .order_by(Awaiting.id.desc()))).scalars())
     return [w for w in rows if (w.expires_at is None or w.expires_at > now)
             and (owner is None or w.owner == owner) and (kind is None or w.kind == kind)]
