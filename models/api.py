@@ -56,7 +56,8 @@ class ApiIdempotency(SQLModel, table=True):
 
 class ApiTicketLink(SQLModel, table=True):
     __tablename__ = "api_ticket_link"
-    __table_args__ = (Index("ix_api_link_order", "integration", "order_number"),)
+    __table_args__ = (Index("ix_api_link_order", "integration", "order_number"),
+                      Index("ix_api_link_order_number", "order_number"))  # ?order_number=
 
     ticket_id: int = Field(sa_column=Column(_ID, ForeignKey("ticket.id"), primary_key=True))
     integration: str = Field(max_length=64)
