@@ -23,6 +23,13 @@ SECRET = "bench-secret-0123456789abcdef0123456789abcd"
 AGENT_ID = "1000002"
 
 
+def database_arguments(ap: Any) -> None:
+    """``--db sqlite|postgresql`` and ``--pg-url``: which database a bench runs on
+    (``bench_database`` makes a fresh one of that kind)."""
+    ap.add_argument("--db", choices=["sqlite", "postgresql"], default="sqlite")
+    ap.add_argument("--pg-url", default="postgresql://postgres@127.0.0.1:5432/test")
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

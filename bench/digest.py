@@ -23,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import bench_database, seed_history  # noqa: E402
+from bench.common import bench_database, database_arguments, seed_history  # noqa: E402
 
 
 async def main() -> None:
@@ -32,8 +32,7 @@ async def main() -> None:
     ap.add_argument("--history", type=int, default=200_000)
     ap.add_argument("--open", type=int, default=2_000)
     ap.add_argument("--rounds", type=int, default=5)
-    ap.add_argument("--db", choices=["sqlite", "postgresql"], default="sqlite")
-    ap.add_argument("--pg-url", default="postgresql://postgres@127.0.0.1:5432/test")
+    database_arguments(ap)
     args = ap.parse_args()
 
     from sqlalchemy import select

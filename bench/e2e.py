@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.common import (AES_KEY, CORP_ID, SECRET, TOKEN, bench_database,  # noqa: E402
-                          bot_process, seed_history, worker_process)
+                          bot_process, database_arguments, seed_history, worker_process)
 from bot.sandbox.server import Sandbox  # noqa: E402
 
 # Each employee reports a different address: the same store twice would (rightly) be linked
@@ -75,8 +75,7 @@ async def main() -> None:
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--users", type=int, default=100)
     ap.add_argument("--rate", type=float, default=20)
-    ap.add_argument("--db", choices=["sqlite", "postgresql"], default="sqlite")
-    ap.add_argument("--pg-url", default="postgresql://postgres@127.0.0.1:5432/test")
+    database_arguments(ap)
     ap.add_argument("--techs", type=int, default=50)
     ap.add_argument("--split", action="store_true",
                     help="ingest (serve, RUN_WORKER=false) and handling (main.py worker) as two "

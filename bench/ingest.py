@@ -33,7 +33,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.common import (AES_KEY, CORP_ID, SECRET, TOKEN, bench_database,  # noqa: E402
-                          bot_process, free_port, wait_up, worker_process)
+                          bot_process, database_arguments, free_port, wait_up,
+                          worker_process)
 from bot.crypto import WeComCrypto  # noqa: E402
 
 
@@ -156,8 +157,7 @@ async def main() -> None:
     ap.add_argument("--rate", type=float, default=500)
     ap.add_argument("--seconds", type=float, default=10)
     ap.add_argument("--concurrency", type=int, default=64)
-    ap.add_argument("--db", choices=["sqlite", "postgresql"], default="sqlite")
-    ap.add_argument("--pg-url", default="postgresql://postgres@127.0.0.1:5432/test")
+    database_arguments(ap)
     ap.add_argument("--worker", action="store_true",
                     help="handlers and sender in a separate worker process")
     ap.add_argument("--in-process-worker", action="store_true",

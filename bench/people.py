@@ -21,7 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import bench_database  # noqa: E402
+from bench.common import bench_database, database_arguments  # noqa: E402
 
 
 async def main() -> None:
@@ -29,8 +29,7 @@ async def main() -> None:
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--techs", type=int, default=10_000)
     ap.add_argument("--rounds", type=int, default=50)
-    ap.add_argument("--db", choices=["sqlite", "postgresql"], default="sqlite")
-    ap.add_argument("--pg-url", default="postgresql://postgres@127.0.0.1:5432/test")
+    database_arguments(ap)
     args = ap.parse_args()
 
     from sqlalchemy import select

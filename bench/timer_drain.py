@@ -32,7 +32,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import AES_KEY, AGENT_ID, CORP_ID, SECRET, TOKEN, bench_database  # noqa: E402
+from bench.common import (AES_KEY, AGENT_ID, CORP_ID, SECRET, TOKEN, bench_database,  # noqa: E402
+                          database_arguments)
 
 
 def pct(xs: list[float], q: float) -> float:
@@ -120,8 +121,7 @@ async def main() -> None:
     ap.add_argument("--timers", type=int, default=20_000)
     ap.add_argument("--spread", type=float, default=10.0)
     ap.add_argument("--before", type=int, default=3000, help="timers for the baseline run")
-    ap.add_argument("--db", choices=["sqlite", "postgresql"], default="sqlite")
-    ap.add_argument("--pg-url", default="postgresql://postgres@127.0.0.1:5432/test")
+    database_arguments(ap)
     args = ap.parse_args()
     async with bench_database(args.db, args.pg_url) as (url, _):
         now = await one_run(url, args.timers, args.spread, None)
