@@ -126,13 +126,22 @@ async def test_only_staff_sign_in_and_codes_work_once(world):
 
 
 async def test_assign_from_the_board_reaches_the_technician_in_chat(world):
-    stack, (_, _, consult) = world
+    stack, (sh, _, consult) = world
     async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
         assert await sign_in(stack, http, "wangjingli") == 200
         async with http.post(f"{stack.bot.url}/board/assign",
                              json={"number": consult, "technician": "lishifu"}) as r:
             assert r.status == 202
-    await stack.settle()
+        await stack.settle()
+        # the board names people: everyone in its assign list, a ticket by its holder's name
+        [offer] = [c for c in stack.cards("lishifu") if sh in str(c.content)]
+        await stack.sandbox.click("lishifu", offer.task_id, "dispatch:accept:" +
+                                  offer.task_id.split("-")[1])
+        await stack.settle()
+        async with http.get(f"{stack.bot.url}/board/data") as r:
+            view = await r.json()
+        assert ["lishifu", "李师傅"] in view["technicians"]
+        assert {t["number"]: t["owner"] for t in view["tickets"]}[sh] == "李师傅"
     told = [ln.content for ln in stack.sandbox.delivered("app:lishifu")]
     assert any(consult in (c if isinstance(c, str) else str(c)) for c in told)
 
