@@ -208,12 +208,19 @@ async def acks_of(session: AsyncSession, statement_id: str) -> list[StatementAck
         .order_by(StatementAck.id))).scalars())
 
 
-async def acks_for_person(session: AsyncSession, who: str,
-                          statuses: Sequence[str]) -> list[StatementAck]:
-    """``who``'s answers in ``statuses``, newest first."""
-    return list((await session.execute(
-        select(StatementAck).where(StatementAck.who == who, StatementAck.status.in_(statuses))
-        .order_by(StatementAck.id.desc()))).scalars())
+async def ack_to_answer(session: AsyncSession, who: str, statuses: Sequence[str],
+                        since: datetime, ticket_number: str | None = None
+                        ) -> StatementAck | None:
+    """``who``'s newest answer in ``statuses`` to a statement made since ``since`` (about
+    ``ticket_number`` when given): one query, however many statements they never answered."""
+    stmt = (select(StatementAck)
+            .join(SettlementStatement,
+                  SettlementStatement.statement_id == StatementAck.statement_id)
+            .where(StatementAck.who == who, StatementAck.status.in_(statuses),
+                   SettlementStatement.created_at >= since))
+    if ticket_number:
+        stmt = stmt.where(SettlementStatement.ticket_number == ticket_number)
+    return (await session.execute(stmt.order_by(StatementAck.id.desc()).limit(1))).scalars().first()
 
 
 async def review_by_key(session: AsyncSession, key: str) -> SettlementReview | None:

@@ -27,7 +27,7 @@ from handlers.understanding import Turn
 from models.keys import dispute_review
 from models.settlement import (CONFIRMED, CUSTOMER, DISPUTE, DISPUTED, OPEN, PENDING,
                                SUPERSEDED, TECHNICIAN, SettlementReview, SettlementStatement,
-                               StatementAck, acks_for_person, acks_of, review_by_key,
+                               StatementAck, ack_to_answer, acks_of, review_by_key,
                                statement_by_id)
 from models.tickets import Ticket
 
@@ -116,18 +116,8 @@ async def _ack_for_text(ctx: Context, turn: Turn, action: str,
     """The sender's statement answer this message is about: the ticket it names, else their
     newest statement of the last ``answer_days``."""
     statuses = (PENDING,) if action == "confirm" else (PENDING, CONFIRMED, DISPUTED)
-    acks = await acks_for_person(ctx.session, ctx.event.sender, statuses)
-    if not acks:
-        return None
     since = ctx.clock.now() - timedelta(days=setup.config.answer_days)
-    for ack in acks:
-        row = await statement_by_id(ctx.session, ack.statement_id)
-        if row is None or row.created_at < since:
-            continue
-        if turn.ticket_no and row.ticket_number != turn.ticket_no:
-            continue
-        return ack
-    return None
+    return await ack_to_answer(ctx.session, ctx.event.sender, statuses, since, turn.ticket_no)
 
 
 def about_a_bill(event: Any, turn: Turn | None) -> bool:

@@ -155,3 +155,43 @@ async def test_people_are_found_by_what_their_lists_hold_without_reading_everyon
     async with sm() as s:
         assert [p.userid for p in await staff_with_role(s, "store_manager", "technician")] == [
             "qc1", "qc2", "raw"]
+
+
+async def test_a_text_answer_finds_the_statement_it_is_about_in_one_read(db):
+    """确认 / 异议 in text: the person's newest statement of the last days still waiting for
+    them (or already answered, for 异议), the one the text names when it names one — however
+    many older ones they never answered."""
+    from models.settlement import (CONFIRMED, PENDING, SettlementStatement, StatementAck,
+                                   ack_to_answer)
+
+    sm, gate = db
+    async with write_session(sm, gate) as s:
+        s.add(Customer(id=1, name="客户", created_at=NOW))
+        for i in range(1, 5):
+            s.add(Ticket(id=i, number=f"GD20261125-000{i}", customer_id=1, description="d",
+                         created_at=NOW, updated_at=NOW))
+        await s.flush()
+        # statement 1: 40 days old, never answered; 2 and 3: this week; 4: confirmed already
+        for i, days, status in ((1, 40, PENDING), (2, 3, PENDING), (3, 1, PENDING),
+                                (4, 0, CONFIRMED)):
+            at = NOW - timedelta(days=days)
+            s.add(SettlementStatement(
+                statement_id=f"st-{i}", ticket_id=i, ticket_number=f"GD20261125-000{i}",
+                kind="final", book_id="b", book_version=1, service="repair", service_rule="r",
+                currency="CNY", net="1", tax="0", gross="1", technician_share="0",
+                completed_at=at, ticket_input={}, statement={}, created_at=at))
+            await s.flush()
+            s.add(StatementAck(statement_id=f"st-{i}", ticket_id=i, party="technician",
+                               who="lishifu", status=status))
+    since = NOW - timedelta(days=30)
+    async with sm() as s:
+        async def which(statuses, number=None):
+            ack = await ack_to_answer(s, "lishifu", statuses, since, number)
+            return ack.statement_id if ack else None
+
+        assert await which((PENDING,)) == "st-3"  # the newest still waiting
+        assert await which((PENDING,), "GD20261125-0002") == "st-2"
+        assert await which((PENDING,), "GD20261125-0001") is None  # too old to answer
+        assert await which((PENDING, CONFIRMED)) == "st-4"  # 异议 after a 确认
+        assert await which((PENDING,), "GD20261125-0004") is None  # already confirmed
+        assert await ack_to_answer(s, "someone", (PENDING,), since) is None
