@@ -40,7 +40,7 @@ async def main() -> None:
     import handlers.sla.digest as digest
     from models.db import make_engine, make_sessionmaker, migrate, write_session
     from models.sla import SlaClock
-    from models.tickets import Ticket
+    from models.tickets import Customer, Ticket
 
     async def everything(session, start, end):  # the old way: every ticket, every clock
         tickets = (await session.execute(select(Ticket).where(Ticket.created_at < end))).scalars()
@@ -54,6 +54,9 @@ async def main() -> None:
         engine = make_engine(url)
         sm = make_sessionmaker(engine)
         async with write_session(sm, None) as s:
+            if not args.history:  # the open tickets' customer
+                s.add(Customer(id=1, name="bench", created_at=now))
+                await s.flush()
             for i in range(args.open):
                 at = now - timedelta(minutes=i * 2880 // max(args.open, 1))
                 t = Ticket(number=f"GDO{i:07d}", customer_id=1 + i % max(args.history, 1),
