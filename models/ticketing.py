@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -123,6 +123,16 @@ def may_hold(column: Any, *values: str) -> Any:
         return cast(column, Text).like(f"%{escaped}%", escape="\\")
 
     return or_(*(like(f) for f in sorted(forms)))
+
+
+async def staff_names(session: AsyncSession,
+                      userids: Iterable[str] | None = None) -> dict[str, str]:
+    """userid → name (the userid where no name is stored) of these people — only those a
+    view shows, not the whole staff — or of everyone for None (the board's assign list)."""
+    stmt = select(Staff.userid, Staff.name)
+    if userids is not None:
+        stmt = stmt.where(Staff.userid.in_(sorted(set(userids))))
+    return {u: n or u for u, n in (await session.execute(stmt)).all()}
 
 
 async def staff_called(session: AsyncSession, name: str) -> list[Staff]:

@@ -19,7 +19,7 @@ from handlers import voice
 from handlers.sla.engine import RED, YELLOW, RegionLight, colour
 from models.settlement import SettlementStatement
 from models.sla import DONE, STOPPED, SlaClock
-from models.ticketing import OPEN_STATUSES
+from models.ticketing import OPEN_STATUSES, staff_names
 from models.tickets import Attachment, Staff, Ticket, TicketEvent, TicketMessage
 
 CENTROIDS = Path(__file__).parent / "data" / "centroids.csv"
@@ -149,14 +149,6 @@ async def open_tickets(session: Any, scope: Scope, now: datetime,
                                                                          t.assignee),
              "age_minutes": int((now - t.created_at).total_seconds() // 60),
              "light": lit.get(t.id), "phone": mask(t.phone)} for t in tickets]
-
-
-async def staff_names(session: Any, userids: Any = None) -> dict[str, str]:
-    """userid → name of these people (of everyone for None: the page's assign list)."""
-    stmt = select(Staff.userid, Staff.name)
-    if userids is not None:
-        stmt = stmt.where(Staff.userid.in_(sorted(userids)))
-    return {u: n or u for u, n in (await session.execute(stmt))}
 
 
 def bubbles(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -33,6 +33,7 @@ from models.keys import app_conversation
 from models.messages import Event, inbox_row
 from models.db import write_session
 from models.queues import inbox_insert
+from models.ticketing import staff_names
 from models.tickets import Staff
 
 log = logging.getLogger("handlers.board.web")
@@ -148,7 +149,7 @@ class BoardWeb:
         now = self.clock.now()
         async with self.sm() as s:
             rows = await D.open_tickets(s, scope, now, filters)
-            names = await D.staff_names(s) if whole else {}
+            names = await staff_names(s) if whole else {}
         if not whole:
             return {"version": D.version(rows)}
         view = {"me": {"name": scope.name, "scope": scope.label, "roles": list(scope.roles),

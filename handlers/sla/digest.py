@@ -30,7 +30,7 @@ from models.db import WriteGate, write_session
 from models.keys import sla_digest_timer
 from models.regions import Region
 from models.sla import DONE, PAUSED, RUNNING, STOPPED, SlaClock
-from models.ticketing import OPEN_STATUSES, region_code_of
+from models.ticketing import OPEN_STATUSES, region_code_of, staff_names
 from models.tickets import Site, Staff, Ticket
 from models.timer import Timer
 from scheduler.calendar import SHANGHAI
@@ -130,8 +130,7 @@ async def digest_stats(session: Any, person: Staff | None, *, start: datetime, e
         regions[areas.get(i) or tickets[i].city or tickets[i].province or texts.UNPLACED].add(
             light, i)
     load = Counter(t.assignee for i, t in tickets.items() if i in open_ids and t.assignee)
-    names = {s.userid: s.name or s.userid for s in (await session.execute(
-        select(Staff).where(Staff.userid.in_(list(load) or [""])))).scalars()}
+    names = await staff_names(session, load)
     return {
         "period": period, "scope": _scope(person), "received": received, "closed": closed,
         "open": len(open_ids), "breached": len(breached), "yellow": len(yellow),

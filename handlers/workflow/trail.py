@@ -10,6 +10,7 @@ from sqlalchemy import select
 from handlers.voice import CATEGORY_NAMES, STATUS_NAMES
 from handlers.workflow import texts
 from handlers.workflow.config import WorkflowConfig
+from models.ticketing import staff_names
 from models.tickets import Ticket, TicketEvent
 from models.types import LOCAL_TZ
 from models.workflow import nodes_of
@@ -58,17 +59,13 @@ def _detail(e: TicketEvent, names: dict[str, str]) -> str:
 
 async def _names(session: Any, events: list[TicketEvent]) -> dict[str, str]:
     """The names of the people these events mention (actors, owners, whom it went to)."""
-    from models.tickets import Staff
-
     who = {e.actor.split(":", 1)[-1] for e in events}
     for e in events:
         after = e.after if isinstance(e.after, dict) else {}
         for k in ("owners", "to"):
             v = after.get(k)
             who.update(str(p) for p in (v if isinstance(v, list) else [v]) if p)
-    rows = (await session.execute(select(Staff.userid, Staff.name).where(
-        Staff.userid.in_(sorted(who))))).all()
-    return {u: (n or u) for u, n in rows}
+    return await staff_names(session, who)
 
 
 async def trail_lines(session: Any, ticket: Ticket) -> list[str]:
