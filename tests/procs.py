@@ -80,12 +80,23 @@ async def start_worker(db_url: str, sandbox_url: str, cwd: Path, **env: str):
 
 
 async def stop_all(procs, engine=None, sandbox=None) -> None:
-    """Stop the bot processes (SIGTERM, as an operator would), then the engine and sandbox."""
-    for p in procs:
-        if p.returncode is None:
-            p.send_signal(signal.SIGTERM)
+    """Stop the bot processes (SIGTERM to all, as an operator would), then the engine and
+    sandbox. One that has not exited 30 s later is killed, and the test fails saying so: it
+    must not outlive its test, where it would take the next tests' events from the shared
+    database."""
+    running = [p for p in procs if p.returncode is None]
+    for p in running:
+        p.send_signal(signal.SIGTERM)
+    stuck = []
+    for p in running:
+        try:
             await asyncio.wait_for(p.communicate(), 30)
+        except TimeoutError:
+            p.kill()
+            _, err = await p.communicate()
+            stuck.append(f"pid {p.pid}: " + (err or b"").decode(errors="replace")[-2000:])
     if engine is not None:
         await engine.dispose()
     if sandbox is not None:
         await sandbox.stop()
+    assert not stuck, f"bot processes did not stop within 30 s of SIGTERM: {stuck}"
