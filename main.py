@@ -37,6 +37,7 @@ from bot.metrics import Metrics
 from bot.sender import OutboxSender
 from bot.server import CallbackServer, aibot_channel, app_channel
 from bot.settings import Settings, SettingsError, load_settings
+from bot.shutdown import StopWatch
 from bot.worker import InboxWorker
 from handlers import build_dispatcher
 from handlers.doctor import Doctor
@@ -255,9 +256,13 @@ async def serve(settings: Settings, with_sandbox: bool, *, worker_only: bool = F
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
     log.info("shutting down")
+    # Slow: the log says what it waits on; too slow: the process ends (bot/shutdown.py).
+    watch = StopWatch(min(10.0, settings.SHUTDOWN_SECONDS / 2), settings.SHUTDOWN_SECONDS)
+    watch.start()
     if doctor is not None and not doctor.done():
         doctor.cancel()
     await bot.stop()
+    watch.stopped()
     if sandbox:
         await sandbox.stop()
 
@@ -287,42 +292,6 @@ async def _operate(settings: Settings, args: argparse.Namespace) -> int:
                     what = row.type if queue == "inbox" else f"{row.api} → {row.pace_key}"
                     print(f"{queue} {row.id}\t{what}\tattempts={row.attempts}\t"
                           f"{(row.last_error or '').splitlines()[0][:200]}")
-        return 0
-
-
-async def _staff(settings: Settings, args: argparse.Namespace) -> int:
-    """``staff import FILE [--dry-run]`` / ``staff export FILE`` (docs/staff.md). An import
-    with any problem prints them all and writes nothing (exit 2)."""
-    from datetime import UTC, datetime
-
-    from models.db import command_database, write_session
-    from handlers.staff.fileformat import (StaffFileError, export_staff, import_staff, read_staff_file,
-                                 staff_format)
-
-    try:
-        staff_format(args.file)
-        rows = read_staff_file(args.file) if args.staff_command == "import" else []
-    except StaffFileError as exc:
-        for problem in exc.problems:
-            print(problem, file=sys.stderr)
-        return 2
-    if args.staff_command == "import" and args.dry_run:
-        print(f"checked {args.file}: {len(rows)} staff, no problems (dry run: nothing written)")
-        return 0
-    async with command_database(settings.DATABASE_URL, settings.SQLITE_BUSY_TIMEOUT_MS) as sm:
-        if args.staff_command == "import":
-            async with write_session(sm, None) as s:
-                created, updated = await import_staff(s, rows, datetime.now(UTC))
-            print(f"imported {args.file}: {created} created, {updated} updated, "
-                  f"{len(rows) - created - updated} unchanged")
-            return 0
-        try:
-            async with sm() as s:
-                n = await export_staff(s, args.file)
-        except OSError as exc:
-            print(f"{args.file}: cannot write ({exc.strerror})", file=sys.stderr)
-            return 2
-        print(f"exported {n} staff to {args.file}")
         return 0
 
 
@@ -385,15 +354,9 @@ def main(argv: list[str] | None = None) -> int:
     from handlers.customers import cli as qr_cli  # python main.py qr store|device ID
 
     qr_cli.add_parser(sub)
-    staff_p = sub.add_parser("staff", help="import or export technicians and dispatchers "
-                                           "(CSV or YAML, see docs/staff.md)")
-    staff_sub = staff_p.add_subparsers(dest="staff_command", required=True)
-    staff_import = staff_sub.add_parser("import", help="upsert people by userid from FILE")
-    staff_import.add_argument("file", metavar="FILE", help="a .csv, .yaml or .yml file")
-    staff_import.add_argument("--dry-run", action="store_true",
-                              help="only check the file; write nothing")
-    staff_export = staff_sub.add_parser("export", help="write everyone to FILE")
-    staff_export.add_argument("file", metavar="FILE", help="a .csv, .yaml or .yml file")
+    from handlers.staff import cli as staff_cli  # python main.py staff import|export FILE
+
+    staff_cli.add_parser(sub)
     args = parser.parse_args(argv)
     command = args.command or "serve"
     if command == "settle":  # files: pure computation; the database: asks for the settings
@@ -426,7 +389,7 @@ def main(argv: list[str] | None = None) -> int:
         migrate(settings.DATABASE_URL)
         return 0
     if command == "staff":
-        return asyncio.run(_staff(settings, args))
+        return asyncio.run(staff_cli.run(settings, args))
     if command in ("apikey", "finance"):
         return asyncio.run(board_cli.run(settings, args))
     if command == "sla":
