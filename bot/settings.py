@@ -64,6 +64,9 @@ class Settings(BaseSettings):
     WORKER_HOLD_SECONDS: float = Field(default=0.02, gt=0)
     # How often the durable-timer sweep looks for due timers (seconds).
     TIMER_SWEEP_SECONDS: float = Field(default=1.0, gt=0)
+    # After SIGTERM, how long a stop may take before the process ends itself (what it did not
+    # finish stays queued); halfway, the log names what the stop is waiting on.
+    SHUTDOWN_SECONDS: float = Field(default=25.0, gt=0)
     # Send failures before an outbox message is parked.
     SENDER_MAX_ATTEMPTS: int = Field(default=8, ge=1)
     # How long a sender holds a claimed outbox message: after a crash, another sender (or the

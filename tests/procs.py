@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import signal
 import socket
 import sys
@@ -89,14 +90,39 @@ async def stop_all(procs, engine=None, sandbox=None) -> None:
         p.send_signal(signal.SIGTERM)
     stuck = []
     for p in running:
+        # Shielded: on a timeout the output read so far stays with the task, for the message.
+        out = asyncio.ensure_future(p.communicate())
         try:
-            await asyncio.wait_for(p.communicate(), 30)
+            await asyncio.wait_for(asyncio.shield(out), 30)
         except TimeoutError:
+            stacks = await _stacks(p.pid)
             p.kill()
-            _, err = await p.communicate()
-            stuck.append(f"pid {p.pid}: " + (err or b"").decode(errors="replace")[-2000:])
+            _, err = await out
+            stuck.append(f"pid {p.pid}: " + (err or b"").decode(errors="replace")[-6000:]
+                         + stacks)
+            continue
+        if p.returncode != 0:  # 1: its own stop watch ended it (bot/shutdown.py), stacks in err
+            _, err = out.result()
+            stuck.append(f"pid {p.pid} exited {p.returncode}: "
+                         + (err or b"").decode(errors="replace")[-8000:])
     if engine is not None:
         await engine.dispose()
     if sandbox is not None:
         await sandbox.stop()
-    assert not stuck, f"bot processes did not stop within 30 s of SIGTERM: {stuck}"
+    assert not stuck, "bot processes did not stop cleanly on SIGTERM:\n" + "\n".join(stuck)
+
+
+async def _stacks(pid: int) -> str:
+    """Where a stuck process is (py-spy, when this machine has it): for the failure message."""
+    spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+    if not Path(spy).exists():
+        return ""
+    proc = await asyncio.create_subprocess_exec(spy, "dump", "--locals", "--pid", str(pid),
+                                                stdout=asyncio.subprocess.PIPE,
+                                                stderr=asyncio.subprocess.STDOUT)
+    try:
+        out, _ = await asyncio.wait_for(proc.communicate(), 20)
+    except TimeoutError:
+        proc.kill()
+        return "\n(py-spy dump timed out)"
+    return "\npy-spy dump:\n" + out.decode(errors="replace")[-8000:]
