@@ -189,7 +189,7 @@ class BotRuntime:
         if self.run_http:
             await self.runner.cleanup()
             await self.writer.stop()
-        self.timers.stop()
+        await self.timers.stop()
         await self.sla.stop()
         await self.board.stop()
         await self.worker.stop()

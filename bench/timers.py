@@ -50,7 +50,7 @@ async def sweeper(url: str, name: str, interval: float) -> None:
             if not left:
                 break
     finally:
-        sweep.stop()
+        await sweep.stop()
         await engine.dispose()
     print(f"{name}: fired {sweep.fired}", flush=True)
 

@@ -121,6 +121,8 @@ class TimerSweep:
         self._scheduler = None
         self._interval = 1.0
         self._lock = asyncio.Lock()
+        self._stopping = False
+        self._inflight: set[asyncio.Future[None]] = set()
 
     async def sweep_once(self) -> int:
         """Fire every due timer (in batches). Returns how many this process fired."""
@@ -179,16 +181,31 @@ class TimerSweep:
 
     async def tick(self) -> None:
         """One sweep whose failure is logged, not raised: the next tick tries again. Then,
-        if a deadline comes before the next tick, a one-off sweep is planned for it."""
+        if a deadline comes before the next tick, a one-off sweep is planned for it.
+
+        The sweep runs in a task of its own that a stop waits for and nothing cancels: a
+        transaction cancelled mid-statement on PostgreSQL leaves its connection open inside
+        the transaction, holding the claimed timers' row locks until the garbage collector
+        drops it, and a handler of this same process that touches one of those timers (an
+        offer's answer cancels its timeout) waits for ever, so the stop never ends."""
+        if self._stopping:
+            return
+        sweep = asyncio.ensure_future(self._tick())
+        self._inflight.add(sweep)
+        sweep.add_done_callback(self._inflight.discard)
+        try:
+            await asyncio.shield(sweep)
+        except asyncio.CancelledError:
+            # APScheduler's shutdown cancels the job that waits here; the sweep goes on and
+            # stop() waits for it. Not an error (APScheduler would log it as one).
+            log.debug("timer sweep left to finish by shutdown")
+
+    async def _tick(self) -> None:
         try:
             await self.sweep_once()
             if self._scheduler is not None:
                 self._plan(seconds_until_next_sweep(await self.next_due(), self.clock.now(),
                                                     self._interval, self.min_gap))
-        except asyncio.CancelledError:
-            # Shutdown cancels a sweep in flight; its transaction rolls back and the timers
-            # stay armed for the next start. Not an error (APScheduler would log it as one).
-            log.debug("timer sweep interrupted by shutdown")
         except Exception:
             log.exception("timer sweep failed; the next tick tries again")
 
@@ -204,7 +221,11 @@ class TimerSweep:
         self._scheduler.add_job(self.tick, "date", run_date=run_at, id="timer-sweep-soon",
                                 replace_existing=True, misfire_grace_time=None)
 
-    def stop(self) -> None:
+    async def stop(self) -> None:
+        """No sweep starts any more; one in flight finishes (commits or rolls back whole)."""
+        self._stopping = True
         if self._scheduler is not None:
             self._scheduler.shutdown(wait=False)
             self._scheduler = None
+        while self._inflight:
+            await asyncio.gather(*self._inflight)

@@ -16,6 +16,7 @@ steps and digests queued as ``SlaDelivery`` rows, outside any handler's transact
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from datetime import datetime, timedelta
 from typing import Any
@@ -171,25 +172,25 @@ class SlaCourier:
     # -- background -------------------------------------------------------------------------
 
     def start(self, interval: float = 1.0) -> None:
+        self._stopping = asyncio.Event()
+
         async def loop() -> None:
-            while True:
+            while not self._stopping.is_set():
                 try:
                     await self.run_once()
-                except asyncio.CancelledError:
-                    raise
                 except Exception:
                     log.exception("sla courier round failed; the next one tries again")
-                await asyncio.sleep(interval)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stopping.wait(), interval)
 
-        self._task = asyncio.get_running_loop().create_task(loop())
+        self._task = asyncio.get_running_loop().create_task(loop(), name="sla-courier")
 
     async def stop(self) -> None:
+        """The round in hand finishes; it is not cancelled (scheduler/timers.py ``tick`` says
+        what a transaction cancelled mid-way does on PostgreSQL)."""
         if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
+            self._stopping.set()
+            await self._task
             self._task = None
 
 

@@ -6,7 +6,7 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 
 from bot.metrics import Metrics
 from bot.worker import InboxWorker
@@ -214,4 +214,58 @@ async def test_a_sweep_plans_a_one_off_sweep_for_a_deadline_before_the_next_tick
         assert sweep.fired == 1
         assert sweep._scheduler.get_job("timer-sweep-soon") is None  # offer:1 is 9 min away
     finally:
-        sweep.stop()
+        await sweep.stop()
+
+
+async def test_a_stop_during_a_sweep_lets_it_finish_and_leaves_no_row_locked(pg_database):
+    """Shutdown comes while a sweep's transaction waits (APScheduler cancels the job that runs
+    it). The sweep finishes: its timer fires once, and no connection is left open inside the
+    transaction. A sweep cancelled between statements or in its commit leaves its connection
+    open in the transaction, holding the claimed timers' row locks until the garbage collector
+    drops it; a handler of the same process touching such a timer then waits for ever, and so
+    does the stop (a bot that did not exit on SIGTERM)."""
+    from sqlalchemy import insert
+
+    from models.messages import inbox_row
+    from scheduler.timers import timer_event
+    from tests.conftest import _truncate_pg
+
+    _truncate_pg(pg_database)
+    engines = [make_engine(pg_database) for _ in range(2)]
+    sm, other = (make_sessionmaker(e) for e in engines)
+    clock = ManualClock(T0)
+    async with write_session(sm, None) as s:
+        await arm(s, "offer:1", T0, "offer_timeout", now=T0)
+    async with sm() as s:
+        timer = (await s.execute(select(Timer))).scalar_one()
+    sweep = TimerSweep(sm, clock, name="p1")
+    async with other() as blocker:  # the same inbox row, not committed: the sweep's insert waits
+        await blocker.execute(insert(InboxEvent).values(**inbox_row(timer_event(timer), T0)))
+        job = asyncio.create_task(sweep.tick())
+        async with other() as look:
+            for _ in range(10_000):  # until the sweep waits, with the timer's row claimed
+                if (await look.execute(text(
+                        "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                        "AND datname = current_database()"))).scalar():
+                    break
+            else:
+                pytest.fail("the sweep never waited")
+        job.cancel()  # what AsyncIOScheduler.shutdown(wait=False) does to a running job
+        stopping = asyncio.create_task(sweep.stop())
+        await asyncio.sleep(0)
+        assert not stopping.done()  # it waits for the sweep in flight
+        await blocker.rollback()
+    await stopping
+    await job
+    async with other() as s:
+        rows = (await s.execute(select(Timer.status, Timer.fire_count))).all()
+        events = (await s.execute(select(func.count()).select_from(InboxEvent))).scalar()
+        open_tx = (await s.execute(text(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND state LIKE 'idle in transaction%'"))).scalar()
+    assert rows == [("fired", 1)] and events == 1
+    assert open_tx == 0
+    assert await sweep.sweep_once() == 0 and not sweep._inflight
+    await sweep.tick()  # a tick after the stop starts nothing
+    for e in engines:
+        await e.dispose()
