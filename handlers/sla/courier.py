@@ -186,8 +186,12 @@ class SlaCourier:
         self._task = asyncio.get_running_loop().create_task(loop(), name="sla-courier")
 
     async def stop(self) -> None:
-        """The round in hand finishes; it is not cancelled (scheduler/timers.py ``tick`` says
-        what a transaction cancelled mid-way does on PostgreSQL)."""
+        """The round in hand finishes; it is not cancelled. A stop that cancelled the loop and
+        awaited it hung for ever on PostgreSQL when the cancellation was lost inside the
+        driver's wait (psycopg waits with ``asyncio.wait_for``, which on Python 3.11 can
+        swallow a cancellation that arrives as its wait completes): the loop went on, the stop
+        waited (seen in a stress of two bots, 1 stop in 60). scheduler/timers.py ``tick`` says
+        what a transaction cancelled mid-way leaves behind."""
         if self._task is not None:
             self._stopping.set()
             await self._task

@@ -3,6 +3,7 @@ fallback to the next channel, at-most-once after an unknown outcome, and the urg
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
@@ -153,3 +154,40 @@ def test_urgent_goes_to_the_fastest_responder_of_the_last_three_days():
              SimpleNamespace(id="c", response_median_s=None)]
     ranked = [c("a", 1), c("c", 2), c("b", 3)]
     assert [x.tech_id for x in fastest_first(ranked, techs)] == ["b", "a", "c"]
+
+
+async def test_a_stop_lets_the_round_in_hand_finish_and_ends_an_idle_wait(db_url, sandbox):
+    """SIGTERM while an SMS is on its way: the round ends (the SMS is recorded as sent, not
+    left 'sending' for the next start to call unknown), and the stop returns. Before, the stop
+    cancelled the loop; on PostgreSQL a cancellation lost in the driver's wait kept the loop
+    going and the stop waiting for ever."""
+    smtp = mail_server()
+    courier, sm, engine = await _courier(db_url, sandbox, smtp)
+    try:
+        async with sm() as s, s.begin():
+            s.add(delivery())
+        on_its_way, answer = asyncio.Event(), asyncio.Event()
+        deliver = courier._deliver
+
+        async def slow_provider(row):
+            on_its_way.set()
+            await answer.wait()  # the provider has not answered yet
+            return await deliver(row)
+
+        courier._deliver = slow_provider
+        courier.start(interval=3600)
+        await on_its_way.wait()
+        stopping = asyncio.create_task(courier.stop())
+        await asyncio.sleep(0)
+        assert not stopping.done()  # it waits for the round in hand
+        answer.set()
+        await stopping
+        assert [m.phone for m in sandbox[0].sms] == ["+8613900000010"]
+        async with sm() as s:
+            [row] = await failed_deliveries(s, everything=True)
+        assert row.status == "sent" and row.lease_until is None
+        courier.start(interval=3600)  # idle, waiting an hour for the next round
+        await courier.stop()  # returns at once
+    finally:
+        smtp.stop()
+        await engine.dispose()
