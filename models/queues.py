@@ -111,9 +111,19 @@ async def inbox_record_failure(session: AsyncSession, event_id: int, error: str,
 
 
 async def inbox_counts(session: AsyncSession) -> dict[str, int]:
+    """Events waiting (pending) and given up on (parked), for /healthz and /metrics."""
+    return await _open_counts(session, InboxEvent)
+
+
+async def _open_counts(session: AsyncSession, model: Any) -> dict[str, int]:
+    """How many rows wait and how many are parked: read on the status index, so the cost is
+    the rows still open, not the history. The done / sent rows (every message ever handled)
+    are not counted: an index scan of all of them took 37-52 ms per scrape at 600,000 rows.
+    How many were handled is the ``processed`` figure and the ``*_total`` counters."""
     rows = await session.execute(
-        select(InboxEvent.status, func.count()).group_by(InboxEvent.status))
-    return {status: n for status, n in rows.all()}
+        select(model.status, func.count()).where(model.status.in_((PENDING, PARKED)))
+        .group_by(model.status))
+    return {PENDING: 0, PARKED: 0} | {status: n for status, n in rows.all()}
 
 
 # -- outbox --------------------------------------------------------------------------------
@@ -218,9 +228,8 @@ async def outbox_record_failure(session: AsyncSession, msg_id: int, error: str, 
 
 
 async def outbox_counts(session: AsyncSession) -> dict[str, int]:
-    rows = await session.execute(
-        select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status))
-    return {status: n for status, n in rows.all()}
+    """Messages waiting to be sent (pending) and parked, for /healthz and /metrics."""
+    return await _open_counts(session, OutboxMessage)
 
 
 async def kf_sends_since_last_message(session: AsyncSession, open_kfid: str,

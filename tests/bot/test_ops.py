@@ -19,13 +19,16 @@ async def test_healthz_and_metrics(stack):
         async with http.get(f"{stack.bot.url}/healthz") as r:
             body = await r.json()
             assert r.status == 200 and body["status"] == "ok"
-            assert body["inbox"] == {"done": 1} and body["outbox"] == {"sent": 1}
+            # what waits and what is parked (none here); how many were handled: processed
+            assert body["inbox"] == {"pending": 0, "parked": 0} == body["outbox"]
+            assert body["processed"] == 1
         async with http.get(f"{stack.bot.url}/metrics") as r:
             text = await r.text()
     assert r.headers["Content-Type"].startswith("text/plain")
     assert 'wecom_callbacks_total{channel="app",result="stored"} 1.0' in text
     assert 'wecom_acks_total{channel="app"} 1.0' in text
-    assert 'inbox_depth{status="done"} 1.0' in text
+    assert 'inbox_depth{status="pending"} 0.0' in text
+    assert 'outbox_depth{status="parked"} 0.0' in text
     assert 'handler_seconds_count{outcome="handled",type="text"} 1.0' in text
     assert 'outbox_sent_total{api="message/send"} 1.0' in text
     assert "outbox_retries_total" in text and "wecom_ack_seconds_bucket" in text
