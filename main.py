@@ -174,7 +174,9 @@ class BotRuntime:
             return
         app = self.server.make_app()
         self.board.mount(app)  # /api/… (docs/api.md)
-        self.runner = web.AppRunner(app, access_log=None, shutdown_timeout=10)
+        # In-flight requests get a third of the stop's time (aiohttp may wait it twice).
+        self.runner = web.AppRunner(app, access_log=None,
+                                    shutdown_timeout=min(10.0, s.SHUTDOWN_SECONDS / 3))
         await self.runner.setup()
         site = web.TCPSite(self.runner, s.HOST, s.PORT)
         await site.start()

@@ -28,8 +28,8 @@ def await_chain(task: asyncio.Task[Any]) -> str:
     while obj is not None:
         frame = getattr(obj, "cr_frame", None) or getattr(obj, "gi_frame", None)
         if frame is not None:
-            parts.append(f"{frame.f_code.co_name} ({frame.f_code.co_filename.rsplit('/', 2)[-1]}"
-                         f":{frame.f_lineno})")
+            where = "/".join(frame.f_code.co_filename.split("/")[-2:])
+            parts.append(f"{frame.f_code.co_name} ({where}:{frame.f_lineno})")
         if isinstance(obj, CoroutineType):
             obj = obj.cr_await
         elif isinstance(obj, GeneratorType):

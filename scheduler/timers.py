@@ -131,7 +131,7 @@ class TimerSweep:
             while True:
                 n = await self._sweep_batch()
                 total += n
-                if n < self.batch:
+                if n < self.batch or self._stopping:  # each batch commits: stop between them
                     break
         if total and self.on_fired:
             self.on_fired()
@@ -173,6 +173,7 @@ class TimerSweep:
         from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
         self._interval = interval_seconds
+        self._stopping = False
         self._scheduler = AsyncIOScheduler(timezone="UTC")
         self._scheduler.add_job(self.tick, "interval", seconds=interval_seconds,
                                 id="timer-sweep", max_instances=1, coalesce=True,

@@ -88,10 +88,11 @@ async def stop_all(procs, engine=None, sandbox=None) -> None:
     running = [p for p in procs if p.returncode is None]
     for p in running:
         p.send_signal(signal.SIGTERM)
+    # Every process's pipes are read from now on (a full pipe would block its logging), each
+    # in a task that keeps what it read when the wait for it times out.
+    outputs = [asyncio.ensure_future(p.communicate()) for p in running]
     stuck = []
-    for p in running:
-        # Shielded: on a timeout the output read so far stays with the task, for the message.
-        out = asyncio.ensure_future(p.communicate())
+    for p, out in zip(running, outputs):
         try:
             await asyncio.wait_for(asyncio.shield(out), 30)
         except TimeoutError:

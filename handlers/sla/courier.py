@@ -21,7 +21,7 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from bot.client import WeComClient, WeComError
@@ -56,15 +56,25 @@ class SlaCourier:
         self.gate, self.lease, self.batch = gate, lease, batch
         self.sent = 0
         self._task: asyncio.Task | None = None
+        self._stopping = asyncio.Event()
 
     # -- one round ---------------------------------------------------------------------------
 
     async def run_once(self) -> int:
         """Send everything due now; returns how many went out."""
         claimed = await self._claim()
-        for row in claimed:
+        for i, row in enumerate(claimed):
+            if self._stopping.is_set():  # stopping: what is not tried yet goes back, untouched
+                await self._unclaim([r["id"] for r in claimed[i:]])
+                return i
             await self._send(row)
         return len(claimed)
+
+    async def _unclaim(self, ids: list[int]) -> None:
+        async with write_session(self.sm, self.gate) as s:
+            await s.execute(update(SlaDelivery).where(
+                SlaDelivery.id.in_(ids), SlaDelivery.status == SENDING).values(
+                status=PENDING, lease_until=None, attempts=SlaDelivery.attempts - 1))
 
     async def _claim(self) -> list[dict[str, Any]]:
         now = self.clock.now()
@@ -172,7 +182,7 @@ class SlaCourier:
     # -- background -------------------------------------------------------------------------
 
     def start(self, interval: float = 1.0) -> None:
-        self._stopping = asyncio.Event()
+        self._stopping.clear()
 
         async def loop() -> None:
             while not self._stopping.is_set():
@@ -186,7 +196,8 @@ class SlaCourier:
         self._task = asyncio.get_running_loop().create_task(loop(), name="sla-courier")
 
     async def stop(self) -> None:
-        """The round in hand finishes; it is not cancelled. A stop that cancelled the loop and
+        """The delivery in hand finishes, the round's others go back to pending; nothing is
+        cancelled. A stop that cancelled the loop and
         awaited it hung for ever on PostgreSQL when the cancellation was lost inside the
         driver's wait (psycopg waits with ``asyncio.wait_for``, which on Python 3.11 can
         swallow a cancellation that arrives as its wait completes): the loop went on, the stop

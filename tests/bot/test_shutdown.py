@@ -50,12 +50,14 @@ def test_a_stop_that_hangs_names_what_it_waits_on_then_ends_the_process():
 async def test_a_stop_that_ends_in_time_leaves_no_watch_running():
     from bot.shutdown import StopWatch, pending_tasks
 
-    watch = StopWatch(30, 60)
-    watch.start()
-    assert any(t.startswith("stop-watch: _report") for t in pending_tasks())
-    watch.stopped()
-    await asyncio.sleep(0)  # let the cancellation land (no time passes)
-    assert not any(t.startswith("stop-watch") for t in pending_tasks())
     import faulthandler
 
-    faulthandler.cancel_dump_traceback_later()  # the test process goes on; a bot would exit
+    watch = StopWatch(30, 60)
+    watch.start()
+    try:
+        assert any(t.startswith("stop-watch: _report") for t in pending_tasks())
+        watch.stopped()
+        await asyncio.sleep(0)  # let the cancellation land (no time passes)
+        assert not any(t.startswith("stop-watch") for t in pending_tasks())
+    finally:
+        faulthandler.cancel_dump_traceback_later()  # the test process goes on; a bot exits

@@ -269,3 +269,21 @@ async def test_a_stop_during_a_sweep_lets_it_finish_and_leaves_no_row_locked(pg_
     await sweep.tick()  # a tick after the stop starts nothing
     for e in engines:
         await e.dispose()
+
+
+async def test_a_sweep_stopping_ends_after_the_batch_in_hand(env):
+    """A backlog is swept in batches, each its own transaction: a stop that comes meanwhile
+    waits for the batch in hand only, and the rest stays armed for the next start."""
+    sweep = TimerSweep(env["sm"], env["clock"], gate=env["gate"], batch=2, name="p1")
+    for i in range(5):
+        await arm_(env, f"offer:{i}", 0)
+    sweep._stopping = True  # what stop() sets while a sweep runs
+    assert await sweep.sweep_once() == 2
+    async with env["sm"]() as s:
+        statuses = sorted((await s.execute(select(Timer.status))).scalars())
+    assert statuses == ["armed"] * 3 + ["fired"] * 2
+    sweep.start(3600)  # a later start sweeps again
+    try:
+        assert await sweep.sweep_once() == 3
+    finally:
+        await sweep.stop()

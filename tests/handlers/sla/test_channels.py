@@ -157,15 +157,16 @@ def test_urgent_goes_to_the_fastest_responder_of_the_last_three_days():
 
 
 async def test_a_stop_lets_the_round_in_hand_finish_and_ends_an_idle_wait(db_url, sandbox):
-    """SIGTERM while an SMS is on its way: the round ends (the SMS is recorded as sent, not
-    left 'sending' for the next start to call unknown), and the stop returns. Before, the stop
-    cancelled the loop; on PostgreSQL a cancellation lost in the driver's wait kept the loop
-    going and the stop waiting for ever."""
+    """SIGTERM while an SMS is on its way: it ends (recorded as sent, not left 'sending' for
+    the next start to call unknown), the round's next delivery goes back to pending untried,
+    and the stop returns. Before, the stop cancelled the loop; on PostgreSQL a cancellation
+    lost in the driver's wait kept the loop going and the stop waiting for ever."""
     smtp = mail_server()
     courier, sm, engine = await _courier(db_url, sandbox, smtp)
     try:
         async with sm() as s, s.begin():
             s.add(delivery())
+            s.add(delivery(key="t2:first_response:level2:quzhuguan:sms", subject="GD2"))
         on_its_way, answer = asyncio.Event(), asyncio.Event()
         deliver = courier._deliver
 
@@ -184,8 +185,9 @@ async def test_a_stop_lets_the_round_in_hand_finish_and_ends_an_idle_wait(db_url
         await stopping
         assert [m.phone for m in sandbox[0].sms] == ["+8613900000010"]
         async with sm() as s:
-            [row] = await failed_deliveries(s, everything=True)
-        assert row.status == "sent" and row.lease_until is None
+            rows = sorted(await failed_deliveries(s, everything=True), key=lambda d: d.id)
+        assert [(d.status, d.attempts, d.lease_until) for d in rows] == [
+            ("sent", 1, None), ("pending", 0, None)]  # the second: for the next start
         courier.start(interval=3600)  # idle, waiting an hour for the next round
         await courier.stop()  # returns at once
     finally:
