@@ -116,6 +116,11 @@ async def transition(session: AsyncSession, ticket: Ticket, to: str, *, actor: s
         ticket.resolved_at = ticket.closed_at = None
     ticket.updated_at = now
     await flush_versioned(session, ticket)
+    if frm == "resolved":  # however it leaves resolved, the customer's 确认 no longer awaits it
+        from handlers.intake.base import COMPLETION, OWNER  # (it would take a statement's 确认)
+        from models.conversation import settle
+
+        await settle(session, owner=OWNER, kind=COMPLETION, ref=ticket.id)
     session.add(TicketEvent(ticket_id=ticket.id, actor=actor, action=f"status:{to}",
                             before=before, after=snapshot(ticket), reason=reason, at=now))
     await session.flush()
