@@ -166,20 +166,25 @@ async def test_two_transactions_arming_the_same_new_key_both_succeed(pg_database
     async with write_session(first, None) as a:
         await arm(a, "offer:7", T0 + timedelta(minutes=1), "offer_timeout", now=T0)
         other = asyncio.create_task(_arm_in(second, "offer:7", T0 + timedelta(minutes=2)))
-        for _ in range(10_000):  # until the second writer waits on the first one's new row
-            async with first() as look:
-                if (await look.execute(text(
-                        "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                        "AND datname = current_database()"))).scalar():
-                    break
-        else:
-            pytest.fail("the second writer never waited for the first")
+        await until_one_waits_on_a_lock(first, "the second writer never waited for the first")
     await other
     async with first() as s:
         rows = (await s.execute(select(Timer).where(Timer.key == "offer:7"))).scalars().all()
     assert [(r.generation, r.due_at) for r in rows] == [(2, T0 + timedelta(minutes=2))]
     for e in engines:
         await e.dispose()
+
+
+async def until_one_waits_on_a_lock(sm, failure: str) -> None:
+    """Watch PostgreSQL until a session of this database waits for a lock (another task of
+    the test is getting there; no time is waited for)."""
+    for _ in range(10_000):
+        async with sm() as look:
+            if (await look.execute(text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                    "AND datname = current_database()"))).scalar():
+                return
+    pytest.fail(failure)
 
 
 async def _arm_in(sm, key, due):
@@ -242,14 +247,7 @@ async def test_a_stop_during_a_sweep_lets_it_finish_and_leaves_no_row_locked(pg_
     async with other() as blocker:  # the same inbox row, not committed: the sweep's insert waits
         await blocker.execute(insert(InboxEvent).values(**inbox_row(timer_event(timer), T0)))
         job = asyncio.create_task(sweep.tick())
-        async with other() as look:
-            for _ in range(10_000):  # until the sweep waits, with the timer's row claimed
-                if (await look.execute(text(
-                        "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                        "AND datname = current_database()"))).scalar():
-                    break
-            else:
-                pytest.fail("the sweep never waited")
+        await until_one_waits_on_a_lock(other, "the sweep never waited")  # its timer claimed
         job.cancel()  # what AsyncIOScheduler.shutdown(wait=False) does to a running job
         stopping = asyncio.create_task(sweep.stop())
         await asyncio.sleep(0)
