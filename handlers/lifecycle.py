@@ -116,8 +116,11 @@ async def transition(session: AsyncSession, ticket: Ticket, to: str, *, actor: s
         ticket.resolved_at = ticket.closed_at = None
     ticket.updated_at = now
     await flush_versioned(session, ticket)
-    if frm == "resolved":  # however it leaves resolved, the customer's 确认 no longer awaits it
-        from handlers.intake.base import COMPLETION, OWNER  # (it would take a statement's 确认)
+    if frm == "resolved":
+        # However it leaves resolved (the customer's 确认, the workflow's close node, a reopen),
+        # the customer's 确认 no longer awaits it: left waiting, it would take their 确认 of a
+        # statement (handlers/arbitration.py). Imported here: intake imports this module.
+        from handlers.intake.base import COMPLETION, OWNER
         from models.conversation import settle
 
         await settle(session, owner=OWNER, kind=COMPLETION, ref=ticket.id)

@@ -184,11 +184,13 @@ class TimerSweep:
         """One sweep whose failure is logged, not raised: the next tick tries again. Then,
         if a deadline comes before the next tick, a one-off sweep is planned for it.
 
-        The sweep runs in a task of its own that a stop waits for and nothing cancels: a
-        transaction cancelled mid-statement on PostgreSQL leaves its connection open inside
-        the transaction, holding the claimed timers' row locks until the garbage collector
-        drops it, and a handler of this same process that touches one of those timers (an
-        offer's answer cancels its timeout) waits for ever, so the stop never ends."""
+        The sweep runs in a task of its own that a stop waits for and nothing cancels. A
+        transaction cancelled between statements or in its commit on PostgreSQL leaves its
+        connection open inside the transaction (SQLAlchemy: "non-checked-in connection …
+        INTRANS … will be dropped"), holding the claimed timers' row locks until the garbage
+        collector drops it: whatever waits for one of those rows (an offer's answer cancels
+        its timeout) waits until then; and a cancellation can be lost inside the driver's wait
+        (handlers/sla/courier.py ``stop``)."""
         if self._stopping:
             return
         sweep = asyncio.ensure_future(self._tick())

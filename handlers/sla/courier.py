@@ -197,12 +197,12 @@ class SlaCourier:
 
     async def stop(self) -> None:
         """The delivery in hand finishes, the round's others go back to pending; nothing is
-        cancelled. A stop that cancelled the loop and
-        awaited it hung for ever on PostgreSQL when the cancellation was lost inside the
-        driver's wait (psycopg waits with ``asyncio.wait_for``, which on Python 3.11 can
-        swallow a cancellation that arrives as its wait completes): the loop went on, the stop
-        waited (seen in a stress of two bots, 1 stop in 60). scheduler/timers.py ``tick`` says
-        what a transaction cancelled mid-way leaves behind."""
+        cancelled. A stop that cancelled the loop and awaited it hung for ever on PostgreSQL
+        when the cancellation was lost inside the driver's wait (psycopg waits with
+        ``asyncio.wait_for``, which on Python 3.11 can swallow a cancellation that arrives as
+        its wait completes): the loop went on and the stop waited (seen in a stress of two
+        bots, 1 stop in 60). scheduler/timers.py ``tick`` says what a transaction cancelled
+        mid-way leaves behind."""
         if self._task is not None:
             self._stopping.set()
             await self._task
