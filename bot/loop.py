@@ -32,10 +32,16 @@ class WakeableLoop:
         self._wake.set()
 
     async def start(self) -> None:
+        self._stopping = False
         self._task = asyncio.create_task(self._run(), name=self.name)
 
     async def stop(self) -> None:
-        """Finish the round in hand; what is not started stays queued in the database."""
+        """Finish the round in hand; what is not started stays queued in the database.
+        Nothing is cancelled: a stop that cancelled the SLA courier's loop and awaited it hung
+        on PostgreSQL when the cancellation was lost inside the driver's wait (psycopg waits
+        with ``asyncio.wait_for``, which on Python 3.11 can swallow a cancellation arriving as
+        its wait completes; 1 stop in 60 in a stress of two bots). scheduler/timers.py
+        ``tick`` says what a transaction cancelled mid-way leaves behind."""
         self._stopping = True
         self._wake.set()
         if self._task:

@@ -190,7 +190,7 @@ class TimerSweep:
         INTRANS … will be dropped"), holding the claimed timers' row locks until the garbage
         collector drops it: whatever waits for one of those rows (an offer's answer cancels
         its timeout) waits until then; and a cancellation can be lost inside the driver's wait
-        (handlers/sla/courier.py ``stop``)."""
+        (bot/loop.py ``WakeableLoop.stop``)."""
         if self._stopping:
             return
         sweep = asyncio.ensure_future(self._tick())

@@ -16,7 +16,6 @@ steps and digests queued as ``SlaDelivery`` rows, outside any handler's transact
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from datetime import datetime, timedelta
 from typing import Any
@@ -25,6 +24,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from bot.client import WeComClient, WeComError
+from bot.loop import WakeableLoop
 from bot.mail import MailError, Mailer
 from bot.media import upload_image
 from bot.sms import SmsError, SmsProvider, masked
@@ -46,7 +46,12 @@ class Undeliverable(Exception):
     """This channel cannot carry the row (not configured, no font …): fall back."""
 
 
-class SlaCourier:
+class SlaCourier(WakeableLoop):
+    """Runs as the worker and the sender do (``bot.loop.WakeableLoop``): round after round,
+    a stop lets the delivery in hand finish and puts the round's others back to pending."""
+
+    name = "sla-courier"
+
     def __init__(self, sm: async_sessionmaker, clock: Clock, cfg: SlaConfig, *,
                  client: WeComClient | None, agent_id: int | None, sms: SmsProvider | None,
                  mailer: Mailer | None, gate: WriteGate | None = None,
@@ -54,9 +59,8 @@ class SlaCourier:
         self.sm, self.clock, self.cfg = sm, clock, cfg
         self.client, self.agent_id, self.sms, self.mailer = client, agent_id, sms, mailer
         self.gate, self.lease, self.batch = gate, lease, batch
+        super().__init__()
         self.sent = 0
-        self._task: asyncio.Task | None = None
-        self._stopping = asyncio.Event()
 
     # -- one round ---------------------------------------------------------------------------
 
@@ -64,7 +68,7 @@ class SlaCourier:
         """Send everything due now; returns how many went out."""
         claimed = await self._claim()
         for i, row in enumerate(claimed):
-            if self._stopping.is_set():  # stopping: what is not tried yet goes back, untouched
+            if self._stopping:  # what is not tried yet goes back, untouched
                 await self._unclaim([r["id"] for r in claimed[i:]])
                 return i
             await self._send(row)
@@ -178,35 +182,6 @@ class SlaCourier:
         body |= {"enable_duplicate_check": 1, "duplicate_check_interval": 14400}
         out = await self.client.call("message/send", body, retry_unknown=False)
         return str(out.get("msgid", ""))
-
-    # -- background -------------------------------------------------------------------------
-
-    def start(self, interval: float = 1.0) -> None:
-        self._stopping.clear()
-
-        async def loop() -> None:
-            while not self._stopping.is_set():
-                try:
-                    await self.run_once()
-                except Exception:
-                    log.exception("sla courier round failed; the next one tries again")
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._stopping.wait(), interval)
-
-        self._task = asyncio.get_running_loop().create_task(loop(), name="sla-courier")
-
-    async def stop(self) -> None:
-        """The delivery in hand finishes, the round's others go back to pending; nothing is
-        cancelled. A stop that cancelled the loop and awaited it hung for ever on PostgreSQL
-        when the cancellation was lost inside the driver's wait (psycopg waits with
-        ``asyncio.wait_for``, which on Python 3.11 can swallow a cancellation that arrives as
-        its wait completes): the loop went on and the stop waited (seen in a stress of two
-        bots, 1 stop in 60). scheduler/timers.py ``tick`` says what a transaction cancelled
-        mid-way leaves behind."""
-        if self._task is not None:
-            self._stopping.set()
-            await self._task
-            self._task = None
 
 
 async def failed_deliveries(session: Any, *, everything: bool = False) -> list[SlaDelivery]:

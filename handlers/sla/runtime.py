@@ -54,7 +54,7 @@ class SlaRuntime:
     async def start(self, run: bool) -> None:
         if run:
             await ensure_digest_timers(self.sm, self.cfg, self.clock, self.gate)
-            self.courier.start()
+            await self.courier.start()
 
     async def stop(self) -> None:
         await self.courier.stop()

@@ -176,7 +176,8 @@ async def test_a_stop_lets_the_round_in_hand_finish_and_ends_an_idle_wait(db_url
             return await deliver(row)
 
         courier._deliver = slow_provider
-        courier.start(interval=3600)
+        courier.poll_seconds = 3600  # between rounds it would wait an hour
+        await courier.start()
         await on_its_way.wait()
         stopping = asyncio.create_task(courier.stop())
         await asyncio.sleep(0)
@@ -188,7 +189,7 @@ async def test_a_stop_lets_the_round_in_hand_finish_and_ends_an_idle_wait(db_url
             rows = sorted(await failed_deliveries(s, everything=True), key=lambda d: d.id)
         assert [(d.status, d.attempts, d.lease_until) for d in rows] == [
             ("sent", 1, None), ("pending", 0, None)]  # the second: for the next start
-        courier.start(interval=3600)  # idle, waiting an hour for the next round
+        await courier.start()  # again: idle, waiting an hour for the next round
         await courier.stop()  # returns at once
     finally:
         smtp.stop()
