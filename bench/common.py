@@ -8,6 +8,7 @@ import signal
 import socket
 import sys
 import tempfile
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -28,6 +29,24 @@ def database_arguments(ap: Any) -> None:
     (``bench_database`` makes a fresh one of that kind)."""
     ap.add_argument("--db", choices=["sqlite", "postgresql"], default="sqlite")
     ap.add_argument("--pg-url", default="postgresql://postgres@127.0.0.1:5432/test")
+
+
+async def time_rounds(sm: Any, rounds: int, ask: Any) -> tuple[list[float], Any]:
+    """``await ask(session)`` ``rounds`` times, each in its own session: the seconds each took
+    and the last answer."""
+    times, answer = [], None
+    for _ in range(rounds):
+        async with sm() as s:
+            t0 = time.perf_counter()
+            answer = await ask(s)
+            times.append(time.perf_counter() - t0)
+    return times, answer
+
+
+def ms_at(xs: list[float], q: float) -> float:
+    """The ``q`` quantile (nearest rank) of ``xs`` seconds, in milliseconds."""
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(q * len(xs)))] * 1000
 
 
 def free_port() -> int:

@@ -14,13 +14,13 @@ import argparse
 import asyncio
 import statistics
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import bench_database, database_arguments, seed_history  # noqa: E402
+from bench.common import (bench_database, database_arguments, ms_at, seed_history,  # noqa: E402
+                          time_rounds)
 
 
 async def main() -> None:
@@ -56,27 +56,14 @@ async def main() -> None:
                                                    f"waiting:{i}", {"text": "在吗"}), now)
                                    for i in range(20)])
 
-        async def timed(count) -> tuple[list[float], dict[str, int]]:
-            times, out = [], {}
-            for _ in range(args.rounds):
-                async with sm() as s:
-                    t0 = time.perf_counter()
-                    out = await count(s)
-                    times.append(time.perf_counter() - t0)
-            return times, out
-
-        new, counts = await timed(inbox_counts)
-        old, counts_old = await timed(before)
+        new, counts = await time_rounds(sm, args.rounds, inbox_counts)
+        old, counts_old = await time_rounds(sm, args.rounds, before)
         await engine.dispose()
-
-    def p(xs: list[float], q: float) -> float:
-        xs = sorted(xs)
-        return xs[min(len(xs) - 1, int(q * len(xs)))] * 1000
 
     print(f"/healthz inbox counts, {3 * args.history:,} handled inbox rows ({args.db}, "
           f"{args.rounds} rounds): {counts}; before: {counts_old}")
-    print(f"  now:    p50 {p(new, .5):.2f} ms  p99 {p(new, .99):.2f} ms")
-    print(f"  before: p50 {p(old, .5):.2f} ms  p99 {p(old, .99):.2f} ms")
+    print(f"  now:    p50 {ms_at(new, .5):.2f} ms  p99 {ms_at(new, .99):.2f} ms")
+    print(f"  before: p50 {ms_at(old, .5):.2f} ms  p99 {ms_at(old, .99):.2f} ms")
     print(f"  ratio (median now / before): {statistics.median(new) / statistics.median(old):.4f}")
 
 

@@ -15,13 +15,12 @@ import argparse
 import asyncio
 import statistics
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import bench_database, database_arguments  # noqa: E402
+from bench.common import bench_database, database_arguments, ms_at, time_rounds  # noqa: E402
 
 
 async def main() -> None:
@@ -59,27 +58,20 @@ async def main() -> None:
             s.add_all([Staff(userid="disp0", name="调度甲", roles=["dispatcher"]),
                        Staff(userid="disp1", name="调度乙", roles=["technician", "dispatcher"])])
 
-        async def timed(find) -> tuple[list[float], list[str]]:
-            times, who = [], []
-            for _ in range(args.rounds):
-                async with sm() as s:
-                    t0 = time.perf_counter()
-                    who = [p.userid for p in await find(s)]
-                    times.append(time.perf_counter() - t0)
-            return times, who
+        async def new_way(s) -> list[str]:
+            return [p.userid for p in await first_staff_with(s, ESCALATE_TO)]
 
-        new, found = await timed(lambda s: first_staff_with(s, ESCALATE_TO))
-        old, found_old = await timed(before)
+        async def old_way(s) -> list[str]:
+            return [p.userid for p in await before(s)]
+
+        new, found = await time_rounds(sm, args.rounds, new_way)
+        old, found_old = await time_rounds(sm, args.rounds, old_way)
         await engine.dispose()
-
-    def p(xs: list[float], q: float) -> float:
-        xs = sorted(xs)
-        return xs[min(len(xs) - 1, int(q * len(xs)))] * 1000
 
     print(f"the dispatcher among {args.techs:,} technicians ({args.db}, {args.rounds} rounds): "
           f"found {found}; the old way found {found_old}")
-    print(f"  database picks them : p50 {p(new, .5):7.1f} ms  p99 {p(new, .99):7.1f} ms")
-    print(f"  baseline, load all  : p50 {p(old, .5):7.1f} ms  p99 {p(old, .99):7.1f} ms")
+    print(f"  database picks them : p50 {ms_at(new, .5):7.1f} ms  p99 {ms_at(new, .99):7.1f} ms")
+    print(f"  baseline, load all  : p50 {ms_at(old, .5):7.1f} ms  p99 {ms_at(old, .99):7.1f} ms")
     print(f"  ratio (baseline / new, p50): {statistics.median(old) / statistics.median(new):.0f}x")
     if found != found_old:
         raise SystemExit("the two ways disagree")
