@@ -14,7 +14,8 @@ floor every reply also pays). Every ticket is then checked in the database.
 ``--techs`` technicians (coffee machines, each serving one of Shanghai's districts, which the
 reports cycle through; on shift around the clock; default 50) and two dispatchers are stored before the bot starts, so every confirmed ticket is placed:
 the bench also times 确认 → the offer reaching the chosen technician (the first line naming the
-ticket's number in a technician's chat).
+ticket's number in a technician's chat). Then, from the bot's own timestamps, where the time
+went: a message stored → handled by the worker, a reply or an offer written → sent.
 """
 
 from __future__ import annotations
@@ -64,6 +65,32 @@ async def seed_staff(db_url: str, techs: int) -> None:
         s.add_all(Staff(userid=f"disp{i}", name=f"调度{i}", roles=["dispatcher"], shifts=always)
                   for i in range(2))
     await engine.dispose()
+
+
+async def stage_times(conn, since: float) -> tuple[dict[str, list[float]], int]:
+    """Where a reply's time went, from the bot's own timestamps (seconds): an inbox message
+    stored → handled (waiting for the worker, then handled; stamped before the commit), and an
+    outbox message written → sent (the commit, the sender's wake, pacing, the HTTP call); and
+    how many outbox messages were still unsent at the end."""
+    from datetime import datetime, timezone
+
+    from sqlmodel import select
+
+    from models.tables import InboxEvent, OutboxMessage
+
+    t0 = datetime.fromtimestamp(since, timezone.utc)
+    inbox = (await conn.execute(select(InboxEvent.received_at, InboxEvent.processed_at).where(
+        InboxEvent.kind == "message", InboxEvent.received_at >= t0))).all()
+    outbox = (await conn.execute(select(OutboxMessage.pace_key, OutboxMessage.created_at,
+                                        OutboxMessage.sent_at).where(
+        OutboxMessage.created_at >= t0))).all()
+    return {
+        "message stored → handled": [(b - a).total_seconds() for a, b in inbox if b],
+        "reply written → sent": [(c - b).total_seconds() for a, b, c in outbox
+                                 if c and "tech" not in a],
+        "offer written → sent": [(c - b).total_seconds() for a, b, c in outbox
+                                 if c and "tech" in a],
+    }, sum(c is None for _, _, c in outbox)
 
 
 def pct(values: list[float], p: int) -> float:
@@ -171,6 +198,7 @@ async def run(args, sandbox: Sandbox, db_url: str) -> None:
     async with eng.connect() as c:
         tickets = (await c.execute(text(  # not the seeded history's (GDH…)
             "SELECT count(*) FROM ticket WHERE number NOT LIKE 'GDH%'"))).scalar_one()
+        stages, unsent = await stage_times(c, start)
     await eng.dispose()
     created = sum("已为您创建工单 GD" in r for r in replies)
     every = report_lat + confirm_lat
@@ -193,6 +221,12 @@ async def run(args, sandbox: Sandbox, db_url: str) -> None:
               f"{args.techs} technicians)")
     else:
         print(f"确认    → offer at the technician : none of {args.users} offered")
+    for name, values in stages.items():
+        if values:
+            print(f"  stage {name:<27}: p50 {pct(values, 50):6.1f} ms  "
+                  f"p99 {pct(values, 99):6.1f} ms   ({len(values)})")
+    if unsent:  # e.g. one technician offered more than WeCom's 30 messages a minute allow
+        print(f"  outbox messages not yet sent : {unsent}")
     print(f"tickets: {tickets} in the database, {created} numbers answered "
           f"(of {args.users})")
     if tickets != args.users or created != args.users:
