@@ -31,7 +31,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from bot.client import AppCredentials, WeComClient
 from bot.crypto import WeComCrypto
 from bot.inbox import InboxWriter
-from bot.loop import WakeSocket
+from bot.loop import cross_process_wake
 from bot.logs import setup_logging
 from bot.metrics import Metrics
 from bot.sender import OutboxSender
@@ -123,9 +123,13 @@ class BotRuntime:
         # The HTTP API, orders, forms, webhooks and the finance export (handlers/board/).
         from handlers.board.runtime import Board
 
+        # Ingest and worker processes apart: a commit wakes the worker processes (a datagram
+        # beside a SQLite file, NOTIFY on PostgreSQL; bot/loop.py) instead of their next poll.
+        self.wake = (cross_process_wake(s.DATABASE_URL) if self.run_http != self.run_worker
+                     else None)
         self.board = Board(self.sm, gate, self.services, self.clock, config_path=s.API_CONFIG,
                            sandbox=s.sandbox_mode or s.WECOM_CORP_ID == "wwsandbox0000000001",
-                           on_event=lambda: self.worker.wake())
+                           on_event=lambda: (self.wake or self.worker).wake())
         await self.board.load(s)
         self.dispatcher = build_dispatcher(self.services, self.clock, self.metrics)
         self.worker = InboxWorker(
@@ -141,8 +145,6 @@ class BotRuntime:
         self.sla = SlaRuntime(s, self.sm, self.client, self.clock, sla, gate)
         self.ingest_engine = make_engine(s.DATABASE_URL, durable=True, pool_size=1,
                                          busy_timeout_ms=s.SQLITE_BUSY_TIMEOUT_MS)
-        # Ingest and worker processes on one SQLite file: a commit wakes the worker (bot/loop.py).
-        self.wake = WakeSocket.for_url(s.DATABASE_URL) if self.run_http != self.run_worker else None
         self.writer = InboxWriter(make_sessionmaker(self.ingest_engine), self.clock, gate=gate,
                                   on_stored=(self.wake or self.worker).wake)
         channels = {}
@@ -199,7 +201,8 @@ class BotRuntime:
         await self.client.close()
         await self.engine.dispose()
         await self.ingest_engine.dispose()
-        self.wake and self.wake.close()
+        if self.wake:
+            await self.wake.stop()
         log.info("bot stopped cleanly")
 
     async def health(self) -> dict[str, Any]:

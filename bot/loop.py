@@ -1,5 +1,6 @@
 """One background-loop shape for the inbox worker and the outbox sender, and the wake-up a
-separate ingest process sends a worker process."""
+separate ingest process sends worker processes: a datagram beside a SQLite file, a
+PostgreSQL ``NOTIFY`` otherwise (``cross_process_wake``)."""
 
 from __future__ import annotations
 
@@ -79,7 +80,7 @@ class WakeSocket:
 
     @classmethod
     def for_url(cls, url: str) -> "WakeSocket | None":
-        """Beside a SQLite database file; None for anything else (PostgreSQL replicas poll)."""
+        """Beside a SQLite database file; None for anything else (see ``PgWake``)."""
         from sqlalchemy.engine import make_url
 
         u = make_url(url)
@@ -115,6 +116,9 @@ class WakeSocket:
 
     wake = notify  # the ingest process's writer calls ``wake`` as it would a worker's
 
+    async def stop(self) -> None:
+        self.close()
+
     def close(self) -> None:
         if self._sock is not None:
             with contextlib.suppress(Exception):
@@ -126,3 +130,125 @@ class WakeSocket:
         if self._out is not None:
             self._out.close()
             self._out = None
+
+
+#: The channel ingest processes notify and worker processes listen on (one per database).
+CHANNEL = "bot_inbox"
+
+
+class PgWake:
+    """``WakeSocket``'s counterpart on PostgreSQL, where ingest and worker processes may run on
+    different machines: the ingest process sends ``NOTIFY bot_inbox`` after each commit of the
+    inbox writer (or an API call that queued an event), every worker process ``LISTEN``s on a
+    connection of its own and wakes its loop. Without it a worker found new events only at its
+    next poll (``WORKER_POLL_SECONDS``, 0.2 s): on average half a poll added to every answer.
+
+    Best effort, like the datagram: a notification lost (no worker listening, a connection
+    down) only leaves the poll to find the events. A listener whose connection fails says so
+    and connects again; nothing here is ever cancelled (``WakeableLoop.stop``): the listener
+    waits for notifications in slices of ``slice_seconds`` and looks between them whether to
+    stop."""
+
+    def __init__(self, url: str, *, retry_seconds: float = 2.0, slice_seconds: float = 0.5) -> None:
+        from sqlalchemy.engine import make_url
+
+        self.conninfo = make_url(url).set(drivername="postgresql").render_as_string(
+            hide_password=False)
+        self.retry_seconds = retry_seconds
+        self.slice_seconds = slice_seconds
+        self._closing = False
+        self._listener: asyncio.Task[None] | None = None
+        self._out: object | None = None  # the notifying connection, opened at the first wake
+        self._notifier: asyncio.Task[None] | None = None
+        self._again = False  # woken while a NOTIFY was in flight: send one more
+
+    @classmethod
+    def for_url(cls, url: str) -> "PgWake | None":
+        from sqlalchemy.engine import make_url
+
+        return cls(url) if make_url(url).get_backend_name() == "postgresql" else None
+
+    def listen(self, on_wake: "Callable[[], None]") -> None:
+        """In a worker process: call ``on_wake`` whenever an ingest process stored events."""
+        self._listener = asyncio.get_running_loop().create_task(
+            self._listen(on_wake), name="wake-listener")
+
+    async def _listen(self, on_wake: "Callable[[], None]") -> None:
+        import psycopg
+
+        failed = False
+        while not self._closing:
+            try:
+                async with await psycopg.AsyncConnection.connect(
+                        self.conninfo, autocommit=True) as conn:
+                    await conn.execute(f"LISTEN {CHANNEL}")
+                    if failed:
+                        log.info("wake-up listener connected again")
+                    failed = False
+                    on_wake()  # whatever was stored while nobody listened
+                    while not self._closing:
+                        async for _ in conn.notifies(timeout=self.slice_seconds):
+                            on_wake()
+            except Exception as exc:
+                if self._closing:
+                    return
+                if not failed:  # once per outage, not once per retry
+                    log.warning("wake-up listener lost its PostgreSQL connection (%s); the "
+                                "worker polls meanwhile and connects again every %.0f s",
+                                type(exc).__name__, self.retry_seconds)
+                failed = True
+                await self._pause()
+
+    async def _pause(self) -> None:
+        """``retry_seconds``, or less if the wake is stopping."""
+        waited = 0.0
+        while waited < self.retry_seconds and not self._closing:
+            step = min(self.slice_seconds, self.retry_seconds - waited)
+            await asyncio.sleep(step)
+            waited += step
+
+    def notify(self, *_: object) -> None:
+        """In an ingest process: tell the worker processes (if any) that events are stored."""
+        if self._closing:
+            return
+        self._again = True
+        if self._notifier is None or self._notifier.done():
+            self._notifier = asyncio.get_running_loop().create_task(
+                self._notify(), name="wake-notify")
+
+    wake = notify
+
+    async def _notify(self) -> None:
+        import psycopg
+
+        while self._again and not self._closing:
+            self._again = False  # wakes from here on need another NOTIFY
+            try:
+                if self._out is None:
+                    self._out = await psycopg.AsyncConnection.connect(self.conninfo,
+                                                                      autocommit=True)
+                await self._out.execute(f"NOTIFY {CHANNEL}")  # type: ignore[attr-defined]
+            except Exception as exc:
+                log.warning("could not wake the worker processes (%s); they find the events "
+                            "at their next poll", type(exc).__name__)
+                await self._close_out()
+                return
+
+    async def _close_out(self) -> None:
+        out, self._out = self._out, None
+        if out is not None:
+            with contextlib.suppress(Exception):
+                await out.close()  # type: ignore[attr-defined]
+
+    async def stop(self) -> None:
+        """Stop listening and notifying; waits (at most a slice) instead of cancelling."""
+        self._closing = True
+        for task in (self._listener, self._notifier):
+            if task is not None:
+                await asyncio.gather(task, return_exceptions=True)
+        await self._close_out()
+
+
+def cross_process_wake(url: str) -> "WakeSocket | PgWake | None":
+    """How an ingest process wakes the worker processes of ``url``'s database."""
+    return WakeSocket.for_url(url) or PgWake.for_url(url)

@@ -15,6 +15,7 @@ import os
 import random
 import signal
 from collections import Counter
+from datetime import datetime, timezone
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -361,6 +362,45 @@ async def test_ingest_and_worker_processes_answer_every_message(db_url, tmp_path
             lambda: all(n >= 1 for n in replies_per_message(sb, users, texts).values()),
             timeout=60, what="20 answers from the worker process")
         assert sorted(set(replies_per_message(sb, users, texts).values())) == [1]
+    finally:
+        await stop_all(procs, sandbox=sb)
+    assert [p.returncode for p in procs] == [0, 0]
+
+
+async def test_the_ingest_process_wakes_the_worker_process_instead_of_its_poll(db_url, tmp_path):
+    """The worker process polls only once a minute here: what it answers in time, it answers
+    because the ingest process woke it (a datagram beside SQLite, NOTIFY on PostgreSQL) —
+    after a chat message and after an API call that queued an event."""
+    import aiohttp
+
+    from handlers.board.keys import create_key
+    from models.db import make_engine, make_sessionmaker, write_session
+
+    engine = make_engine(db_url)
+    async with write_session(make_sessionmaker(engine), None) as s:
+        key = await create_key(s, "shop", ["tickets:write"],
+                               now=datetime.now(timezone.utc), rate_per_minute=600)
+    await engine.dispose()
+    port = free_port()
+    sb = sandbox_for(port)
+    sb_url = await sb.start()
+    procs = []
+    try:
+        procs.append(await start_bot(db_url, sb_url, port, tmp_path, RUN_WORKER="false"))
+        procs.append(await start_worker(db_url, sb_url, tmp_path, WORKER_POLL_SECONDS="60"))
+        assert (await sb.member_says("zhangsan", "3号店咖啡机坏了"))["acked"]
+        await sb.wait_for_lines("app:zhangsan", 1, timeout=20)
+        async with aiohttp.ClientSession() as http:
+            async with http.post(f"http://127.0.0.1:{port}/api/tickets", json={
+                    "category": "repair", "description": "咖啡机不出水", "phone": "13800138000",
+                    "address": "上海市黄浦区南京东路1号"},
+                    headers={"Authorization": f"Bearer {key}", "Idempotency-Key": "w1"}) as r:
+                assert r.status == 201, await r.text()
+        await sb.wait_until(lambda: not query(
+            db_url, "SELECT id FROM inbox WHERE status = 'pending'"), timeout=20,
+            what="the API's ticket_created handled by the worker process")
+        assert query(db_url, "SELECT type FROM inbox WHERE status = 'done' AND "
+                     "type = 'ticket_created'")
     finally:
         await stop_all(procs, sandbox=sb)
     assert [p.returncode for p in procs] == [0, 0]
