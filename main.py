@@ -2,6 +2,7 @@
 
     python main.py serve          # the bot (and the local WeCom sandbox without credentials)
     python main.py worker         # handlers, timers and sender only (no HTTP listener)
+    python main.py sender         # the outbox sender only, beside a worker with RUN_SENDER=false
     python main.py migrate        # apply database migrations and exit
     python main.py parked         # what stopped retrying and needs a person
     python main.py retry inbox|outbox ID   # send a parked row back to its queue
@@ -110,7 +111,8 @@ class BotRuntime:
         self.doctor = Doctor(s, self.client)
         self.sender = OutboxSender(self.sm, self.client, self.clock, self.metrics,
                                    max_attempts=s.SENDER_MAX_ATTEMPTS, gate=gate,
-                                   lease=timedelta(seconds=s.SENDER_LEASE_SECONDS))
+                                   lease=timedelta(seconds=s.SENDER_LEASE_SECONDS),
+                                   poll_seconds=s.SENDER_POLL_SECONDS)
         # What handlers may use, found by the type they annotate (handlers/services.py).
         self.services = Services(self.client, s, self.analyzer, intake_config, dispatch_config,
                                  offering_config, settlement, groups, workflow)
@@ -124,9 +126,12 @@ class BotRuntime:
         from handlers.board.runtime import Board
 
         # Ingest and worker processes apart: a commit wakes the worker processes (a datagram
-        # beside a SQLite file, NOTIFY on PostgreSQL; bot/loop.py) instead of their next poll.
+        # beside a SQLite file, NOTIFY on PostgreSQL; bot/loop.py) instead of their next poll;
+        # so does a worker that does not send wake the sender process.
         self.wake = (cross_process_wake(s.DATABASE_URL) if self.run_http != self.run_worker
                      else None)
+        self.outbox_wake = (cross_process_wake(s.DATABASE_URL, "outbox")
+                            if self.run_worker != self.run_sender else None)
         self.board = Board(self.sm, gate, self.services, self.clock, config_path=s.API_CONFIG,
                            sandbox=s.sandbox_mode or s.WECOM_CORP_ID == "wwsandbox0000000001",
                            on_event=lambda: (self.wake or self.worker).wake())
@@ -135,7 +140,8 @@ class BotRuntime:
         self.worker = InboxWorker(
             self.sm, self.dispatcher, self.clock, self.metrics, agent_id=s.WECOM_AGENT_ID,
             max_attempts=s.WORKER_MAX_ATTEMPTS, concurrency=s.WORKER_CONCURRENCY,
-            poll_seconds=s.WORKER_POLL_SECONDS, on_outbox=self.sender.wake, gate=gate,
+            poll_seconds=s.WORKER_POLL_SECONDS, on_outbox=(self.outbox_wake or self.sender).wake,
+            gate=gate,
             hold_seconds=s.WORKER_HOLD_SECONDS, writer_waiting=writer_waiting(s.DATABASE_URL, gate))
         # The inbox writer has its own engine: its commits are fsynced before the ack.
         # Durable timers fire into the inbox; every process that handles events also sweeps.
@@ -170,9 +176,16 @@ class BotRuntime:
             await self.sender.start()
         await self.board.arm()
         if not self.run_http:
-            self.wake and self.wake.listen(self.worker.wake)
-            log.info("worker running: handlers, timers and sender on %s (no HTTP listener)",
-                     make_url(s.DATABASE_URL).render_as_string(hide_password=True))
+            where = make_url(s.DATABASE_URL).render_as_string(hide_password=True)
+            if self.run_worker:
+                self.wake and self.wake.listen(self.worker.wake)
+                log.info("worker running: handlers, timers%s on %s (no HTTP listener)",
+                         " and sender" if self.run_sender else " (a sender process sends)",
+                         where)
+            else:
+                self.outbox_wake and self.outbox_wake.listen(self.sender.wake)
+                log.info("sender running: the outbox sender on %s (no handlers, no HTTP "
+                         "listener)", where)
             return
         app = self.server.make_app()
         self.board.mount(app)  # /api/… (docs/api.md)
@@ -201,8 +214,9 @@ class BotRuntime:
         await self.client.close()
         await self.engine.dispose()
         await self.ingest_engine.dispose()
-        if self.wake:
-            await self.wake.stop()
+        for wake in (self.wake, self.outbox_wake):
+            if wake:
+                await wake.stop()
         log.info("bot stopped cleanly")
 
     async def health(self) -> dict[str, Any]:
@@ -220,11 +234,15 @@ class BotRuntime:
                 self.metrics.outbox_depth.labels(status).set(n)
 
 
-async def serve(settings: Settings, with_sandbox: bool, *, worker_only: bool = False) -> None:
+async def serve(settings: Settings, with_sandbox: bool, *, role: str = "serve") -> None:
+    """``role``: serve (HTTP, and the handlers unless RUN_WORKER=false), worker (handlers and
+    timers, no HTTP) or sender (the outbox sender alone); each sends unless RUN_SENDER=false
+    (or RUN_WORKER=false: the ingest process never sends)."""
     sandbox = None
-    # RUN_WORKER=false: ingest only, no sender either (the worker process sends).
-    bot = BotRuntime(settings, run_worker=settings.RUN_WORKER or worker_only,
-                     run_sender=settings.RUN_WORKER or worker_only, run_http=not worker_only)
+    handles = role == "worker" or (role == "serve" and settings.RUN_WORKER)
+    bot = BotRuntime(settings, run_worker=handles,
+                     run_sender=role == "sender" or (handles and settings.RUN_SENDER),
+                     run_http=role == "serve")
     await bot.start()
     if with_sandbox:
         from bot.sandbox.server import Sandbox
@@ -334,6 +352,8 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("serve", help="run the bot (default)")
     sub.add_parser("worker", help="handlers, timers and sender only, beside an ingest process "
                                   "(serve with RUN_WORKER=false) on the same database")
+    sub.add_parser("sender", help="the outbox sender only, beside a worker started with "
+                                  "RUN_SENDER=false on the same database")
     sub.add_parser("migrate", help="apply database migrations and exit")
     sub.add_parser("parked", help="list inbox events and outbox messages parked for a person")
     retry_p = sub.add_parser("retry", help="send a parked row back to its queue")
@@ -401,13 +421,13 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(calendar_cli.deliveries(settings, args))
     if command in ("parked", "retry"):
         return asyncio.run(_operate(settings, args))
-    if command == "worker" and with_sandbox:
-        print("configuration error: worker needs the WeCom settings of the ingest process it "
-              "works beside (a sandbox run is one process: python main.py serve)",
+    if command in ("worker", "sender") and with_sandbox:
+        print(f"configuration error: {command} needs the WeCom settings of the ingest process "
+              "it works beside (a sandbox run is one process: python main.py serve)",
               file=sys.stderr)
         return 2
     try:
-        asyncio.run(serve(settings, with_sandbox, worker_only=command == "worker"))
+        asyncio.run(serve(settings, with_sandbox, role=command or "serve"))
     except ConfigError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2

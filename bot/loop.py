@@ -1,6 +1,7 @@
-"""One background-loop shape for the inbox worker and the outbox sender, and the wake-up a
-separate ingest process sends worker processes: a datagram beside a SQLite file, a
-PostgreSQL ``NOTIFY`` otherwise (``cross_process_wake``)."""
+"""One background-loop shape for the inbox worker and the outbox sender, and the wake-ups
+between processes: a separate ingest process wakes the worker processes (channel ``inbox``), a
+worker process that does not send wakes the sender process (``outbox``). A datagram beside a
+SQLite file, a PostgreSQL ``NOTIFY`` otherwise (``cross_process_wake``)."""
 
 from __future__ import annotations
 
@@ -74,19 +75,20 @@ class WakeSocket:
     """
 
     def __init__(self, path: str) -> None:
-        self.path = path
+        self.path = path  # one listener per path: one worker (one sender) per SQLite file
         self._sock: socket.socket | None = None
         self._out: socket.socket | None = None
 
     @classmethod
-    def for_url(cls, url: str) -> "WakeSocket | None":
+    def for_url(cls, url: str, channel: str = "inbox") -> "WakeSocket | None":
         """Beside a SQLite database file; None for anything else (see ``PgWake``)."""
         from sqlalchemy.engine import make_url
 
         u = make_url(url)
         if u.get_backend_name() != "sqlite" or not u.database or u.database == ":memory:":
             return None
-        path = os.path.abspath(u.database) + ".wake"
+        suffix = ".wake" if channel == "inbox" else f".wake-{channel}"
+        path = os.path.abspath(u.database) + suffix
         return cls(path) if len(path.encode()) < 100 else None  # sun_path is 108 bytes
 
     def listen(self, on_wake: "Callable[[], None]") -> None:
@@ -132,10 +134,6 @@ class WakeSocket:
             self._out = None
 
 
-#: The channel ingest processes notify and worker processes listen on (one per database).
-CHANNEL = "bot_inbox"
-
-
 class PgWake:
     """``WakeSocket``'s counterpart on PostgreSQL, where ingest and worker processes may run on
     different machines: the ingest process sends ``NOTIFY bot_inbox`` after each commit of the
@@ -149,9 +147,11 @@ class PgWake:
     waits for notifications in slices of ``slice_seconds`` and looks between them whether to
     stop."""
 
-    def __init__(self, url: str, *, retry_seconds: float = 2.0, slice_seconds: float = 0.5) -> None:
+    def __init__(self, url: str, channel: str = "inbox", *, retry_seconds: float = 2.0,
+                 slice_seconds: float = 0.5) -> None:
         from sqlalchemy.engine import make_url
 
+        self.channel = f"bot_{channel}"  # NOTIFY channels are per database
         self.conninfo = make_url(url).set(drivername="postgresql").render_as_string(
             hide_password=False)
         self.retry_seconds = retry_seconds
@@ -163,10 +163,10 @@ class PgWake:
         self._again = False  # woken while a NOTIFY was in flight: send one more
 
     @classmethod
-    def for_url(cls, url: str) -> "PgWake | None":
+    def for_url(cls, url: str, channel: str = "inbox") -> "PgWake | None":
         from sqlalchemy.engine import make_url
 
-        return cls(url) if make_url(url).get_backend_name() == "postgresql" else None
+        return cls(url, channel) if make_url(url).get_backend_name() == "postgresql" else None
 
     def listen(self, on_wake: "Callable[[], None]") -> None:
         """In a worker process: call ``on_wake`` whenever an ingest process stored events."""
@@ -181,7 +181,7 @@ class PgWake:
             try:
                 async with await psycopg.AsyncConnection.connect(
                         self.conninfo, autocommit=True) as conn:
-                    await conn.execute(f"LISTEN {CHANNEL}")
+                    await conn.execute(f"LISTEN {self.channel}")
                     if failed:
                         log.info("wake-up listener connected again")
                     failed = False
@@ -227,7 +227,7 @@ class PgWake:
                 if self._out is None:
                     self._out = await psycopg.AsyncConnection.connect(self.conninfo,
                                                                       autocommit=True)
-                await self._out.execute(f"NOTIFY {CHANNEL}")  # type: ignore[attr-defined]
+                await self._out.execute(f"NOTIFY {self.channel}")  # type: ignore[attr-defined]
             except Exception as exc:
                 log.warning("could not wake the worker processes (%s); they find the events "
                             "at their next poll", type(exc).__name__)
@@ -249,6 +249,7 @@ class PgWake:
         await self._close_out()
 
 
-def cross_process_wake(url: str) -> "WakeSocket | PgWake | None":
-    """How an ingest process wakes the worker processes of ``url``'s database."""
-    return WakeSocket.for_url(url) or PgWake.for_url(url)
+def cross_process_wake(url: str, channel: str = "inbox") -> "WakeSocket | PgWake | None":
+    """How one process wakes the others of ``url``'s database: ``inbox``, an ingest process
+    the worker processes; ``outbox``, a worker process that does not send the sender process."""
+    return WakeSocket.for_url(url, channel) or PgWake.for_url(url, channel)

@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     CALLBACK_MAX_SKEW_SECONDS: int = Field(default=0, ge=0)
     # false: ingest-only (verify, store, ack); handlers then run in another process or later.
     RUN_WORKER: bool = True
+    # false: the handlers do not send; a sender process (python main.py sender) does, woken by
+    # them after each commit that queued messages.
+    RUN_SENDER: bool = True
     # Handler failures before an inbox event is parked for a person.
     WORKER_MAX_ATTEMPTS: int = Field(default=5, ge=1)
     WORKER_CONCURRENCY: int = Field(default=8, ge=1)
@@ -72,6 +75,9 @@ class Settings(BaseSettings):
     # How long a sender holds a claimed outbox message: after a crash, another sender (or the
     # restarted process) takes it again this much later. Longer than one call with retries.
     SENDER_LEASE_SECONDS: float = Field(default=60.0, gt=0)
+    # How often the sender looks for messages it was not woken for (seconds): backoffs and
+    # pacing windows coming due, messages queued by another process that did not wake it.
+    SENDER_POLL_SECONDS: float = Field(default=1.0, gt=0)
     # Offering rules (direct / grab, answer times); a path, for deployments that keep their
     # configuration elsewhere. Default: config/offering.yaml in the checkout.
     OFFERING_CONFIG: str = ""

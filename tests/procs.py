@@ -68,15 +68,16 @@ async def start_bot(db_url: str, sandbox_url: str, port: int, cwd: Path, **env: 
     return proc
 
 
-async def start_worker(db_url: str, sandbox_url: str, cwd: Path, **env: str):
-    """``main.py worker``: no listener; ready once it logs that it runs."""
-    proc = await spawn_bot(db_url, sandbox_url, 0, cwd, command="worker", LOG_FORMAT="text",
+async def start_worker(db_url: str, sandbox_url: str, cwd: Path, command: str = "worker",
+                       **env: str):
+    """``main.py worker`` (or ``sender``): no listener; ready once it logs that it runs."""
+    proc = await spawn_bot(db_url, sandbox_url, 0, cwd, command=command, LOG_FORMAT="text",
                            **env)
     while True:
         line = (await asyncio.wait_for(proc.stderr.readline(), 30)).decode()
         if not line:
-            raise AssertionError(f"worker exited early with {await proc.wait()}")
-        if "worker running" in line:
+            raise AssertionError(f"{command} exited early with {await proc.wait()}")
+        if f"{command} running" in line:
             return proc
 
 

@@ -46,6 +46,11 @@ def test_each_database_has_its_cross_process_wake(tmp_path):
     assert isinstance(pg, PgWake)
     assert pg.conninfo == "postgresql://bot:s3cret@127.0.0.1:5432/bot"  # psycopg's own form
     assert cross_process_wake("sqlite:///:memory:") is None
+    # The worker wakes a sender process on a channel of its own.
+    assert cross_process_wake(f"sqlite:///{tmp_path / 'bot.db'}", "outbox").path == str(
+        tmp_path / "bot.db") + ".wake-outbox"
+    assert (pg.channel, PgWake.for_url("postgresql://x@h/db", "outbox").channel) == (
+        "bot_inbox", "bot_outbox")
 
 
 async def test_a_notify_wakes_every_listening_worker_and_a_burst_does_not_pile_up(pg_database):

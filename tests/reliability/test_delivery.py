@@ -404,3 +404,34 @@ async def test_the_ingest_process_wakes_the_worker_process_instead_of_its_poll(d
     finally:
         await stop_all(procs, sandbox=sb)
     assert [p.returncode for p in procs] == [0, 0]
+
+
+async def test_a_sender_process_of_its_own_sends_every_answer_once_when_woken(db_url, tmp_path):
+    """Ingest, a worker that does not send (RUN_SENDER=false) and ``main.py sender``: every
+    message answered exactly once. The worker and the sender poll once a minute here, so the
+    answers come in time only because each process woke the next."""
+    port = free_port()
+    sb = sandbox_for(port)
+    sb_url = await sb.start()
+    procs = []
+    try:
+        procs.append(await start_bot(db_url, sb_url, port, tmp_path, RUN_WORKER="false"))
+        procs.append(await start_worker(db_url, sb_url, tmp_path, WORKER_POLL_SECONDS="60",
+                                        RUN_SENDER="false"))
+        procs.append(await start_worker(db_url, sb_url, tmp_path, command="sender",
+                                        SENDER_POLL_SECONDS="60"))
+        texts = [f"发送进程{i}号店的空调不制冷" for i in range(12)]
+        users = [f"s{i}" for i in range(4)]
+        acks = await asyncio.gather(*(sb.member_says(users[i % 4], t)
+                                      for i, t in enumerate(texts)))
+        assert all(a["acked"] for a in acks)
+        await sb.wait_until(
+            lambda: all(n >= 1 for n in replies_per_message(sb, users, texts).values()),
+            timeout=30, what="12 answers from the sender process")
+        await sb.wait_until(lambda: query(  # the cards that follow some answers, too
+            db_url, "SELECT count(*) FROM outbox WHERE status <> 'sent'") == [(0,)],
+            timeout=30, what="every outbox message sent")
+        assert sorted(set(replies_per_message(sb, users, texts).values())) == [1]
+    finally:
+        await stop_all(procs, sandbox=sb)
+    assert [p.returncode for p in procs] == [0, 0, 0]
