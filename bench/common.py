@@ -118,21 +118,23 @@ async def bot_process(db_url: str, api_base: str, cwd: str,
 
 
 @asynccontextmanager
-async def worker_process(db_url: str, api_base: str, cwd: str, **env: str) -> AsyncIterator[None]:
-    """``main.py worker`` (handlers, timers, sender; no listener) beside an ingest process."""
+async def worker_process(db_url: str, api_base: str, cwd: str, command: str = "worker",
+                         **env: str) -> AsyncIterator[None]:
+    """``main.py worker`` (handlers, timers, sender; no listener) beside an ingest process, or
+    ``main.py sender`` beside a worker with RUN_SENDER=false."""
     full_env = {**os.environ, "WECOM_CORP_ID": CORP_ID, "WECOM_AGENT_ID": AGENT_ID,
                 "WECOM_SECRET": SECRET, "WECOM_TOKEN": TOKEN, "WECOM_AES_KEY": AES_KEY,
                 "WECOM_API_BASE": api_base, "DATABASE_URL": db_url, "LOG_LEVEL": "INFO",
                 "LOG_FORMAT": "text", **env}
-    proc = await asyncio.create_subprocess_exec(sys.executable, str(ROOT / "main.py"), "worker",
+    proc = await asyncio.create_subprocess_exec(sys.executable, str(ROOT / "main.py"), command,
                                                 env=full_env, cwd=cwd,
                                                 stderr=asyncio.subprocess.PIPE)
     try:
         while True:
             line = (await proc.stderr.readline()).decode()
             if not line:
-                raise SystemExit(f"worker exited with {await proc.wait()}")
-            if "worker running" in line:
+                raise SystemExit(f"{command} exited with {await proc.wait()}")
+            if f"{command} running" in line:
                 break
 
         async def drain() -> None:  # keep its log flowing so the pipe never fills

@@ -1,7 +1,7 @@
 """End-to-end benchmark: message in → ticket committed → reply out, through the sandbox.
 
     .venv/bin/python bench/e2e.py [--users 100] [--rate 20] [--db sqlite|postgresql] [--split]
-                                  [--workers N] [--techs 50] [--history N]
+                                  [--workers N] [--sender] [--techs 50] [--history N]
 
 The bot runs as its own process (worker and sender on, real clock); this process runs the WeCom
 sandbox and plays ``--users`` store employees, each sending a complete report ("上海市浦东新区
@@ -107,6 +107,9 @@ async def main() -> None:
     ap.add_argument("--split", action="store_true",
                     help="ingest (serve, RUN_WORKER=false) and handling (main.py worker) as two "
                          "processes, as make run starts them")
+    ap.add_argument("--sender", action="store_true",
+                    help="with --split: the outbox sender in a process of its own (the workers "
+                         "run with RUN_SENDER=false)")
     ap.add_argument("--workers", type=int, default=1,
                     help="with --split: this many worker processes on the one database "
                          "(replicas sharing the inbox)")
@@ -127,7 +130,11 @@ async def main() -> None:
                     db_url, api_base, tmp, **({"RUN_WORKER": "false"} if args.split else {})
             ) as bot_url, contextlib.AsyncExitStack() as workers:
                 for _ in range(max(1, args.workers) if args.split else 0):
-                    await workers.enter_async_context(worker_process(db_url, api_base, tmp))
+                    await workers.enter_async_context(worker_process(
+                        db_url, api_base, tmp, **({"RUN_SENDER": "false"} if args.sender else {})))
+                if args.split and args.sender:
+                    await workers.enter_async_context(worker_process(db_url, api_base, tmp,
+                                                                     command="sender"))
                 sandbox.bot_url = bot_url
                 await run(args, sandbox, db_url)
     finally:
@@ -205,6 +212,7 @@ async def run(args, sandbox: Sandbox, db_url: str) -> None:
     print(f"messages: {len(every)} from {args.users} users at {len(every) / elapsed:.1f}/s "
           f"(target rate {args.rate}/s); database: {args.db}; "
           f"{f'ingest and {args.workers} worker process(es)' if args.split else 'one process'}"
+          + (" and a sender process" if args.split and args.sender else "")
           + (f"; history: {args.history:,} tickets" if args.history else ""))
     print(f"report  → confirmation question: p50 {pct(report_lat, 50):6.1f} ms  "
           f"p99 {pct(report_lat, 99):6.1f} ms")
