@@ -32,7 +32,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from bot.client import AppCredentials, WeComClient
 from bot.crypto import WeComCrypto
 from bot.inbox import InboxWriter
-from bot.loop import cross_process_wake
+from bot.wake import cross_process_wake
 from bot.logs import setup_logging
 from bot.metrics import Metrics
 from bot.sender import OutboxSender
@@ -125,23 +125,27 @@ class BotRuntime:
         # The HTTP API, orders, forms, webhooks and the finance export (handlers/board/).
         from handlers.board.runtime import Board
 
-        # Ingest and worker processes apart: a commit wakes the worker processes (a datagram
-        # beside a SQLite file, NOTIFY on PostgreSQL; bot/loop.py) instead of their next poll;
-        # so does a worker that does not send wake the sender process.
+        # Work split over processes: a commit wakes the process that takes it on instead of
+        # its next poll (bot/wake.py): "inbox" the workers, "outbox" the one that sends.
         self.wake = (cross_process_wake(s.DATABASE_URL) if self.run_http != self.run_worker
                      else None)
-        self.outbox_wake = (cross_process_wake(s.DATABASE_URL, "outbox")
-                            if self.run_worker != self.run_sender else None)
+        split = not (self.run_http and self.run_worker and self.run_sender)
+        self.outbox_wake = cross_process_wake(s.DATABASE_URL, "outbox") if split else None
+
+        def queued() -> None:  # an API or board call committed events or messages
+            (self.wake or self.worker).wake()
+            (self.sender if self.run_sender else self.outbox_wake or self.sender).wake()
+
         self.board = Board(self.sm, gate, self.services, self.clock, config_path=s.API_CONFIG,
                            sandbox=s.sandbox_mode or s.WECOM_CORP_ID == "wwsandbox0000000001",
-                           on_event=lambda: (self.wake or self.worker).wake())
+                           on_event=queued)
         await self.board.load(s)
         self.dispatcher = build_dispatcher(self.services, self.clock, self.metrics)
         self.worker = InboxWorker(
             self.sm, self.dispatcher, self.clock, self.metrics, agent_id=s.WECOM_AGENT_ID,
             max_attempts=s.WORKER_MAX_ATTEMPTS, concurrency=s.WORKER_CONCURRENCY,
-            poll_seconds=s.WORKER_POLL_SECONDS, on_outbox=(self.outbox_wake or self.sender).wake,
-            gate=gate,
+            poll_seconds=s.WORKER_POLL_SECONDS, gate=gate,
+            on_outbox=(self.sender if self.run_sender else self.outbox_wake or self.sender).wake,
             hold_seconds=s.WORKER_HOLD_SECONDS, writer_waiting=writer_waiting(s.DATABASE_URL, gate))
         # The inbox writer has its own engine: its commits are fsynced before the ack.
         # Durable timers fire into the inbox; every process that handles events also sweeps.
@@ -174,6 +178,8 @@ class BotRuntime:
         await self.sla.start(self.run_worker)
         if self.run_sender:
             await self.sender.start()
+            if self.outbox_wake:  # messages other processes queued (the API, a worker)
+                self.outbox_wake.listen(self.sender.wake)
         await self.board.arm()
         if not self.run_http:
             where = make_url(s.DATABASE_URL).render_as_string(hide_password=True)
@@ -183,7 +189,6 @@ class BotRuntime:
                          " and sender" if self.run_sender else " (a sender process sends)",
                          where)
             else:
-                self.outbox_wake and self.outbox_wake.listen(self.sender.wake)
                 log.info("sender running: the outbox sender on %s (no handlers, no HTTP "
                          "listener)", where)
             return
@@ -240,6 +245,12 @@ async def serve(settings: Settings, with_sandbox: bool, *, role: str = "serve") 
     (or RUN_WORKER=false: the ingest process never sends)."""
     sandbox = None
     handles = role == "worker" or (role == "serve" and settings.RUN_WORKER)
+    if handles and not settings.RUN_SENDER:
+        if with_sandbox:
+            raise ConfigError("RUN_SENDER=false: a sandbox run is one process, which must "
+                              "send (unset RUN_SENDER)")
+        log.warning("RUN_SENDER=false: this process handles but does not send; run "
+                    "python main.py sender beside it, or nothing reaches anyone")
     bot = BotRuntime(settings, run_worker=handles,
                      run_sender=role == "sender" or (handles and settings.RUN_SENDER),
                      run_http=role == "serve")

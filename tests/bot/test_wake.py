@@ -1,10 +1,11 @@
-"""The wake-up an ingest process sends a worker process beside the same SQLite database."""
+"""Wake-ups between processes (bot/wake.py): a datagram beside SQLite, NOTIFY on PostgreSQL."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
-from bot.loop import WakeSocket
+from bot.wake import WakeSocket
 
 
 def test_only_a_sqlite_file_has_a_wake_socket(tmp_path):
@@ -39,12 +40,17 @@ async def test_a_stored_batch_wakes_the_worker_and_nobody_listening_is_harmless(
 
 
 def test_each_database_has_its_cross_process_wake(tmp_path):
-    from bot.loop import PgWake, cross_process_wake
+    from bot.wake import PgWake, cross_process_wake
 
     assert isinstance(cross_process_wake(f"sqlite:///{tmp_path / 'bot.db'}"), WakeSocket)
     pg = cross_process_wake("postgresql+psycopg://bot:s3cret@127.0.0.1:5432/bot")
     assert isinstance(pg, PgWake)
-    assert pg.conninfo == "postgresql://bot:s3cret@127.0.0.1:5432/bot"  # psycopg's own form
+    # psycopg's own form, with timeouts that make a dead peer fail in seconds ...
+    assert pg.conninfo.startswith("postgresql://bot:s3cret@127.0.0.1:5432/bot?")
+    assert "connect_timeout=5" in pg.conninfo and "tcp_user_timeout=10000" in pg.conninfo
+    # ... unless the URL says otherwise
+    assert "connect_timeout=1&" in PgWake("postgresql://h/db?connect_timeout=1").conninfo + "&"
+    assert isinstance(cross_process_wake("postgres://bot@127.0.0.1/bot"), PgWake)
     assert cross_process_wake("sqlite:///:memory:") is None
     # The worker wakes a sender process on a channel of its own.
     assert cross_process_wake(f"sqlite:///{tmp_path / 'bot.db'}", "outbox").path == str(
@@ -54,7 +60,7 @@ def test_each_database_has_its_cross_process_wake(tmp_path):
 
 
 async def test_a_notify_wakes_every_listening_worker_and_a_burst_does_not_pile_up(pg_database):
-    from bot.loop import PgWake
+    from bot.wake import PgWake
 
     ingest = PgWake(pg_database)
     ingest.wake()  # nobody listens yet: harmless
@@ -74,6 +80,7 @@ async def test_a_notify_wakes_every_listening_worker_and_a_burst_does_not_pile_u
             ingest.wake()
         await asyncio.wait_for(asyncio.gather(*(ev.wait() for ev in woken)), 10)
         await asyncio.wait_for(asyncio.shield(ingest._notifier), 10)
+        assert ingest.sent <= 3  # 201 wakes: the first NOTIFY, then one for the burst
     finally:
         for w in workers:
             await w.stop()
@@ -86,7 +93,7 @@ async def test_a_listener_whose_connection_is_killed_says_so_and_listens_again(p
                                                                             caplog):
     import psycopg
 
-    from bot.loop import PgWake
+    from bot.wake import PgWake
 
     ingest = PgWake(pg_database)
     worker = PgWake(pg_database, retry_seconds=0.05, slice_seconds=0.05)
@@ -103,7 +110,7 @@ async def test_a_listener_whose_connection_is_killed_says_so_and_listens_again(p
                              "WHERE query LIKE 'LISTEN%' AND datname = current_database()"
                              ).fetchone()[0]
 
-    with caplog.at_level("INFO", logger="bot.loop"):
+    with caplog.at_level("INFO", logger="bot.wake"):
         worker.listen(on_wake)
         try:
             await asyncio.wait_for(woken.wait(), 10)  # connected
@@ -117,14 +124,14 @@ async def test_a_listener_whose_connection_is_killed_says_so_and_listens_again(p
             await worker.stop()
             await ingest.stop()
     said = [r.getMessage() for r in caplog.records]
-    assert sum("wake-up listener lost its PostgreSQL connection" in m for m in said) == 1
+    assert sum("lost its PostgreSQL connection" in m for m in said) == 1
     assert any("connected again" in m for m in said)
 
 
 async def test_a_listener_that_cannot_connect_says_so_once_and_keeps_trying(caplog):
     import socket as s
 
-    from bot.loop import PgWake
+    from bot.wake import PgWake
 
     probe = s.socket()
     probe.bind(("127.0.0.1", 0))
@@ -143,10 +150,130 @@ async def test_a_listener_that_cannot_connect_says_so_once_and_keeps_trying(capl
         await real()
 
     wake._pause = counted
-    with caplog.at_level("WARNING", logger="bot.loop"):
+    with caplog.at_level("WARNING", logger="bot.wake"):
         wake.listen(lambda: None)
         await asyncio.wait_for(asyncio.shield(wake._listener), 10)
         await wake.stop()
-    lost = [r for r in caplog.records if "wake-up listener lost" in r.getMessage()]
+    lost = [r for r in caplog.records if "lost its PostgreSQL connection" in r.getMessage()]
     assert tries == 3 and len(lost) == 1
-    assert "the worker polls meanwhile" in lost[0].getMessage()
+    assert "the loop polls meanwhile" in lost[0].getMessage()
+
+
+class FreezingProxy:
+    """A TCP proxy to PostgreSQL that can stop forwarding without closing anything: a peer
+    that hangs, as a wedged middlebox does."""
+
+    def __init__(self) -> None:
+        self.frozen = False
+        self.server: asyncio.AbstractServer | None = None
+        self.port = 0
+        self.writers: list[asyncio.StreamWriter] = []
+        self.clients: list[asyncio.Task] = []
+
+    async def start(self, target_port: int = 5432) -> "FreezingProxy":
+        async def pipe(reader, writer) -> None:
+            with contextlib.suppress(Exception):
+                while data := await reader.read(65536):
+                    if not self.frozen:  # frozen: read and drop, answer nothing
+                        writer.write(data)
+                        await writer.drain()
+
+        async def client(reader, writer) -> None:
+            self.clients.append(asyncio.current_task())
+            up_r, up_w = await asyncio.open_connection("127.0.0.1", target_port)
+            self.writers += [writer, up_w]
+            await asyncio.gather(pipe(reader, up_w), pipe(up_r, writer))
+
+        self.server = await asyncio.start_server(client, "127.0.0.1", 0)
+        self.port = self.server.sockets[0].getsockname()[1]
+        return self
+
+    def url(self, pg_url: str, **query: str) -> str:
+        from sqlalchemy.engine import make_url
+
+        return make_url(pg_url).set(host="127.0.0.1", port=self.port).update_query_dict(
+            query).render_as_string(hide_password=False)
+
+    async def stop(self) -> None:
+        self.server.close()
+        for w in self.writers:
+            w.close()
+            with contextlib.suppress(Exception):
+                await w.wait_closed()
+        await asyncio.gather(*self.clients, return_exceptions=True)
+        await self.server.wait_closed()
+
+
+async def test_a_stop_ends_a_listener_and_a_notify_stuck_on_a_hung_peer(pg_database):
+    import time
+
+    from bot.wake import PgWake
+
+    proxy = await FreezingProxy().start()
+    connected = asyncio.Event()
+    listener = PgWake(proxy.url(pg_database), slice_seconds=0.05)
+    ingest = PgWake(proxy.url(pg_database), slice_seconds=0.05)
+    try:
+        listener.listen(connected.set)
+        await asyncio.wait_for(connected.wait(), 10)
+        ingest.wake()
+        await asyncio.wait_for(asyncio.shield(ingest._notifier), 10)
+        proxy.frozen = True  # from here on nothing passes, nothing is closed
+        ingest.wake()  # this NOTIFY waits for an answer that never comes
+        started = time.monotonic()
+        await asyncio.wait_for(asyncio.gather(listener.stop(), ingest.stop()), 10)
+        assert time.monotonic() - started < 2  # a slice or two, then the connections closed
+        assert listener._listener.done() and ingest._notifier.done()
+    finally:
+        await proxy.stop()
+
+
+async def test_a_stop_while_connecting_to_a_server_that_never_answers_ends_by_the_timeout():
+    import time
+
+    from bot.wake import PgWake
+
+    import socket as s
+
+    server = s.socket()  # listens (the kernel completes the handshake), never answers
+    server.bind(("127.0.0.1", 0))
+    server.listen(8)
+    port = server.getsockname()[1]
+    wake = PgWake(f"postgresql://postgres@127.0.0.1:{port}/test?connect_timeout=1",
+                  slice_seconds=0.05)
+    try:
+        wake.listen(lambda: None)
+        wake.wake()
+        await asyncio.sleep(0)  # both tasks are connecting
+        started = time.monotonic()
+        await asyncio.wait_for(wake.stop(), 10)
+        assert time.monotonic() - started < 3  # the connect timeout (1 s), not TCP's minutes
+    finally:
+        server.close()
+
+
+async def test_a_quiet_listener_asks_the_server_whether_its_connection_is_alive(pg_database):
+    import psycopg
+
+    from bot.wake import PgWake
+
+    listener = PgWake(pg_database, slice_seconds=0.05, alive_seconds=0.1)
+    connected = asyncio.Event()
+    listener.listen(connected.set)
+
+    def probe_seen() -> bool:
+        with psycopg.connect(pg_database, autocommit=True) as c:
+            return bool(c.execute(
+                "SELECT 1 FROM pg_stat_activity WHERE datname = current_database() "
+                "AND query = 'SELECT 1' AND pid <> pg_backend_pid()").fetchone())
+
+    try:
+        await asyncio.wait_for(connected.wait(), 10)
+        seen = False
+        for _ in range(200):  # pg_stat_activity shows each backend's last statement
+            if await asyncio.to_thread(probe_seen):
+                seen = True
+                break
+        assert seen
+    finally:
+        await listener.stop()

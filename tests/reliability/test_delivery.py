@@ -432,6 +432,30 @@ async def test_a_sender_process_of_its_own_sends_every_answer_once_when_woken(db
             db_url, "SELECT count(*) FROM outbox WHERE status <> 'sent'") == [(0,)],
             timeout=30, what="every outbox message sent")
         assert sorted(set(replies_per_message(sb, users, texts).values())) == [1]
+        # The worker itself sends nothing: with the sender process stopped, an answer is
+        # handled and queued, and waits.
+        await stop_all(procs[2:])
+        assert (await sb.member_says("s0", "发送进程停了以后的消息"))["acked"]
+        await sb.wait_until(lambda: not query(
+            db_url, "SELECT id FROM inbox WHERE status = 'pending'"), timeout=30,
+            what="the last message handled by the worker")
+        assert query(db_url, "SELECT count(*) FROM outbox WHERE status = 'pending'") != [(0,)]
+        assert replies_per_message(sb, ["s0"], ["发送进程停了以后的消息"])["发送进程停了以后的消息"] == 0
     finally:
         await stop_all(procs, sandbox=sb)
     assert [p.returncode for p in procs] == [0, 0, 0]
+
+
+async def test_a_sandbox_run_that_would_send_nothing_is_refused(tmp_path):
+    """The sandbox run is one process: with RUN_SENDER=false nobody would ever send."""
+    import sys
+
+    from tests.procs import MAIN, clean_env
+
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, MAIN, "serve", cwd=tmp_path, stderr=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE, env=clean_env(
+            RUN_SENDER="false", DATABASE_URL=f"sqlite:///{tmp_path / 'bot.db'}", PORT="0"))
+    _, err = await asyncio.wait_for(proc.communicate(), 60)
+    assert proc.returncode == 2
+    assert "configuration error: RUN_SENDER=false: a sandbox run is one process" in err.decode()
