@@ -20,7 +20,7 @@ venv: $(STAMP)
 # With WeCom credentials (environment or .env): two processes on the one database (SQLite by
 # default) — ingest (verify, store, ack; RUN_WORKER=false) and the worker (handlers, timers,
 # sender), each on its own core; the ingest process wakes the worker after every commit
-# (bot/loop.py WakeSocket). Ctrl-C stops both; if either exits, the other is stopped. Without
+# (bot/wake.py WakeSocket). Ctrl-C stops both; if either exits, the other is stopped. Without
 # credentials: the one-process sandbox run, as before.
 run: $(STAMP)
 	@if $(BIN)/python -c "from bot.settings import load_settings as l; raise SystemExit(0 if l().sandbox_mode else 1)" 2>/dev/null; then \
