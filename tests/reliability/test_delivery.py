@@ -11,6 +11,7 @@ is not delivered again).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import random
 import signal
@@ -49,6 +50,37 @@ def replies_per_message(sb: Sandbox, users: list[str], texts: list[str]) -> Coun
     """How many bot lines quote each message (every intake answer quotes the text)."""
     lines = [ln.content for u in users for ln in sb.delivered(f"app:{u}") if ln.kind == "text"]
     return Counter({t: sum(t in ln for ln in lines) for t in texts})
+
+
+@contextlib.asynccontextmanager
+async def split_processes(db_url: str, tmp_path, *others: dict[str, str]):
+    """An ingest process (RUN_WORKER=false) and, for each of ``others``, a ``main.py worker``
+    (or the ``command`` it names) with that environment; yields (sandbox, processes, port) and
+    stops them all, each expected to exit 0."""
+    port = free_port()
+    sb = sandbox_for(port)
+    sb_url = await sb.start()
+    procs = []
+    try:
+        procs.append(await start_bot(db_url, sb_url, port, tmp_path, RUN_WORKER="false"))
+        for env in others:
+            procs.append(await start_worker(db_url, sb_url, tmp_path, **env))
+        yield sb, procs, port
+    finally:
+        await stop_all(procs, sandbox=sb)
+    assert [p.returncode for p in procs] == [0] * len(procs)
+
+
+async def answered_once(sb: Sandbox, texts: list[str], users: list[str], by: str,
+                        timeout: float = 60) -> None:
+    """The users (in turn) send the texts at once; each is answered, exactly once."""
+    acks = await asyncio.gather(*(sb.member_says(users[i % len(users)], t)
+                                  for i, t in enumerate(texts)))
+    assert all(a["acked"] for a in acks)
+    await sb.wait_until(
+        lambda: all(n >= 1 for n in replies_per_message(sb, users, texts).values()),
+        timeout=timeout, what=f"{len(texts)} answers from {by}")
+    assert sorted(set(replies_per_message(sb, users, texts).values())) == [1]
 
 
 @pytest.fixture
@@ -346,25 +378,9 @@ async def test_two_replicas_started_at_the_same_moment_on_a_fresh_database(kind,
 
 
 async def test_ingest_and_worker_processes_answer_every_message(db_url, tmp_path):
-    port = free_port()
-    sb = sandbox_for(port)
-    sb_url = await sb.start()
-    procs = []
-    try:
-        procs.append(await start_bot(db_url, sb_url, port, tmp_path, RUN_WORKER="false"))
-        procs.append(await start_worker(db_url, sb_url, tmp_path, WORKER_POLL_SECONDS="0.05"))
-        texts = [f"分开进程{i}号店的打印机卡纸" for i in range(20)]
-        users = [f"w{i}" for i in range(5)]
-        acks = await asyncio.gather(*(sb.member_says(users[i % 5], t)
-                                      for i, t in enumerate(texts)))
-        assert all(a["acked"] for a in acks)
-        await sb.wait_until(
-            lambda: all(n >= 1 for n in replies_per_message(sb, users, texts).values()),
-            timeout=60, what="20 answers from the worker process")
-        assert sorted(set(replies_per_message(sb, users, texts).values())) == [1]
-    finally:
-        await stop_all(procs, sandbox=sb)
-    assert [p.returncode for p in procs] == [0, 0]
+    async with split_processes(db_url, tmp_path, {"WORKER_POLL_SECONDS": "0.05"}) as (sb, _, _):
+        await answered_once(sb, [f"分开进程{i}号店的打印机卡纸" for i in range(20)],
+                            [f"w{i}" for i in range(5)], "the worker process")
 
 
 async def test_the_ingest_process_wakes_the_worker_process_instead_of_its_poll(db_url, tmp_path):
@@ -381,13 +397,7 @@ async def test_the_ingest_process_wakes_the_worker_process_instead_of_its_poll(d
         key = await create_key(s, "shop", ["tickets:write"],
                                now=datetime.now(timezone.utc), rate_per_minute=600)
     await engine.dispose()
-    port = free_port()
-    sb = sandbox_for(port)
-    sb_url = await sb.start()
-    procs = []
-    try:
-        procs.append(await start_bot(db_url, sb_url, port, tmp_path, RUN_WORKER="false"))
-        procs.append(await start_worker(db_url, sb_url, tmp_path, WORKER_POLL_SECONDS="60"))
+    async with split_processes(db_url, tmp_path, {"WORKER_POLL_SECONDS": "60"}) as (sb, _, port):
         assert (await sb.member_says("zhangsan", "3号店咖啡机坏了"))["acked"]
         await sb.wait_for_lines("app:zhangsan", 1, timeout=20)
         async with aiohttp.ClientSession() as http:
@@ -401,49 +411,30 @@ async def test_the_ingest_process_wakes_the_worker_process_instead_of_its_poll(d
             what="the API's ticket_created handled by the worker process")
         assert query(db_url, "SELECT type FROM inbox WHERE status = 'done' AND "
                      "type = 'ticket_created'")
-    finally:
-        await stop_all(procs, sandbox=sb)
-    assert [p.returncode for p in procs] == [0, 0]
 
 
 async def test_a_sender_process_of_its_own_sends_every_answer_once_when_woken(db_url, tmp_path):
     """Ingest, a worker that does not send (RUN_SENDER=false) and ``main.py sender``: every
     message answered exactly once. The worker and the sender poll once a minute here, so the
     answers come in time only because each process woke the next."""
-    port = free_port()
-    sb = sandbox_for(port)
-    sb_url = await sb.start()
-    procs = []
-    try:
-        procs.append(await start_bot(db_url, sb_url, port, tmp_path, RUN_WORKER="false"))
-        procs.append(await start_worker(db_url, sb_url, tmp_path, WORKER_POLL_SECONDS="60",
-                                        RUN_SENDER="false"))
-        procs.append(await start_worker(db_url, sb_url, tmp_path, command="sender",
-                                        SENDER_POLL_SECONDS="60"))
-        texts = [f"发送进程{i}号店的空调不制冷" for i in range(12)]
-        users = [f"s{i}" for i in range(4)]
-        acks = await asyncio.gather(*(sb.member_says(users[i % 4], t)
-                                      for i, t in enumerate(texts)))
-        assert all(a["acked"] for a in acks)
-        await sb.wait_until(
-            lambda: all(n >= 1 for n in replies_per_message(sb, users, texts).values()),
-            timeout=30, what="12 answers from the sender process")
+    async with split_processes(
+            db_url, tmp_path, {"WORKER_POLL_SECONDS": "60", "RUN_SENDER": "false"},
+            {"command": "sender", "SENDER_POLL_SECONDS": "60"}) as (sb, procs, _):
+        await answered_once(sb, [f"发送进程{i}号店的空调不制冷" for i in range(12)],
+                            [f"s{i}" for i in range(4)], "the sender process", timeout=30)
         await sb.wait_until(lambda: query(  # the cards that follow some answers, too
             db_url, "SELECT count(*) FROM outbox WHERE status <> 'sent'") == [(0,)],
             timeout=30, what="every outbox message sent")
-        assert sorted(set(replies_per_message(sb, users, texts).values())) == [1]
         # The worker itself sends nothing: with the sender process stopped, an answer is
         # handled and queued, and waits.
         await stop_all(procs[2:])
-        assert (await sb.member_says("s0", "发送进程停了以后的消息"))["acked"]
+        late = "发送进程停了以后的消息"
+        assert (await sb.member_says("s0", late))["acked"]
         await sb.wait_until(lambda: not query(
             db_url, "SELECT id FROM inbox WHERE status = 'pending'"), timeout=30,
             what="the last message handled by the worker")
         assert query(db_url, "SELECT count(*) FROM outbox WHERE status = 'pending'") != [(0,)]
-        assert replies_per_message(sb, ["s0"], ["发送进程停了以后的消息"])["发送进程停了以后的消息"] == 0
-    finally:
-        await stop_all(procs, sandbox=sb)
-    assert [p.returncode for p in procs] == [0, 0, 0]
+        assert replies_per_message(sb, ["s0"], [late])[late] == 0
 
 
 async def test_a_sandbox_run_that_would_send_nothing_is_refused(tmp_path):
