@@ -245,10 +245,10 @@ async def serve(settings: Settings, with_sandbox: bool, *, role: str = "serve") 
     (or RUN_WORKER=false: the ingest process never sends)."""
     sandbox = None
     handles = role == "worker" or (role == "serve" and settings.RUN_WORKER)
-    if handles and not settings.RUN_SENDER:
-        if with_sandbox:
-            raise ConfigError("RUN_SENDER=false: a sandbox run is one process, which must "
-                              "send (unset RUN_SENDER)")
+    if handles and not settings.RUN_SENDER and with_sandbox:
+        raise ConfigError("RUN_SENDER=false: a sandbox run is one process, which must send "
+                          "(unset RUN_SENDER)")
+    if role == "serve" and handles and not settings.RUN_SENDER:  # the worker's log says it
         log.warning("RUN_SENDER=false: this process handles but does not send; run "
                     "python main.py sender beside it, or nothing reaches anyone")
     bot = BotRuntime(settings, run_worker=handles,

@@ -18,13 +18,14 @@ log = logging.getLogger("bot.wake")
 
 
 class WakeSocket:
-    """Wake-ups between the ingest process and a worker process on one machine (SQLite).
+    """Wake-ups between processes on one machine (SQLite).
 
-    The worker-only process otherwise finds new events by polling (``WORKER_POLL_SECONDS``),
+    A worker-only process otherwise finds new events by polling (``WORKER_POLL_SECONDS``),
     which adds up to a poll interval to every message's answer. Instead, the ingest process
-    sends one datagram on a Unix socket beside the database file after each commit of the
-    inbox writer, and the worker's loop wakes on it. Best effort: a lost datagram (no worker
-    yet, a full buffer) only leaves the poll to find the events, as before.
+    sends one datagram on a Unix socket beside the database file (``bot.db.wake``) after each
+    commit of the inbox writer, and the worker's loop wakes on it; likewise on
+    ``bot.db.wake-outbox`` for the process that sends. Best effort: a lost datagram (nobody
+    listening yet, a full buffer) only leaves the poll to find the work, as before.
     """
 
     def __init__(self, path: str) -> None:
@@ -45,7 +46,7 @@ class WakeSocket:
         return cls(path) if len(path.encode()) < 100 else None  # sun_path is 108 bytes
 
     def listen(self, on_wake: "Callable[[], None]") -> None:
-        """In the worker process: call ``on_wake`` whenever the ingest process stored events."""
+        """Call ``on_wake`` whenever another process notifies this channel."""
         with contextlib.suppress(FileNotFoundError):
             os.unlink(self.path)
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
@@ -62,7 +63,7 @@ class WakeSocket:
         asyncio.get_running_loop().add_reader(sock.fileno(), readable)
 
     def notify(self, *_: object) -> None:
-        """In the ingest process: tell a listening worker (if any) that events are stored."""
+        """Tell the process listening on this channel (if any) that there is work."""
         if self._out is None:
             self._out = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
             self._out.setblocking(False)
