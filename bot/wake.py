@@ -127,6 +127,7 @@ class PgWake:
         self._out: object | None = None  # the notifying connection, opened at the first wake
         self._notifier: asyncio.Task[None] | None = None
         self._again = False  # woken while a NOTIFY was in flight: send one more
+        self._failing = False  # the last NOTIFY failed (said once, not at every wake)
 
     @classmethod
     def for_url(cls, url: str, channel: str = "inbox") -> "PgWake | None":
@@ -205,10 +206,12 @@ class PgWake:
                                                                       autocommit=True)
                 await self._out.execute(f"NOTIFY {self.channel}")  # type: ignore[attr-defined]
                 self.sent += 1
+                self._failing = False
             except Exception as exc:
-                if not self._closing:
+                if not self._closing and not self._failing:  # once until one goes through
                     log.warning("could not wake the processes listening on %s (%s); they find "
                                 "the work at their next poll", self.channel, type(exc).__name__)
+                self._failing = True
                 await self._close(self._out)
                 self._out = None
                 return

@@ -277,3 +277,23 @@ async def test_a_quiet_listener_asks_the_server_whether_its_connection_is_alive(
         assert seen
     finally:
         await listener.stop()
+
+
+async def test_a_notify_that_cannot_get_through_says_so_once_per_outage(caplog):
+    import socket as s
+
+    from bot.wake import PgWake
+
+    probe = s.socket()
+    probe.bind(("127.0.0.1", 0))
+    port = probe.getsockname()[1]
+    probe.close()  # a port nobody listens on
+    ingest = PgWake(f"postgresql://postgres@127.0.0.1:{port}/test")
+    with caplog.at_level("WARNING", logger="bot.wake"):
+        for _ in range(3):  # three commits while PostgreSQL cannot be reached
+            ingest.wake()
+            await asyncio.wait_for(asyncio.shield(ingest._notifier), 10)
+        await ingest.stop()
+    said = [r.getMessage() for r in caplog.records]
+    assert len(said) == 1 and "could not wake the processes listening on bot_inbox" in said[0]
+    assert ingest.sent == 0
