@@ -261,20 +261,27 @@ async def test_a_quiet_listener_asks_the_server_whether_its_connection_is_alive(
     connected = asyncio.Event()
     listener.listen(connected.set)
 
-    def probe_seen() -> bool:
+    def last_statement(pid: int) -> str:
         with psycopg.connect(pg_database, autocommit=True) as c:
-            return bool(c.execute(
-                "SELECT 1 FROM pg_stat_activity WHERE datname = current_database() "
-                "AND query = 'SELECT 1' AND pid <> pg_backend_pid()").fetchone())
+            return c.execute("SELECT query FROM pg_stat_activity WHERE pid = %s",
+                             (pid,)).fetchone()[0]
+
+    def listener_pid() -> int:
+        with psycopg.connect(pg_database, autocommit=True) as c:
+            [(pid,)] = c.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                "AND query LIKE 'LISTEN%%'").fetchall()
+            return pid
 
     try:
         await asyncio.wait_for(connected.wait(), 10)
-        seen = False
+        pid = await asyncio.to_thread(listener_pid)
+        seen = []
         for _ in range(200):  # pg_stat_activity shows each backend's last statement
-            if await asyncio.to_thread(probe_seen):
-                seen = True
+            seen.append(await asyncio.to_thread(last_statement, pid))
+            if seen[-1] == "SELECT 1":
                 break
-        assert seen
+        assert seen[-1] == "SELECT 1", seen[-3:]
     finally:
         await listener.stop()
 
