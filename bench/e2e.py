@@ -117,6 +117,8 @@ async def main() -> None:
                     help="first store a year of other people's history: this many customers, "
                          "tickets, jobs and drafts, three times as many inbox messages")
     args = ap.parse_args()
+    if (args.sender or args.workers != 1) and not args.split:
+        ap.error("--sender and --workers need --split (one process runs everything otherwise)")
 
     sandbox = Sandbox(corp_id=CORP_ID, agent_id=1000002, secret=SECRET, app_token=TOKEN,
                       app_aes_key=AES_KEY)
