@@ -127,14 +127,14 @@ class BotRuntime:
 
         # Work split over processes: a commit wakes the process that takes it on instead of
         # its next poll (bot/wake.py): "inbox" the workers, "outbox" the one that sends.
-        self.wake = (cross_process_wake(s.DATABASE_URL) if self.run_http != self.run_worker
-                     else None)
+        self.wake = cross_process_wake(s.DATABASE_URL) if self.run_http != self.run_worker else None
         split = not (self.run_http and self.run_worker and self.run_sender)
         self.outbox_wake = cross_process_wake(s.DATABASE_URL, "outbox") if split else None
+        sends = self.sender if self.run_sender else self.outbox_wake or self.sender
 
         def queued() -> None:  # an API or board call committed events or messages
             (self.wake or self.worker).wake()
-            (self.sender if self.run_sender else self.outbox_wake or self.sender).wake()
+            sends.wake()
 
         self.board = Board(self.sm, gate, self.services, self.clock, config_path=s.API_CONFIG,
                            sandbox=s.sandbox_mode or s.WECOM_CORP_ID == "wwsandbox0000000001",
@@ -145,7 +145,7 @@ class BotRuntime:
             self.sm, self.dispatcher, self.clock, self.metrics, agent_id=s.WECOM_AGENT_ID,
             max_attempts=s.WORKER_MAX_ATTEMPTS, concurrency=s.WORKER_CONCURRENCY,
             poll_seconds=s.WORKER_POLL_SECONDS, gate=gate,
-            on_outbox=(self.sender if self.run_sender else self.outbox_wake or self.sender).wake,
+            on_outbox=sends.wake,
             hold_seconds=s.WORKER_HOLD_SECONDS, writer_waiting=writer_waiting(s.DATABASE_URL, gate))
         # The inbox writer has its own engine: its commits are fsynced before the ack.
         # Durable timers fire into the inbox; every process that handles events also sweeps.

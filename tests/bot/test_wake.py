@@ -96,7 +96,7 @@ async def test_a_listener_whose_connection_is_killed_says_so_and_listens_again(p
     from bot.wake import PgWake
 
     ingest = PgWake(pg_database)
-    worker = PgWake(pg_database, retry_seconds=0.05, slice_seconds=0.05)
+    worker = PgWake(pg_database, retry_seconds=0, slice_seconds=0.05)
     wakes: list[int] = []
     woken = asyncio.Event()
 
@@ -137,7 +137,7 @@ async def test_a_listener_that_cannot_connect_says_so_once_and_keeps_trying(capl
     probe.bind(("127.0.0.1", 0))
     port = probe.getsockname()[1]
     probe.close()  # a port nobody listens on
-    wake = PgWake(f"postgresql://postgres@127.0.0.1:{port}/test", retry_seconds=0.05,
+    wake = PgWake(f"postgresql://postgres@127.0.0.1:{port}/test", retry_seconds=0,
                   slice_seconds=0.01)
     tries = 0
     real = wake._pause
