@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from .config import PARTS
-from .filters import FILTER_ZH, FILTERS
+from .filters import FILTER_ZH, FILTERS, load_text
 from .record import Candidate, DispatchDecision
 
 PART_ZH = {"distance": "距离", "skill": "技能", "load": "负载", "response": "接单速度",
@@ -40,7 +40,7 @@ def describe_part(part: str, c: Candidate, skill_label: str) -> str:
     if part == "skill":
         return f"{skill_label}技能{f.skill_level}级"
     if part == "load":
-        return f"当前负载{f.load}/{f.capacity}"
+        return load_text(f.load, f.offered, f.capacity)
     if part == "response":
         if f.response_median_s is None:
             return "近3天无接单记录"

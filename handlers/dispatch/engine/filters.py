@@ -35,6 +35,12 @@ def under_capacity(load: A, capacity: A) -> A:
     return load < capacity
 
 
+def load_text(load: int, offered: int, capacity: int) -> str:
+    """'当前负载1/3' — and the offers still awaiting an answer, which count against capacity
+    too: '当前负载1/3，另有2单待答复'."""
+    return f"当前负载{load}/{capacity}" + (f"，另有{offered}单待答复" if offered else "")
+
+
 def first_failing(tech: Technician, job: Job, when: datetime, excluded: frozenset[str]) -> str | None:
     """The first hard filter ``tech`` fails for ``job`` at ``when``, or None if eligible."""
     if tech.id in excluded:
@@ -43,7 +49,7 @@ def first_failing(tech: Technician, job: Job, when: datetime, excluded: frozense
         return "skill"
     if not serves(tech.regions, job.region):
         return "region"
-    if not under_capacity(tech.load, tech.capacity):
+    if not under_capacity(tech.busy, tech.capacity):
         return "capacity"
     if on_leave(tech.leave, when):
         return "leave"
@@ -63,7 +69,7 @@ def rejection_detail(reason: str, tech: Technician, job: Job, when: datetime, sk
     if reason == "region":
         return f"服务区域{'、'.join(tech.regions) or '无'}，不含{job.region}"
     if reason == "capacity":
-        return f"当前负载{tech.load}/{tech.capacity}"
+        return load_text(tech.load, tech.offered, tech.capacity)
     if reason == "leave":
         day = local(when).date()
         lv = next(lv for lv in tech.leave if lv.covers(day))

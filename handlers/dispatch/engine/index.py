@@ -18,7 +18,8 @@ from .config import as_profile
 from .filters import FILTERS, skill_ok, under_capacity
 from .geo import is_fresh
 from .model import Job, Technician
-from .ranking import WeightsLike, build_decision, job_distances, make_candidate, make_rejection, order_key
+from .ranking import (Offered, WeightsLike, build_decision, job_distances, make_candidate, make_rejection,
+                      order_key, with_offered)
 from .record import DispatchDecision, Rejection
 from .regions import covering_codes
 from .scoring import score_parts, total_score
@@ -54,6 +55,7 @@ class TechnicianIndex:
         self.has_seen = np.array([t.last_seen_at is not None for t in techs], bool)
         self.seen_us = np.array([_micros(t.last_seen_at) if t.last_seen_at else 0 for t in techs], np.int64)
         self.load = np.array([t.load for t in techs], f64)
+        self.offered = np.array([t.offered for t in techs], f64)
         self.capacity = np.array([t.capacity for t in techs], f64)
         self.rating = np.array([np.nan if t.rating is None else t.rating for t in techs], f64)
         self.response = np.array([np.nan if t.response_median_s is None else t.response_median_s
@@ -113,7 +115,7 @@ class TechnicianIndex:
         self.last_lon[i] = seen.lon if seen else np.nan
         self.has_seen[i] = tech.last_seen_at is not None
         self.seen_us[i] = _micros(tech.last_seen_at) if tech.last_seen_at else 0
-        self.load[i], self.capacity[i] = tech.load, tech.capacity
+        self.load[i], self.capacity[i], self.offered[i] = tech.load, tech.capacity, tech.offered
         self.rating[i] = np.nan if tech.rating is None else tech.rating
         self.response[i] = np.nan if tech.response_median_s is None else tech.response_median_s
         self.jobs_today[i] = tech.jobs_today
@@ -159,7 +161,18 @@ class TechnicianIndex:
 
     # -- ranking --------------------------------------------------------------------------------
 
-    def _filter(self, job: Job, when: datetime, exclude: Iterable[str]) -> tuple[np.ndarray, np.ndarray]:
+    def _busy(self, offered: Offered) -> np.ndarray:
+        """Load plus offers awaiting an answer per technician (``Technician.busy``), with
+        ``offered`` in place of what the technicians it names carry."""
+        at = {self.position[t]: n for t, n in (offered or {}).items() if t in self.position}
+        busy = self.load + self.offered
+        if at:
+            i = np.fromiter(at, np.intp, len(at))
+            busy[i] = self.load[i] + np.fromiter(at.values(), np.float64, len(at))
+        return busy
+
+    def _filter(self, job: Job, when: datetime, exclude: Iterable[str],
+                busy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(eligible indices, reason code per technician: -1 eligible, else index in FILTERS)."""
         n = len(self.ids)
         reason = np.full(n, -1, np.int8)
@@ -179,7 +192,7 @@ class TechnicianIndex:
             ("excluded", None),
             ("skill", skill_ok(levels, job.min_level) if levels is not None else np.zeros(n, bool)),
             ("region", region),
-            ("capacity", under_capacity(self.load, self.capacity)),
+            ("capacity", under_capacity(busy, self.capacity)),
             ("leave", ~on_leave),
         )
         for name, ok in masks:
@@ -198,19 +211,23 @@ class TechnicianIndex:
         return survivors[on_shift], reason
 
     def rank(self, job: Job, weights: WeightsLike, now: datetime, k: int = 5,
-             exclude: Iterable[str] = ()) -> DispatchDecision:
+             exclude: Iterable[str] = (), offered: Offered = None) -> DispatchDecision:
+        """As ``ranking.rank`` decides. ``offered``: the offers awaiting each technician's answer
+        now, in place of what they carry — the snapshot itself is not changed."""
         if k < 1:
             raise ValueError("k must be >= 1")
         profile = as_profile(weights, job.category)
         when = job.when(now)
-        elig, reason = self._filter(job, when, exclude)
+        offered = dict(offered) if offered else None  # kept by the decision's lazy rejections
+        busy = self._busy(offered)
+        elig, reason = self._filter(job, when, exclude, busy)
         age_s = np.where(self.has_seen[elig], (_micros(now) - self.seen_us[elig]) / 1e6, np.nan)
         fresh = is_fresh(age_s, profile.location_fresh_hours)
         lat = np.where(fresh, self.last_lat[elig], self.home_lat[elig])
         lon = np.where(fresh, self.last_lon[elig], self.home_lon[elig])
         dist = job_distances(job, lat, lon)
         levels = self.skill_levels[job.skill][elig].astype(np.float64) if len(elig) else np.zeros(0)
-        parts = score_parts(dist, levels, self.load[elig], self.capacity[elig], self.response[elig],
+        parts = score_parts(dist, levels, busy[elig], self.capacity[elig], self.response[elig],
                             self.rating[elig], self.jobs_today[elig], profile.norm)
         total = total_score(parts, profile.weights)
         if len(elig) > k:  # keep everything tied with the k-th best, then order exactly
@@ -221,7 +238,8 @@ class TechnicianIndex:
         best = sorted(pick.tolist(), key=lambda j: order_key(float(total[j]), float(dist[j]),
                                                               self.ids[elig[j]]))[:k]
         candidates = [
-            make_candidate(r + 1, self.technicians[elig[j]], job, float(dist[j]), float(age_s[j]),
+            make_candidate(r + 1, with_offered(self.technicians[elig[j]], offered), job, float(dist[j]),
+                           float(age_s[j]),
                            bool(fresh[j]), {p: float(v[j]) for p, v in parts.items()},
                            float(total[j]), profile)
             for r, j in enumerate(best)
@@ -237,8 +255,8 @@ class TechnicianIndex:
             if per_filter is not None:  # the first of each filter only, in pool order
                 which = np.sort(np.concatenate([np.flatnonzero(reason == k)[:per_filter]
                                                 for k in range(len(FILTERS))]))
-            return tuple(make_rejection(was.get(i, techs[i]), FILTERS[reason[i]], job, when, profile)
-                         for i in which.tolist())
+            return tuple(make_rejection(with_offered(was.get(i, techs[i]), offered), FILTERS[reason[i]],
+                                        job, when, profile) for i in which.tolist())
 
         return build_decision(job, now, when, profile, engine="index", pool_size=len(self.ids),
                               eligible_count=len(elig), candidates=candidates,

@@ -43,7 +43,10 @@ class Technician:
     a city code (310100) covers its districts (3101xx), a province code (310000) its whole
     province.  ``last_known`` is used instead of ``home`` only when ``last_seen_at`` is fresh.
     ``response_median_s`` is the median seconds-to-accept over the last 3 days (None = unknown,
-    scored neutral); ``rating`` None = unrated (neutral).
+    scored neutral); ``rating`` None = unrated (neutral).  ``offered``: offers made to them
+    and not yet answered (one at a time, 接单 / 拒单 / 转派; not 抢单 broadcasts), counted with
+    ``load`` against ``capacity`` and in the load score (``busy``), so that a burst of jobs in one
+    place is spread over the technicians there instead of queueing on the best-placed one.
     """
 
     id: str
@@ -60,6 +63,7 @@ class Technician:
     rating: float | None = None
     response_median_s: float | None = None
     jobs_today: int = 0
+    offered: int = 0
     schedule: WeeklySchedule = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -70,8 +74,9 @@ class Technician:
                 raise ValueError(f"technician {self.id}: skill {tag!r} level {level!r} not in 1..5")
         object.__setattr__(self, "skills", MappingProxyType(dict(self.skills)))
         object.__setattr__(self, "regions", tuple(normalise_region(r) for r in self.regions))
-        if self.capacity < 0 or self.load < 0 or self.jobs_today < 0:
-            raise ValueError(f"technician {self.id}: capacity, load and jobs_today must be >= 0")
+        if min(self.capacity, self.load, self.jobs_today, self.offered) < 0:
+            raise ValueError(f"technician {self.id}: capacity, load, jobs_today and offered "
+                             "must be >= 0")
         if self.rating is not None and not MIN_RATING <= self.rating <= MAX_RATING:
             raise ValueError(f"technician {self.id}: rating {self.rating} not in 1..5")
         if self.response_median_s is not None and not self.response_median_s >= 0:
@@ -83,6 +88,11 @@ class Technician:
         object.__setattr__(self, "shifts", tuple(self.shifts))
         object.__setattr__(self, "leave", tuple(self.leave))
         object.__setattr__(self, "schedule", WeeklySchedule.from_windows(self.shifts))
+
+    @property
+    def busy(self) -> int:
+        """What counts against ``capacity``: the jobs held and the offers awaiting an answer."""
+        return self.load + self.offered
 
 
 @dataclass(frozen=True)

@@ -3,9 +3,10 @@ shares with it: location choice, candidate building, ordering, the decision reco
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from datetime import datetime
-from typing import TYPE_CHECKING, Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
@@ -21,6 +22,14 @@ if TYPE_CHECKING:
     from .index import TechnicianIndex
 
 WeightsLike = Weights | DispatchConfig | Profile | None
+Offered = Mapping[str, int] | None  # offers awaiting each technician's answer (model.py ``offered``)
+
+
+def with_offered(tech: Technician, offered: Offered) -> Technician:
+    """``tech`` with the offers awaiting their answer as ``offered`` says (a technician it does
+    not name keeps what they carry)."""
+    n = offered.get(tech.id) if offered else None
+    return tech if n is None or n == tech.offered else dataclasses.replace(tech, offered=n)
 
 
 def location_age_s(tech: Technician, now: datetime) -> float:
@@ -58,7 +67,7 @@ def make_candidate(rank: int, tech: Technician, job: Job, distance_km: float, ag
         location_source="last_known" if used_last_known else "home",
         location_age_h=None if age_s != age_s else round(age_s / 3600.0, 3),
         skill_level=int(tech.skills.get(job.skill, 0)),
-        load=tech.load, capacity=tech.capacity,
+        load=tech.load, capacity=tech.capacity, offered=tech.offered,
         response_median_s=tech.response_median_s, rating=tech.rating, jobs_today=tech.jobs_today,
         eta_min=eta_minutes(float(distance_km)) if known else None,
     )
@@ -94,8 +103,9 @@ def build_decision(job: Job, now: datetime, when: datetime, profile: Profile, *,
 
 
 def rank(job: Job, technicians: Iterable[Technician], weights: WeightsLike, now: datetime,
-         k: int = 5, exclude: Iterable[str] = ()) -> DispatchDecision:
-    """Reference implementation: one technician at a time, filters then score."""
+         k: int = 5, exclude: Iterable[str] = (), offered: Offered = None) -> DispatchDecision:
+    """Reference implementation: one technician at a time, filters then score. ``offered``:
+    the offers awaiting each technician's answer, in place of what they carry."""
     if k < 1:
         raise ValueError("k must be >= 1")
     profile = as_profile(weights, job.category)
@@ -107,6 +117,7 @@ def rank(job: Job, technicians: Iterable[Technician], weights: WeightsLike, now:
     pool = 0
     for tech in technicians:
         pool += 1
+        tech = with_offered(tech, offered)
         reason = first_failing(tech, job, when, excluded)
         if reason is not None:
             counts[reason] = counts.get(reason, 0) + 1
@@ -116,7 +127,7 @@ def rank(job: Job, technicians: Iterable[Technician], weights: WeightsLike, now:
         fresh = bool(is_fresh(age, profile.location_fresh_hours))
         here = tech.last_known if fresh and tech.last_known is not None else tech.home
         dist = float(job_distances(job, here.lat, here.lon))
-        parts = score_parts(dist, float(tech.skills[job.skill]), float(tech.load), float(tech.capacity),
+        parts = score_parts(dist, float(tech.skills[job.skill]), float(tech.busy), float(tech.capacity),
                             nan_if_none(tech.response_median_s), nan_if_none(tech.rating),
                             float(tech.jobs_today), profile.norm)
         parts = {p: float(v) for p, v in parts.items()}
@@ -132,15 +143,16 @@ def rank(job: Job, technicians: Iterable[Technician], weights: WeightsLike, now:
 
 
 def top_m(job: Job, pool: "Sequence[Technician] | TechnicianIndex", weights: WeightsLike, now: datetime,
-          m: int = 3, exclude: Iterable[str] = (), min_total: float = 0.0) -> DispatchDecision:
+          m: int = 3, exclude: Iterable[str] = (), min_total: float = 0.0,
+          offered: Offered = None) -> DispatchDecision:
     """Grab mode (抢单): the best ``m`` eligible technicians scoring at least ``min_total``
     are offered the job at once; the first to accept gets it."""
     from .index import TechnicianIndex
 
     if isinstance(pool, TechnicianIndex):
-        decision = pool.rank(job, weights, now, k=m, exclude=exclude)
+        decision = pool.rank(job, weights, now, k=m, exclude=exclude, offered=offered)
     else:
-        decision = rank(job, pool, weights, now, k=m, exclude=exclude)
+        decision = rank(job, pool, weights, now, k=m, exclude=exclude, offered=offered)
     decision.mode = "grab"
     decision.candidates = tuple(c for c in decision.candidates if c.total >= min_total)
     return decision

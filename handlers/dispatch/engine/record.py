@@ -40,6 +40,7 @@ class Facts:
     rating: float | None
     jobs_today: int
     eta_min: int | None             # None when distance_km is None
+    offered: int = 0                # offers awaiting their answer, counted with load (model.py)
 
 
 @dataclass(frozen=True)

@@ -167,7 +167,7 @@ def technician_from_dict(d: Mapping[str, Any]) -> Technician:
         leave=tuple(Leave(_date(lv["from"]), _date(lv["to"])) for lv in d.get("leave") or ()),
         rating=None if d.get("rating") is None else float(d["rating"]),
         response_median_s=None if d.get("response_median_s") is None else float(d["response_median_s"]),
-        jobs_today=int(d.get("jobs_today", 0)),
+        jobs_today=int(d.get("jobs_today", 0)), offered=int(d.get("offered", 0)),
     )
 
 
