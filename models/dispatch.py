@@ -138,6 +138,22 @@ async def open_loads(session: AsyncSession) -> dict[str, int]:
     return {who: n for who, n in rows.all()}
 
 
+# Offers awaiting one technician's answer (direct, and a colleague's 转派), which count with the
+# jobs they hold against their capacity (handlers/dispatch/engine/model.py ``offered``); an
+# 抢单 broadcast commits nobody. Built once: a ``select()`` built per call derives its cache key
+# again each time (models/pool_feed.py).
+ONE_AT_A_TIME = ("direct", "transfer")
+_PENDING = (select(Offer.technician, func.count())
+            .where(Offer.status == OFFERED, Offer.mode.in_(ONE_AT_A_TIME))
+            .group_by(Offer.technician))
+
+
+async def pending_offers(session: AsyncSession) -> dict[str, int]:
+    """Per technician: offers awaiting their answer, as ``session`` sees them (its own
+    transaction's offers included: a batch of placements spreads within itself too)."""
+    return {who: int(n) for who, n in (await session.execute(_PENDING)).all()}
+
+
 async def accept_stats(session: AsyncSession, since: datetime,
                        day_start: datetime) -> tuple[dict[str, float], dict[str, int]]:
     """Per technician: the median seconds from offer to accept since ``since``, and how many

@@ -21,7 +21,7 @@ from handlers.dispatch.views import (filter_name, fit_rows, known_rows, known_te
                                      pick_card, place, template_rows, when)
 from handlers.lifecycle import transition
 from models.dispatch import (ESCALATED, OFFERED, OFFERING, DispatchDecisionRow, DispatchJob,
-                             Offer, offers_of)
+                             Offer, offers_of, pending_offers)
 from models.keys import assign_task, grab_timer, offer_timer, ticket_conversation
 from models.ticketing import first_staff_with
 from models.tickets import Site, Staff, Ticket
@@ -57,9 +57,14 @@ class Offering(DispatchBase):
         pool = await self.pool()
         if job is None:
             return None, pool.staff
+        # Offers still awaiting an answer count against capacity (engine/model.py ``offered``).
+        # Read in this transaction, not kept with the pool: a batch's own offers count too.
+        offered = await pending_offers(self.session)
         if grab:
-            return top_m(job, pool.index, self.scoring, self.now, m=k, exclude=exclude), pool.staff
-        return pool.index.rank(job, self.scoring, self.now, k=k, exclude=exclude), pool.staff
+            return top_m(job, pool.index, self.scoring, self.now, m=k, exclude=exclude,
+                         offered=offered), pool.staff
+        return pool.index.rank(job, self.scoring, self.now, k=k, exclude=exclude,
+                               offered=offered), pool.staff
 
     async def offer_next(self, job: DispatchJob, ticket: Ticket) -> None:
         """Offer the job to the next candidate(s), or hand it to the dispatcher on duty."""
