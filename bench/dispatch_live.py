@@ -3,7 +3,8 @@
 against ranking alone on an index of the same pool built once beforehand (the engine's own
 figures are in bench/dispatch.py). Before every placement another session commits a change to
 one technician (a location report, alternating with an accepted job), so each placement reads
-the feed and one technician again: the busy case, not the idle one. The old way — read every
+the feed and one technician again: the busy case, not the idle one. Each placement also reads
+the offers awaiting an answer (``--pending``, 500 by default), as the bot's does. The old way — read every
 technician, derive, build, rank — is timed on a few jobs for reference.
 
     .venv/bin/python bench/dispatch_live.py                      # 10,000 technicians, SQLite
@@ -41,7 +42,8 @@ from handlers.dispatch.config import load_scoring_config as load_config  # noqa:
 from handlers.dispatch.engine.synthetic import NOW, random_jobs, random_technicians  # noqa: E402
 from handlers.dispatch.pool import load_pool  # noqa: E402
 from handlers.dispatch.pool_cache import PoolCache  # noqa: E402
-from models.dispatch import ACCEPTED, ASSIGNED, DispatchJob, Offer  # noqa: E402
+from models.dispatch import (ACCEPTED, ASSIGNED, OFFERED, OFFERING, DispatchJob, Offer,  # noqa: E402
+                             pending_offers)
 from models.tickets import Customer, Ticket  # noqa: E402
 from models.db import make_engine, make_sessionmaker, migrate, write_session  # noqa: E402
 from models.tickets import Staff  # noqa: E402
@@ -87,6 +89,22 @@ async def change_one(sm, i: int, people, customer: int) -> None:
             row.last_lat, row.last_lon, row.last_seen_at = 31.2 + i * 1e-4, 121.47, NOW
 
 
+async def awaiting(sm, people, customer: int, n: int) -> None:
+    """``n`` offers awaiting an answer, spread over the technicians: what a placement also
+    reads (each technician's pending offers count against their capacity)."""
+    async with write_session(sm, None) as s:
+        t = Ticket(number="B-pending", customer_id=customer, title="bench", status="dispatched",
+                   created_at=NOW, updated_at=NOW)
+        s.add(t)
+        await s.flush()
+        job = DispatchJob(ticket_id=t.id, mode="direct", status=OFFERING, created_at=NOW,
+                          updated_at=NOW)
+        s.add(job)
+        await s.flush()
+        s.add_all(Offer(job_id=job.id, ticket_id=t.id, technician=people[(i * 104729) % len(
+            people)].id, mode="direct", status=OFFERED, offered_at=NOW) for i in range(n))
+
+
 async def seed(url: str, people) -> None:
     """The staff rows and the bench's customer (id 1), in a fresh database."""
     await asyncio.to_thread(migrate, url)
@@ -123,11 +141,12 @@ async def prepare(url: str, people, seeded: str | None) -> int:
 
 
 async def run(url: str, techs: int, jobs: int, old_jobs: int, seeded: str | None = None,
-              profile: str | None = None) -> None:
+              profile: str | None = None, pending: int = 500) -> None:
     people = random_technicians(techs, seed=1)
     customer_id = await prepare(url, people, seeded)
     engine = make_engine(url)
     sm = make_sessionmaker(engine)
+    await awaiting(sm, people, customer_id, pending)
     config = load_config()
     work = random_jobs(jobs, seed=2)
     cache = PoolCache(engine)
@@ -143,7 +162,8 @@ async def run(url: str, techs: int, jobs: int, old_jobs: int, seeded: str | None
         async with sm() as s:  # the handler's transaction, already open when it places
             await s.connection()
             t0 = time.perf_counter()
-            (await cache.current(NOW, s)).index.rank(job, config, NOW, k=5)
+            (await cache.current(NOW, s)).index.rank(job, config, NOW, k=5,
+                                                     offered=await pending_offers(s))
             idle.append(time.perf_counter() - t0)  # nothing changed since the last placement
         await change_one(sm, i, people, customer_id)
         async with sm() as s:
@@ -151,7 +171,8 @@ async def run(url: str, techs: int, jobs: int, old_jobs: int, seeded: str | None
             if prof:
                 prof.enable()
             c0, t0 = time.process_time(), time.perf_counter()
-            (await cache.current(NOW, s)).index.rank(job, config, NOW, k=5)
+            (await cache.current(NOW, s)).index.rank(job, config, NOW, k=5,
+                                                     offered=await pending_offers(s))
             t1 = time.perf_counter()
             cpu.append(time.process_time() - c0)
             if prof:
@@ -178,7 +199,8 @@ async def run(url: str, techs: int, jobs: int, old_jobs: int, seeded: str | None
         old.append(time.perf_counter() - t0)
     await engine.dispose()
     print(f"database             : {url.split(':')[0]}")
-    print(f"technicians          : {techs:,} (staff rows)   jobs: {jobs}")
+    print(f"technicians          : {techs:,} (staff rows)   jobs: {jobs}   offers awaiting an "
+          f"answer (read by each placement): {pending}")
     print(f"first read (once)    : {first_read * 1000:.0f} ms")
     print(f"placement, 1 change  : p50 {pct(live, .5):.2f}  p99 {pct(live, .99):.2f}  "
           f"mean {statistics.mean(live) * 1000:.2f} ms   (target p99 <= "
@@ -202,6 +224,8 @@ def main() -> None:
     ap.add_argument("--techs", type=int, default=10_000)
     ap.add_argument("--jobs", type=int, default=200)
     ap.add_argument("--old-jobs", type=int, default=3, help="placements the old way (slow)")
+    ap.add_argument("--pending", type=int, default=500,
+                    help="offers awaiting an answer, which every placement reads")
     ap.add_argument("--db", choices=("sqlite", "postgresql"), default="sqlite")
     ap.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432/test")
     ap.add_argument("--seeded", metavar="DIR",
@@ -212,7 +236,8 @@ def main() -> None:
 
     async def go() -> None:
         async with bench_database(args.db, args.pg) as (url, _):
-            await run(url, args.techs, args.jobs, args.old_jobs, args.seeded, args.profile)
+            await run(url, args.techs, args.jobs, args.old_jobs, args.seeded, args.profile,
+                      args.pending)
 
     asyncio.run(go())
 
