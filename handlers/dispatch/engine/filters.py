@@ -36,20 +36,31 @@ def under_capacity(load: A, capacity: A) -> A:
 
 
 def load_text(load: int, offered: int, capacity: int) -> str:
-    """'当前负载1/3' — and the offers still awaiting an answer, which count against capacity
-    too: '当前负载1/3，另有2单待答复'."""
-    return f"当前负载{load}/{capacity}" + (f"，另有{offered}单待答复" if offered else "")
+    """The load part as a manager reads it: '当前负载1/3', and the offers still awaiting the
+    technician's answer, which weigh too: '当前负载1/3（另有2单待接）'."""
+    return f"当前负载{load}/{capacity}" + (f"（另有{offered}单待接）" if offered else "")
 
 
-def first_failing(tech: Technician, job: Job, when: datetime, excluded: frozenset[str]) -> str | None:
-    """The first hard filter ``tech`` fails for ``job`` at ``when``, or None if eligible."""
+def full_text(load: int, offered: int, capacity: int) -> str:
+    """Why a technician is full: '当前负载3/3', or, when offers awaiting their answer fill
+    the rest, '在手1单，另有2单待接，上限3单'."""
+    if not offered:
+        return f"当前负载{load}/{capacity}"
+    return f"在手{load}单，另有{offered}单待接，上限{capacity}单"
+
+
+def first_failing(tech: Technician, job: Job, when: datetime, excluded: frozenset[str],
+                  offers_fill: bool = True) -> str | None:
+    """The first hard filter ``tech`` fails for ``job`` at ``when``, or None if eligible.
+    ``offers_fill``: offers awaiting their answer count against capacity (else the jobs they
+    hold alone do; the offers still weigh in the load score)."""
     if tech.id in excluded:
         return "excluded"
     if not skill_ok(tech.skills.get(job.skill, 0), job.min_level):
         return "skill"
     if not serves(tech.regions, job.region):
         return "region"
-    if not under_capacity(tech.busy, tech.capacity):
+    if not under_capacity(tech.busy if offers_fill else tech.load, tech.capacity):
         return "capacity"
     if on_leave(tech.leave, when):
         return "leave"
@@ -69,7 +80,7 @@ def rejection_detail(reason: str, tech: Technician, job: Job, when: datetime, sk
     if reason == "region":
         return f"服务区域{'、'.join(tech.regions) or '无'}，不含{job.region}"
     if reason == "capacity":
-        return load_text(tech.load, tech.offered, tech.capacity)
+        return full_text(tech.load, tech.offered, tech.capacity)
     if reason == "leave":
         day = local(when).date()
         lv = next(lv for lv in tech.leave if lv.covers(day))

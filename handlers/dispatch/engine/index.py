@@ -165,6 +165,8 @@ class TechnicianIndex:
         """Load plus offers awaiting an answer per technician (``Technician.busy``), with
         ``offered`` in place of what the technicians it names carry."""
         at = {self.position[t]: n for t, n in (offered or {}).items() if t in self.position}
+        if any(n < 0 for n in at.values()):  # as Technician refuses it (the loop engine)
+            raise ValueError("offered must be >= 0")
         busy = self.load + self.offered
         if at:
             i = np.fromiter(at, np.intp, len(at))
@@ -172,7 +174,7 @@ class TechnicianIndex:
         return busy
 
     def _filter(self, job: Job, when: datetime, exclude: Iterable[str],
-                busy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+                held: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(eligible indices, reason code per technician: -1 eligible, else index in FILTERS)."""
         n = len(self.ids)
         reason = np.full(n, -1, np.int8)
@@ -192,7 +194,7 @@ class TechnicianIndex:
             ("excluded", None),
             ("skill", skill_ok(levels, job.min_level) if levels is not None else np.zeros(n, bool)),
             ("region", region),
-            ("capacity", under_capacity(busy, self.capacity)),
+            ("capacity", under_capacity(held, self.capacity)),
             ("leave", ~on_leave),
         )
         for name, ok in masks:
@@ -211,16 +213,18 @@ class TechnicianIndex:
         return survivors[on_shift], reason
 
     def rank(self, job: Job, weights: WeightsLike, now: datetime, k: int = 5,
-             exclude: Iterable[str] = (), offered: Offered = None) -> DispatchDecision:
+             exclude: Iterable[str] = (), offered: Offered = None,
+             offers_fill: bool = True) -> DispatchDecision:
         """As ``ranking.rank`` decides. ``offered``: the offers awaiting each technician's answer
-        now, in place of what they carry — the snapshot itself is not changed."""
+        now, in place of what they carry — the snapshot itself is not changed; with
+        ``offers_fill`` False they weigh in the load score but do not fill a capacity."""
         if k < 1:
             raise ValueError("k must be >= 1")
         profile = as_profile(weights, job.category)
         when = job.when(now)
         offered = dict(offered) if offered else None  # kept by the decision's lazy rejections
         busy = self._busy(offered)
-        elig, reason = self._filter(job, when, exclude, busy)
+        elig, reason = self._filter(job, when, exclude, busy if offers_fill else self.load)
         age_s = np.where(self.has_seen[elig], (_micros(now) - self.seen_us[elig]) / 1e6, np.nan)
         fresh = is_fresh(age_s, profile.location_fresh_hours)
         lat = np.where(fresh, self.last_lat[elig], self.home_lat[elig])

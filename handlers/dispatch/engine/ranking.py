@@ -103,9 +103,11 @@ def build_decision(job: Job, now: datetime, when: datetime, profile: Profile, *,
 
 
 def rank(job: Job, technicians: Iterable[Technician], weights: WeightsLike, now: datetime,
-         k: int = 5, exclude: Iterable[str] = (), offered: Offered = None) -> DispatchDecision:
+         k: int = 5, exclude: Iterable[str] = (), offered: Offered = None,
+         offers_fill: bool = True) -> DispatchDecision:
     """Reference implementation: one technician at a time, filters then score. ``offered``:
-    the offers awaiting each technician's answer, in place of what they carry."""
+    the offers awaiting each technician's answer, in place of what they carry; with
+    ``offers_fill`` False they weigh in the load score but do not fill a capacity."""
     if k < 1:
         raise ValueError("k must be >= 1")
     profile = as_profile(weights, job.category)
@@ -118,7 +120,7 @@ def rank(job: Job, technicians: Iterable[Technician], weights: WeightsLike, now:
     for tech in technicians:
         pool += 1
         tech = with_offered(tech, offered)
-        reason = first_failing(tech, job, when, excluded)
+        reason = first_failing(tech, job, when, excluded, offers_fill)
         if reason is not None:
             counts[reason] = counts.get(reason, 0) + 1
             rejected.append(make_rejection(tech, reason, job, when, profile))
@@ -144,15 +146,17 @@ def rank(job: Job, technicians: Iterable[Technician], weights: WeightsLike, now:
 
 def top_m(job: Job, pool: "Sequence[Technician] | TechnicianIndex", weights: WeightsLike, now: datetime,
           m: int = 3, exclude: Iterable[str] = (), min_total: float = 0.0,
-          offered: Offered = None) -> DispatchDecision:
+          offered: Offered = None, offers_fill: bool = True) -> DispatchDecision:
     """Grab mode (抢单): the best ``m`` eligible technicians scoring at least ``min_total``
     are offered the job at once; the first to accept gets it."""
     from .index import TechnicianIndex
 
     if isinstance(pool, TechnicianIndex):
-        decision = pool.rank(job, weights, now, k=m, exclude=exclude, offered=offered)
+        decision = pool.rank(job, weights, now, k=m, exclude=exclude, offered=offered,
+                             offers_fill=offers_fill)
     else:
-        decision = rank(job, pool, weights, now, k=m, exclude=exclude, offered=offered)
+        decision = rank(job, pool, weights, now, k=m, exclude=exclude, offered=offered,
+                        offers_fill=offers_fill)
     decision.mode = "grab"
     decision.candidates = tuple(c for c in decision.candidates if c.total >= min_total)
     return decision

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Callable, Mapping
 
 from .filters import FILTERS
@@ -43,6 +43,9 @@ class Facts:
     offered: int = 0                # offers awaiting their answer, counted with load (model.py)
 
 
+_FACTS = {f.name for f in fields(Facts)}  # a record written by a newer version may hold more
+
+
 @dataclass(frozen=True)
 class Candidate:
     tech_id: str
@@ -63,7 +66,8 @@ class Candidate:
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> "Candidate":
         return cls(d["tech_id"], d["name"], int(d["rank"]), float(d["total"]), dict(d["parts"]),
-                   dict(d["contributions"]), Facts(**d["facts"]))
+                   dict(d["contributions"]), Facts(**{k: v for k, v in d["facts"].items()
+                                                       if k in _FACTS}))
 
 
 @dataclass(frozen=True)

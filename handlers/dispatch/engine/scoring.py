@@ -6,7 +6,8 @@ the plain loop and the vectorised index share one definition and produce bit-ide
     distance  h / (h + km)                       h = distance_half_km (5 km -> 0.5);
                                                  job without coordinates -> distance_unknown
     skill     (level - 1) / 4                    level 1 -> 0, 5 -> 1
-    load      1 - load / capacity                idle -> 1 (load < capacity after filtering)
+    load      1 - busy / capacity, at least 0    busy = jobs held + offers awaiting an answer;
+                                                 idle -> 1
     response  (slow - median) / (slow - fast)    clipped to 0..1; unknown -> response_unknown
     rating    (rating - 1) / 4                   unknown -> rating_unknown
     fairness  1 - min(jobs_today, cap) / cap     none today -> 1, cap or more -> 0
@@ -34,7 +35,9 @@ def skill_part(level: F) -> F:
 
 
 def load_part(load: F, capacity: F) -> F:
-    return 1.0 - load / capacity
+    """0 at capacity or beyond (offers awaiting an answer may go past it when everyone who
+    could take the job is full of them: ``offers_fill=False``)."""
+    return np.maximum(0.0, 1.0 - load / capacity)
 
 
 def response_part(median_s: F, norm: Normalisation) -> F:
