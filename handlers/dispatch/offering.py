@@ -57,14 +57,21 @@ class Offering(DispatchBase):
         pool = await self.pool()
         if job is None:
             return None, pool.staff
-        # Offers still awaiting an answer count against capacity (engine/model.py ``offered``).
-        # Read in this transaction, not kept with the pool: a batch's own offers count too.
+        # Offers still awaiting an answer count against capacity (engine/model.py ``offered``),
+        # so a burst spreads over everyone who can take it. Read in this transaction, not kept
+        # with the pool: a batch's own offers count too. When they alone leave nobody, they
+        # only weigh: the job is still offered (it waits its turn) rather than put to a person.
         offered = await pending_offers(self.session)
-        if grab:
-            return top_m(job, pool.index, self.scoring, self.now, m=k, exclude=exclude,
-                         offered=offered), pool.staff
-        return pool.index.rank(job, self.scoring, self.now, k=k, exclude=exclude,
-                               offered=offered), pool.staff
+        for fill in (True, False):
+            if grab:
+                decision = top_m(job, pool.index, self.scoring, self.now, m=k, exclude=exclude,
+                                 offered=offered, offers_fill=fill)
+            else:
+                decision = pool.index.rank(job, self.scoring, self.now, k=k, exclude=exclude,
+                                           offered=offered, offers_fill=fill)
+            if decision.candidates or not decision.rejected_counts.get("capacity"):
+                break
+        return decision, pool.staff
 
     async def offer_next(self, job: DispatchJob, ticket: Ticket) -> None:
         """Offer the job to the next candidate(s), or hand it to the dispatcher on duty."""
@@ -91,7 +98,10 @@ class Offering(DispatchBase):
         self.session.add(row)
         await self.session.flush()
         if not chosen:
-            reason = "declined_all" if tried else "nobody"
+            # "all declined or timed out" only when that is what left nobody; others being
+            # full, on leave or off shift is said with the counts ("nobody").
+            busy = any(decision.rejected_counts.get(f) for f in ("capacity", "leave", "shift"))
+            reason = "declined_all" if tried and not busy else "nobody"
             detail = texts.LIST_SEP.join(texts.FILTERED_COUNT.format(why=filter_name(f), n=n)
                                          for f, n in decision.rejected_counts.items() if n)
             await self.escalate(job, ticket, reason, detail=detail or texts.NO_TECHNICIANS)
