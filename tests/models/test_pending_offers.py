@@ -7,20 +7,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-import pytest
-
-from models.db import WriteGate, make_engine, make_sessionmaker, write_session
+from models.db import write_session
 from models.dispatch import DispatchJob, Offer, pending_offers
 from models.tickets import Customer, Ticket
 
 NOW = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-async def db(db_url):
-    engine = make_engine(db_url)
-    yield make_sessionmaker(engine), WriteGate.for_url(db_url)
-    await engine.dispose()
 
 
 async def test_only_offers_awaiting_one_technicians_answer_count(db):

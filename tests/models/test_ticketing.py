@@ -8,19 +8,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from models.db import WriteGate, make_engine, make_sessionmaker, write_session
+from models.db import write_session
 from models.ticketing import add_phone, allocate_number, create_ticket, customer_for
 from models.tickets import (Customer, CustomerIdentity, Draft, Ticket, TicketCreate,
                             TicketEvent)
 
 NOW = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
-
-
-@pytest.fixture
-async def db(db_url):
-    engine = make_engine(db_url)
-    yield make_sessionmaker(engine), WriteGate.for_url(db_url)
-    await engine.dispose()
 
 
 async def test_numbers_are_sequential_per_shanghai_day(db):
