@@ -4,8 +4,8 @@ against ranking alone on an index of the same pool built once beforehand (the en
 figures are in bench/dispatch.py). Before every placement another session commits a change to
 one technician (a location report, alternating with an accepted job), so each placement reads
 the feed and one technician again: the busy case, not the idle one. Each placement also reads
-the offers awaiting an answer (``--pending``, 500 by default), as the bot's does. The old way — read every
-technician, derive, build, rank — is timed on a few jobs for reference.
+the offers awaiting an answer (``--pending``, 500 by default), as the bot's does. The old way
+— read every technician, derive, build, rank — is timed on a few jobs for reference.
 
     .venv/bin/python bench/dispatch_live.py                      # 10,000 technicians, SQLite
     .venv/bin/python bench/dispatch_live.py --db postgresql      # the machine's PostgreSQL
@@ -42,8 +42,8 @@ from handlers.dispatch.config import load_scoring_config as load_config  # noqa:
 from handlers.dispatch.engine.synthetic import NOW, random_jobs, random_technicians  # noqa: E402
 from handlers.dispatch.pool import load_pool  # noqa: E402
 from handlers.dispatch.pool_cache import PoolCache  # noqa: E402
-from models.dispatch import (ACCEPTED, ASSIGNED, OFFERED, OFFERING, DispatchJob, Offer,  # noqa: E402
-                             pending_offers)
+from models.dispatch import (ACCEPTED, ASSIGNED, OFFERED, OFFERING,  # noqa: E402
+                             DispatchJob, Offer, pending_offers)
 from models.tickets import Customer, Ticket  # noqa: E402
 from models.db import make_engine, make_sessionmaker, migrate, write_session  # noqa: E402
 from models.tickets import Staff  # noqa: E402

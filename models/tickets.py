@@ -96,9 +96,10 @@ class Staff(SQLModel, table=True):
     ``LOCATION`` events and location messages), weekly ``shifts``
     (``[{"days": "mon-fri", "start": "09:00", "end": "18:00"}]``), ``leave``
     (``[{"from": "2026-11-20", "to": "2026-11-22"}]``), ``capacity`` (open jobs at most;
-    offers awaiting an answer count too) and an imported ``rating``. Load, jobs today, the live rating and response speed are derived from
-    tickets and offers when a job is placed. Dispatchers' ``shifts`` say who is on duty.
-    ``phone`` is never shown to customers: they get the hotline and ``extension``.
+    offers awaiting an answer count too) and an imported ``rating``. Load, jobs today, the live
+    rating and response speed are derived from tickets and offers when a job is placed.
+    Dispatchers' ``shifts`` say who is on duty. ``phone`` is never shown to customers: they get
+    the hotline and ``extension``.
     """
 
     __tablename__ = "staff"

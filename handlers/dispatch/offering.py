@@ -69,7 +69,7 @@ class Offering(DispatchBase):
             else:
                 decision = pool.index.rank(job, self.scoring, self.now, k=k, exclude=exclude,
                                            offered=offered, offers_fill=fill)
-            if decision.candidates or not decision.rejected_counts.get("capacity"):
+            if decision.candidates or not offered or not decision.rejected_counts.get("capacity"):
                 break
         return decision, pool.staff
 
