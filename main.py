@@ -31,7 +31,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from bot.client import AppCredentials, WeComClient
 from bot.crypto import WeComCrypto
-from bot.inbox import InboxWriter
+from bot.inbox import ingest_writer
 from bot.wake import cross_process_wake
 from bot.logs import setup_logging
 from bot.metrics import Metrics
@@ -50,6 +50,7 @@ from handlers.intake.config import load_intake_config
 from handlers.settlement.config import load_settlement
 from models.db import WriteGate, make_engine, make_sessionmaker, migrate, writer_waiting
 from models.queues import inbox_counts, outbox_counts
+from models.spool import Spool
 from scheduler.clock import Clock, SystemClock
 from scheduler.timers import TimerSweep
 
@@ -62,7 +63,7 @@ class BotRuntime:
     def __init__(self, settings: Settings, *, clock: Clock | None = None,
                  run_worker: bool = True, run_sender: bool = True, run_http: bool = True,
                  client_kwargs: dict[str, Any] | None = None,
-                 analyzer: Any = None) -> None:
+                 analyzer: Any = None, spool: bool = False) -> None:
         self.settings = settings
         self.clock = clock or SystemClock()
         self.run_worker = run_worker
@@ -72,6 +73,7 @@ class BotRuntime:
         self.metrics = Metrics()
         self.url = ""
         self.analyzer = analyzer  # tests may share one loaded analyzer between runtimes
+        self.spooling = spool  # an ingest beside worker processes: callbacks into the spool
 
     async def start(self) -> None:
         s = self.settings
@@ -141,22 +143,25 @@ class BotRuntime:
                            on_event=queued)
         await self.board.load(s)
         self.dispatcher = build_dispatcher(self.services, self.clock, self.metrics)
+        # SQLite: an ingest beside worker processes stores callbacks in a spool file of its own;
+        # every worker moves what it holds into the inbox (models/spool.py).
+        self.spool = Spool.for_url(s.DATABASE_URL, s.SQLITE_BUSY_TIMEOUT_MS)
         self.worker = InboxWorker(
             self.sm, self.dispatcher, self.clock, self.metrics, agent_id=s.WECOM_AGENT_ID,
             max_attempts=s.WORKER_MAX_ATTEMPTS, concurrency=s.WORKER_CONCURRENCY,
             poll_seconds=s.WORKER_POLL_SECONDS, gate=gate,
             on_outbox=sends.wake,
-            hold_seconds=s.WORKER_HOLD_SECONDS, writer_waiting=writer_waiting(s.DATABASE_URL, gate))
-        # The inbox writer has its own engine: its commits are fsynced before the ack.
+            hold_seconds=s.WORKER_HOLD_SECONDS, writer_waiting=writer_waiting(s.DATABASE_URL, gate),
+            intake=self.spool and (lambda: self.spool.move(gate)))
         # Durable timers fire into the inbox; every process that handles events also sweeps.
         self.timers = TimerSweep(self.sm, self.clock, gate=gate, on_fired=self.worker.wake)
         from handlers.sla.runtime import SlaRuntime  # SMS / email / image courier, digests
 
         self.sla = SlaRuntime(s, self.sm, self.client, self.clock, sla, gate)
-        self.ingest_engine = make_engine(s.DATABASE_URL, durable=True, pool_size=1,
-                                         busy_timeout_ms=s.SQLITE_BUSY_TIMEOUT_MS)
-        self.writer = InboxWriter(make_sessionmaker(self.ingest_engine), self.clock, gate=gate,
-                                  on_stored=(self.wake or self.worker).wake)
+        # The inbox writer has its own engine: its commits are fsynced before the ack.
+        self.writer, self.ingest_engine = await ingest_writer(
+            s.DATABASE_URL, self.clock, gate, self.spool if self.spooling else None,
+            s.SQLITE_BUSY_TIMEOUT_MS, on_stored=(self.wake or self.worker).wake)
         channels = {}
         if s.WECOM_TOKEN.get_secret_value():
             channels["app"] = app_channel(WeComCrypto(
@@ -219,6 +224,8 @@ class BotRuntime:
         await self.client.close()
         await self.engine.dispose()
         await self.ingest_engine.dispose()
+        if self.spool:
+            await self.spool.close()
         for wake in (self.wake, self.outbox_wake):
             if wake:
                 await wake.stop()
@@ -226,14 +233,20 @@ class BotRuntime:
 
     async def health(self) -> dict[str, Any]:
         async with self.sm() as session:
-            inbox = await inbox_counts(session)
+            inbox = await self._inbox_counts(session)
             outbox = await outbox_counts(session)
         return {"inbox": inbox, "outbox": outbox, "processed": self.worker.processed,
                 "worker": self.run_worker, "sender": self.run_sender}
 
+    async def _inbox_counts(self, session: Any) -> dict[str, int]:
+        """Spooled callbacks are pending too: acked, not yet moved into the inbox."""
+        counts = await inbox_counts(session)
+        counts["pending"] += await self.spool.count() if self.spool else 0
+        return counts
+
     async def refresh_gauges(self) -> None:
         async with self.sm() as session:
-            for status, n in (await inbox_counts(session)).items():
+            for status, n in (await self._inbox_counts(session)).items():
                 self.metrics.inbox_depth.labels(status).set(n)
             for status, n in (await outbox_counts(session)).items():
                 self.metrics.outbox_depth.labels(status).set(n)
@@ -253,7 +266,7 @@ async def serve(settings: Settings, with_sandbox: bool, *, role: str = "serve") 
                     "python main.py sender beside it, or nothing reaches anyone")
     bot = BotRuntime(settings, run_worker=handles,
                      run_sender=role == "sender" or (handles and settings.RUN_SENDER),
-                     run_http=role == "serve")
+                     run_http=role == "serve", spool=role == "serve" and not handles)
     await bot.start()
     if with_sandbox:
         from bot.sandbox.server import Sandbox
@@ -307,26 +320,6 @@ def _settings_or_exit() -> Settings:
     except SettingsError as exc:
         print(str(exc), file=sys.stderr)
         raise SystemExit(2) from None
-
-
-async def _operate(settings: Settings, args: argparse.Namespace) -> int:
-    """The operator's view of parked work (stopped retrying; it needs a person)."""
-    from models.db import command_database, write_session
-    from models.queues import list_parked, retry_parked
-
-    async with command_database(settings.DATABASE_URL, settings.SQLITE_BUSY_TIMEOUT_MS) as sm:
-        if args.command == "retry":
-            async with write_session(sm, None) as s:
-                ok = await retry_parked(s, args.queue, args.id)
-            print(f"{args.queue} {args.id}: " + ("queued again" if ok else "not parked"))
-            return 0 if ok else 1
-        async with sm() as s:
-            for queue in ("inbox", "outbox"):
-                for row in await list_parked(s, queue):
-                    what = row.type if queue == "inbox" else f"{row.api} → {row.pace_key}"
-                    print(f"{queue} {row.id}\t{what}\tattempts={row.attempts}\t"
-                          f"{(row.last_error or '').splitlines()[0][:200]}")
-        return 0
 
 
 def _doctor_settings() -> Settings:
@@ -431,7 +424,9 @@ def main(argv: list[str] | None = None) -> int:
     if command == "sla":
         return asyncio.run(calendar_cli.deliveries(settings, args))
     if command in ("parked", "retry"):
-        return asyncio.run(_operate(settings, args))
+        from bot.parked import operate
+
+        return asyncio.run(operate(settings, args))
     if command in ("worker", "sender") and with_sandbox:
         print(f"configuration error: {command} needs the WeCom settings of the ingest process "
               "it works beside (a sandbox run is one process: python main.py serve)",

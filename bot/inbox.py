@@ -22,11 +22,12 @@ from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import exc as sa_exc
-from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
-from models.db import WriteGate, write_session
+from models.db import WriteGate, make_engine, make_sessionmaker, write_session
 from models.messages import Event, inbox_row
 from models.queues import inbox_insert
+from models.spool import Spool
 from models.tables import InboxEvent
 from scheduler.clock import Clock
 
@@ -193,3 +194,17 @@ class InboxWriter:
         if new and self._on_stored:
             self._on_stored(len(new))
         return None
+
+
+async def ingest_writer(database_url: str, clock: Clock, gate: WriteGate, spool: Spool | None,
+                        busy_timeout_ms: int, *, on_stored: Callable[[int], None] | None = None,
+                        ) -> tuple[InboxWriter, AsyncEngine]:
+    """The callbacks' writer and its own engine, whose commits are fsynced before the ack: into
+    ``spool`` when given (an ingest process beside a worker on SQLite, models/spool.py), else
+    into the inbox, first at the write gate."""
+    if spool is not None:
+        await spool.open(create=True)
+        assert spool.engine is not None
+        return InboxWriter(spool.sessionmaker, clock, on_stored=on_stored), spool.engine
+    engine = make_engine(database_url, durable=True, pool_size=1, busy_timeout_ms=busy_timeout_ms)
+    return InboxWriter(make_sessionmaker(engine), clock, gate=gate, on_stored=on_stored), engine

@@ -26,6 +26,10 @@ goes on in the next transaction. The ingest — which must store a callback befo
 then waits for one short transaction, not for 32 ticket creations (bench/e2e.py measured
 worker transactions of p50 0.3 s, up to 1 s); with nobody waiting the batch goes on (a timer
 burst drained at 794 events/s unbounded, 623 with an unconditional 20 ms bound).
+
+**Each round first runs ``intake``** (main.py: the SQLite spool's move, models/spool.py): an
+ingest process beside this one stores callbacks in a file of its own, so its acks never wait
+for these transactions, and the round moves them into the inbox before it reads the heads.
 """
 
 from __future__ import annotations
@@ -34,7 +38,7 @@ import asyncio
 import logging
 import time
 from datetime import datetime
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -72,7 +76,8 @@ class InboxWorker(WakeableLoop):
                  concurrency: int = 8, batch: int = 32,
                  poll_seconds: float = 1.0, on_outbox: Callable[[], None] | None = None,
                  gate: WriteGate | None = None, hold_seconds: float | None = None,
-                 writer_waiting: Callable[[], bool] | None = None) -> None:
+                 writer_waiting: Callable[[], bool] | None = None,
+                 intake: Callable[[], Awaitable[int]] | None = None) -> None:
         super().__init__()
         self.sm = sessionmaker
         self.gate = gate
@@ -88,13 +93,19 @@ class InboxWorker(WakeableLoop):
         self.writer_waiting = writer_waiting
         self.poll_seconds = poll_seconds
         self.on_outbox = on_outbox
+        # Before each round: what the ingest stored elsewhere moves into the inbox (the SQLite
+        # spool, models/spool.py); returns how many events it moved.
+        self.intake = intake
+        self._intake_failing = False
         self.processed = 0
         # Events whose failure could not even be recorded (the database refused writes): held
         # here for their backoff so a locked database does not turn into a hot retry loop.
         self._held: dict[int, datetime] = {}
 
     async def run_once(self) -> int:
-        """Process the due head of every conversation once. Returns events attempted."""
+        """Move what the ingest spooled, then process the due head of every conversation once.
+        Returns events moved and attempted."""
+        moved = await self._take_in() if self.intake is not None else 0
         now = self.clock.now()
         self._held = {i: t for i, t in self._held.items() if t > now}
         async with self.sm() as session:
@@ -117,7 +128,24 @@ class InboxWorker(WakeableLoop):
                     await self.process_batch(rows)
 
         await asyncio.gather(*(one(heads[i:i + size]) for i in range(0, len(heads), size)))
-        return len(heads)
+        return moved + len(heads)
+
+    async def _take_in(self) -> int:
+        """Run ``intake`` once (more waits for the next round); a failure is logged once per
+        outage (what it could not move stays where it is and is moved at a later round)."""
+        try:
+            moved = await self.intake()  # type: ignore[misc]
+        except Exception as exc:
+            if not self._intake_failing:
+                log.error("could not move spooled callbacks into the inbox (%s: %s); they stay "
+                          "spooled and are moved when this works again", type(exc).__name__,
+                          exc)
+            self._intake_failing = True
+            return 0
+        if self._intake_failing:
+            log.warning("spooled callbacks are moving into the inbox again")
+        self._intake_failing = False
+        return moved
 
     async def drain(self, max_rounds: int = 1000) -> int:
         """Run until nothing is due (tests and shutdown). Returns events attempted."""

@@ -231,7 +231,8 @@ def shared_analyzer():
     return _ANALYZER
 
 
-async def start_stack(db_url: str, *, loops: bool = False, **settings_over) -> Stack:
+async def start_stack(db_url: str, *, loops: bool = False, spool: bool = False,
+                      **settings_over) -> Stack:
     from datetime import UTC, datetime
 
     from bot.sandbox.server import Sandbox
@@ -246,7 +247,7 @@ async def start_stack(db_url: str, *, loops: bool = False, **settings_over) -> S
     settings = make_settings(db_url, WECOM_API_BASE=base, **settings_over)
     bot = BotRuntime(settings, clock=clock, run_worker=loops, run_sender=loops,
                      client_kwargs={"sleep": no_sleep, "timeout": 2.0},
-                     analyzer=shared_analyzer())
+                     analyzer=shared_analyzer(), spool=spool)
     await bot.start()
     sandbox.bot_url = bot.url
     return Stack(bot, sandbox, clock)

@@ -11,10 +11,33 @@ import sys
 from pathlib import Path
 
 import aiohttp
+from sqlalchemy import create_engine, text
 
+from models.db import sync_url
+from models.spool import spool_path
 from tests.conftest import ROOT, TEST_AES_KEY, TEST_CORP_ID, TEST_SECRET, TEST_TOKEN
 
 MAIN = str(ROOT / "main.py")
+
+
+def query(db_url: str, sql: str) -> list:
+    """Rows of one statement, on a connection of its own (the bot runs in other processes)."""
+    eng = create_engine(sync_url(db_url))
+    try:
+        with eng.connect() as c:
+            return list(c.execute(text(sql)).all())
+    finally:
+        eng.dispose()
+
+
+def unhandled(db_url: str) -> int:
+    """Callbacks acked and not yet handled: pending in the inbox, or still in the ingest's spool
+    (SQLite, models/spool.py) waiting for a worker to move them in."""
+    pending = query(db_url, "SELECT count(*) FROM inbox WHERE status = 'pending'")[0][0]
+    path = spool_path(db_url)
+    spooled = query(f"sqlite:///{path}", "SELECT count(*) FROM inbox")[0][0] if (
+        path and path.exists()) else 0
+    return pending + spooled
 
 
 def free_port() -> int:

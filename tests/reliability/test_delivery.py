@@ -19,12 +19,10 @@ from collections import Counter
 from datetime import datetime, timezone
 
 import pytest
-from sqlalchemy import create_engine, text
 
 from bot.sandbox.server import Sandbox
-from models.db import sync_url
 from tests.conftest import TEST_AES_KEY, TEST_CORP_ID, TEST_SECRET, TEST_TOKEN, _truncate_pg
-from tests.procs import (free_port, spawn_bot, start_bot, start_worker, stop_all,
+from tests.procs import (free_port, query, unhandled, spawn_bot, start_bot, start_worker, stop_all,
                          wait_healthy)
 
 SEED = int(os.environ.get("RELIABILITY_SEED", "20261129"))
@@ -35,15 +33,6 @@ def sandbox_for(port: int) -> Sandbox:
                  app_aes_key=TEST_AES_KEY)
     sb.bot_url = f"http://127.0.0.1:{port}"
     return sb
-
-
-def query(db_url: str, sql: str) -> list:
-    eng = create_engine(sync_url(db_url))
-    try:
-        with eng.connect() as c:
-            return list(c.execute(text(sql)).all())
-    finally:
-        eng.dispose()
 
 
 def replies_per_message(sb: Sandbox, users: list[str], texts: list[str]) -> Counter:
@@ -383,6 +372,35 @@ async def test_ingest_and_worker_processes_answer_every_message(db_url, tmp_path
                             [f"w{i}" for i in range(5)], "the worker process")
 
 
+async def test_acks_on_sqlite_do_not_wait_for_a_transaction_holding_the_database(
+        sqlite_url, tmp_path):
+    """Ingest beside a worker on SQLite: each callback is stored in the ingest's spool (models/
+    spool.py), so its ack does not wait for whatever transaction holds the database — a
+    handler's, or here another connection's, held until every ack is in. Once the database is
+    free, the worker answers each message once."""
+    import sqlite3
+
+    from sqlalchemy.engine import make_url
+
+    texts = [f"数据库被占着的时候{i}号店的空调不制冷" for i in range(10)]
+    async with split_processes(sqlite_url, tmp_path, {}) as (sb, _, _):
+        other = sqlite3.connect(make_url(sqlite_url).database, isolation_level=None)
+        try:
+            other.execute("BEGIN EXCLUSIVE")
+            acks = await asyncio.gather(*(sb.member_says(f"h{i % 3}", t)
+                                          for i, t in enumerate(texts)))
+            # Each acked at its first delivery, while the database was still held.
+            assert [a["attempts"] for a in acks] == [[200]] * len(texts)
+            assert unhandled(sqlite_url) == len(texts)
+        finally:
+            other.execute("ROLLBACK")
+            other.close()
+        await sb.wait_until(
+            lambda: all(n >= 1 for n in replies_per_message(sb, ["h0", "h1", "h2"], texts)
+                        .values()), timeout=60, what="every message answered")
+        assert set(replies_per_message(sb, ["h0", "h1", "h2"], texts).values()) == {1}
+
+
 async def test_the_ingest_process_wakes_the_worker_process_instead_of_its_poll(db_url, tmp_path):
     """The worker process polls only once a minute here: what it answers in time, it answers
     because the ingest process woke it (a datagram beside SQLite, NOTIFY on PostgreSQL) —
@@ -406,9 +424,8 @@ async def test_the_ingest_process_wakes_the_worker_process_instead_of_its_poll(d
                     "address": "上海市黄浦区南京东路1号"},
                     headers={"Authorization": f"Bearer {key}", "Idempotency-Key": "w1"}) as r:
                 assert r.status == 201, await r.text()
-        await sb.wait_until(lambda: not query(
-            db_url, "SELECT id FROM inbox WHERE status = 'pending'"), timeout=20,
-            what="the API's ticket_created handled by the worker process")
+        await sb.wait_until(lambda: not unhandled(db_url), timeout=20,
+                            what="the API's ticket_created handled by the worker process")
         assert query(db_url, "SELECT type FROM inbox WHERE status = 'done' AND "
                      "type = 'ticket_created'")
 
@@ -430,9 +447,8 @@ async def test_a_sender_process_of_its_own_sends_every_answer_once_when_woken(db
         await stop_all(procs[2:])
         late = "发送进程停了以后的消息"
         assert (await sb.member_says("s0", late))["acked"]
-        await sb.wait_until(lambda: not query(
-            db_url, "SELECT id FROM inbox WHERE status = 'pending'"), timeout=30,
-            what="the last message handled by the worker")
+        await sb.wait_until(lambda: not unhandled(db_url), timeout=30,
+                            what="the last message handled by the worker")
         assert query(db_url, "SELECT count(*) FROM outbox WHERE status = 'pending'") != [(0,)]
         assert replies_per_message(sb, ["s0"], [late])[late] == 0
 

@@ -158,13 +158,18 @@ async def test_a_row_the_database_refuses_is_set_apart_from_its_batch(db_url, ca
         await st.sandbox.stop()
 
 
-async def test_a_storage_fault_is_still_a_503_for_the_whole_batch(sqlite_url):
+@pytest.mark.parametrize("spooled", [False, True], ids=["inbox", "spool"])
+async def test_a_storage_fault_is_still_a_503_for_the_whole_batch(sqlite_url, spooled):
     """The database locked by another process is not the payloads' fault: 503, WeCom
-    retries, and nothing is refused for good."""
+    retries, and nothing is refused for good. The same for the spool file an ingest beside
+    worker processes writes to (models/spool.py)."""
     import sqlite3
 
-    st = await start_stack(sqlite_url, SQLITE_BUSY_TIMEOUT_MS=50)
-    other = sqlite3.connect(make_url(sqlite_url).database, isolation_level=None)
+    from models.spool import spool_path
+
+    st = await start_stack(sqlite_url, spool=spooled, SQLITE_BUSY_TIMEOUT_MS=50)
+    where = spool_path(sqlite_url) if spooled else make_url(sqlite_url).database
+    other = sqlite3.connect(where, isolation_level=None)
     try:
         other.execute("BEGIN EXCLUSIVE")
         statuses = await asyncio.gather(*(post_once(st, text_xml("u", 3_000 + i))
@@ -173,7 +178,9 @@ async def test_a_storage_fault_is_still_a_503_for_the_whole_batch(sqlite_url):
         other.execute("ROLLBACK")
         statuses = await asyncio.gather(*(post_once(st, text_xml("u", 3_000 + i))
                                           for i in range(20)))
-        assert set(statuses) == {200} and len(await st.inbox()) == 20
+        assert set(statuses) == {200}
+        await st.bot.worker.drain()  # moves the spooled ones into the inbox
+        assert len(await st.inbox()) == 20
     finally:
         other.close()
         await st.bot.stop()

@@ -1,0 +1,128 @@
+"""The ingest's spool (SQLite only): callbacks stored in a file of their own, then moved into the
+inbox by the worker.
+
+On one SQLite file, writers take turns: with ingest and handlers in two processes (``make run``),
+a callback's insert waited for the handler transaction in progress, whose Python runs while it
+holds the lock (a created ticket ≈ 16–40 ms), so acks waited p50 30 ms, p99 60 ms at 500
+callbacks a second (bench/ingest.py --worker; issue 15 asks p99 ≤ 20 ms). PostgreSQL locks rows,
+not the database, and needs none of this.
+
+So an ingest process that does not handle (``RUN_WORKER=false``) stores each callback in the
+spool, a second SQLite file beside the database (``<database>.spool``) holding one table, a copy
+of the inbox's. Its commit is fsynced before the ack, as the inbox's was. A worker then moves what
+is spooled into the inbox, in arrival order: one fsynced insert (``ON CONFLICT DO NOTHING`` on the
+dedupe key, so a callback WeCom sent again after its first copy was moved is dropped there), then
+the moved rows' delete from the spool. A crash between the two moves them again, and the inbox's
+unique key drops the copies: nothing is lost and nothing is handled twice. Several workers may
+move at once for the same reason.
+
+Within one process the write gate already lets the ingest go first (``models.db.WriteGate``), so
+a process that both takes callbacks and handles them writes the inbox directly. Every worker
+moves whatever a spool holds, whatever started it.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import MetaData, Table, delete, func, select
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+
+from models.db import WriteGate, make_engine, make_sessionmaker, write_session
+from models.queues import inbox_insert
+from models.tables import InboxEvent
+
+log = logging.getLogger("models.spool")
+
+#: the spool's one table: the inbox's columns and unique dedupe key, none of its lookup indexes
+_TABLE: Table = InboxEvent.__table__.to_metadata(MetaData())
+_TABLE.indexes.clear()
+_COLUMNS = [c.name for c in _TABLE.c if c.name != "id"]
+
+
+def spool_path(database_url: str) -> Path | None:
+    """The spool file for a SQLite database file (None: PostgreSQL, or a database in memory)."""
+    u = make_url(database_url)
+    if u.get_backend_name() != "sqlite" or not u.database or u.database == ":memory:":
+        return None
+    return Path(u.database + ".spool")
+
+
+class Spool:
+    """One process's handle on the spool file (see the module). ``open`` it first."""
+
+    def __init__(self, database_url: str, busy_timeout_ms: int = 3000) -> None:
+        path = spool_path(database_url)
+        if path is None:
+            raise ValueError("a spool needs a SQLite database file")
+        self.path = path
+        self.database_url = database_url
+        self.busy_timeout_ms = busy_timeout_ms
+        self.engine: AsyncEngine | None = None
+        self._inbox: AsyncEngine | None = None  # the worker's fsynced engine for the move
+        self.moved = 0
+
+    @classmethod
+    def for_url(cls, database_url: str, busy_timeout_ms: int = 3000) -> "Spool | None":
+        """The spool of a SQLite database file; None where there is none (PostgreSQL)."""
+        return cls(database_url, busy_timeout_ms) if spool_path(database_url) else None
+
+    @property
+    def sessionmaker(self) -> async_sessionmaker:
+        assert self.engine is not None, "open the spool first"
+        return make_sessionmaker(self.engine)
+
+    async def open(self, *, create: bool) -> bool:
+        """Open the spool file; ``create`` it if missing (the ingest), else only if it is there
+        (a worker: True once it exists)."""
+        if self.engine is not None:
+            return True
+        if not create and not self.path.exists():
+            return False
+        engine = make_engine(f"sqlite:///{self.path}", durable=True, pool_size=1,
+                             busy_timeout_ms=self.busy_timeout_ms)
+        try:
+            async with engine.begin() as conn:
+                await conn.run_sync(_TABLE.create, checkfirst=True)
+        except BaseException:
+            await engine.dispose()
+            raise
+        self.engine = engine
+        return True
+
+    async def count(self) -> int:
+        """Callbacks stored and not yet moved into the inbox (0 when there is no spool)."""
+        if not await self.open(create=False):
+            return 0
+        async with self.sessionmaker() as s:
+            return (await s.execute(select(func.count()).select_from(_TABLE))).scalar_one()
+
+    async def move(self, gate: WriteGate | None, limit: int = 500) -> int:
+        """Move up to ``limit`` spooled callbacks into the inbox, oldest first. Returns how
+        many were moved (already-stored copies included)."""
+        if not await self.open(create=False):
+            return 0
+        async with self.sessionmaker() as s:  # a WAL reader: never waits for the ingest
+            rows = (await s.execute(select(_TABLE).order_by(_TABLE.c.id).limit(limit))).all()
+        if not rows:
+            return 0
+        if self._inbox is None:
+            self._inbox = make_engine(self.database_url, durable=True, pool_size=1,
+                                      busy_timeout_ms=self.busy_timeout_ms)
+        events: list[dict[str, Any]] = [{c: getattr(r, c) for c in _COLUMNS} for r in rows]
+        # Fsynced before the spool forgets them: a power cut cannot lose what was acked.
+        async with write_session(make_sessionmaker(self._inbox), gate) as s:
+            await inbox_insert(s, events)
+        async with write_session(self.sessionmaker, None) as s:
+            await s.execute(delete(_TABLE).where(_TABLE.c.id.in_([r.id for r in rows])))
+        self.moved += len(rows)
+        return len(rows)
+
+    async def close(self) -> None:
+        for engine in (self.engine, self._inbox):
+            if engine is not None:
+                await engine.dispose()
+        self.engine = self._inbox = None
