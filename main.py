@@ -160,8 +160,8 @@ class BotRuntime:
         self.sla = SlaRuntime(s, self.sm, self.client, self.clock, sla, gate)
         # The inbox writer has its own engine: its commits are fsynced before the ack.
         self.writer, self.ingest_engine = await ingest_writer(
-            s.DATABASE_URL, self.clock, gate, self.spool if self.spooling else None,
-            s.SQLITE_BUSY_TIMEOUT_MS, on_stored=(self.wake or self.worker).wake)
+            s.DATABASE_URL, self.clock, gate, self.spool, s.SQLITE_BUSY_TIMEOUT_MS,
+            spooled=self.spooling, on_stored=(self.wake or self.worker).wake)
         channels = {}
         if s.WECOM_TOKEN.get_secret_value():
             channels["app"] = app_channel(WeComCrypto(
@@ -198,7 +198,7 @@ class BotRuntime:
                          "listener)", where)
             return
         app = self.server.make_app()
-        self.board.mount(app)  # /api/… (docs/api.md)
+        self.board.mount(app, self.writer.store)  # /api/… (docs/api.md)
         # In-flight requests get a third of the stop's time (aiohttp may wait it twice).
         self.runner = web.AppRunner(app, access_log=None,
                                     shutdown_timeout=min(10.0, s.SHUTDOWN_SECONDS / 3))
@@ -240,8 +240,9 @@ class BotRuntime:
 
     async def _inbox_counts(self, session: Any) -> dict[str, int]:
         """Spooled callbacks are pending too: acked, not yet moved into the inbox."""
-        counts = await inbox_counts(session)
-        counts["pending"] += await self.spool.count() if self.spool else 0
+        spooled = await self.spool.count() if self.spool else 0  # first: a move in between
+        counts = await inbox_counts(session)  # counts them twice at worst, never not at all
+        counts["pending"] += spooled
         return counts
 
     async def refresh_gauges(self) -> None:

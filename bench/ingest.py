@@ -124,14 +124,14 @@ async def count_inbox(db_url: str, where: str = "") -> int:
 
     from models.spool import spool_path
 
-    n = 0
+    keys: set[str] = set()  # distinct callbacks: a row being moved is in both for a moment
     path = spool_path(db_url)  # SQLite: callbacks acked and not yet moved by a worker
-    for url in [db_url] + ([f"sqlite:///{path}"] if path and path.exists() and not where else []):
+    for url in ([f"sqlite:///{path}"] if path and path.exists() and not where else []) + [db_url]:
         eng = make_engine(url)
         async with eng.connect() as c:
-            n += (await c.execute(text(f"SELECT count(*) FROM inbox {where}"))).scalar_one()
+            keys |= set((await c.execute(text(f"SELECT dedupe_key FROM inbox {where}"))).scalars())
         await eng.dispose()
-    return int(n)
+    return len(keys)
 
 
 async def measure(name: str, url: str, args, offset: int) -> dict:

@@ -197,14 +197,19 @@ class InboxWriter:
 
 
 async def ingest_writer(database_url: str, clock: Clock, gate: WriteGate, spool: Spool | None,
-                        busy_timeout_ms: int, *, on_stored: Callable[[int], None] | None = None,
+                        busy_timeout_ms: int, *, spooled: bool,
+                        on_stored: Callable[[int], None] | None = None,
                         ) -> tuple[InboxWriter, AsyncEngine]:
-    """The callbacks' writer and its own engine, whose commits are fsynced before the ack: into
-    ``spool`` when given (an ingest process beside a worker on SQLite, models/spool.py), else
-    into the inbox, first at the write gate."""
-    if spool is not None:
-        await spool.open(create=True)
+    """The callbacks' writer and its own engine, whose commits are fsynced before the ack:
+    into ``spool`` if ``spooled`` (an ingest process beside workers on SQLite, models/spool.py),
+    else into the inbox, first at the write gate — after what a spool still holds from an
+    earlier split run has moved in, so that no new callback goes ahead of it."""
+    if spool is not None and spooled:
+        await spool.open(ingest=True)
         assert spool.engine is not None
         return InboxWriter(spool.sessionmaker, clock, on_stored=on_stored), spool.engine
+    if spool is not None:
+        while await spool.move(gate):
+            pass
     engine = make_engine(database_url, durable=True, pool_size=1, busy_timeout_ms=busy_timeout_ms)
     return InboxWriter(make_sessionmaker(engine), clock, gate=gate, on_stored=on_stored), engine

@@ -12,9 +12,9 @@ spool, a second SQLite file beside the database (``<database>.spool``) holding o
 of the inbox's. Its commit is fsynced before the ack, as the inbox's was. A worker then moves what
 is spooled into the inbox, in arrival order: one fsynced insert (``ON CONFLICT DO NOTHING`` on the
 dedupe key, so a callback WeCom sent again after its first copy was moved is dropped there), then
-the moved rows' delete from the spool. A crash between the two moves them again, and the inbox's
-unique key drops the copies: nothing is lost and nothing is handled twice. Several workers may
-move at once for the same reason.
+the moved rows' delete from the spool (by dedupe key). A crash between the two moves them again,
+and the inbox's unique key drops the copies: nothing is lost and nothing is handled twice.
+Several workers may move at once for the same reason.
 
 Within one process the write gate already lets the ingest go first (``models.db.WriteGate``), so
 a process that both takes callbacks and handles them writes the inbox directly. Every worker
@@ -23,6 +23,7 @@ moves whatever a spool holds, whatever started it.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from pathlib import Path
 from typing import Any
@@ -41,6 +42,11 @@ log = logging.getLogger("models.spool")
 _TABLE: Table = InboxEvent.__table__.to_metadata(MetaData())
 _TABLE.indexes.clear()
 _COLUMNS = [c.name for c in _TABLE.c if c.name != "id"]
+
+
+def _columns_of(conn: Any) -> set[str]:
+    """The columns of the spool file's table as it is (none: not made yet)."""
+    return {row[1] for row in conn.exec_driver_sql("PRAGMA table_info(inbox)")}
 
 
 def spool_path(database_url: str) -> Path | None:
@@ -63,6 +69,8 @@ class Spool:
         self.busy_timeout_ms = busy_timeout_ms
         self.engine: AsyncEngine | None = None
         self._inbox: AsyncEngine | None = None  # the worker's fsynced engine for the move
+        self._columns: list[str] = []  # the spool's columns the move reads
+        self._opening = asyncio.Lock()
         self.moved = 0
 
     @classmethod
@@ -75,27 +83,46 @@ class Spool:
         assert self.engine is not None, "open the spool first"
         return make_sessionmaker(self.engine)
 
-    async def open(self, *, create: bool) -> bool:
-        """Open the spool file; ``create`` it if missing (the ingest), else only if it is there
-        (a worker: True once it exists)."""
-        if self.engine is not None:
-            return True
-        if not create and not self.path.exists():
-            return False
-        engine = make_engine(f"sqlite:///{self.path}", durable=True, pool_size=1,
-                             busy_timeout_ms=self.busy_timeout_ms)
-        try:
+    async def open(self, *, ingest: bool) -> bool:
+        """Open the spool file. The ``ingest`` creates it (or, written by an older version
+        whose columns differ, moves what it holds into the inbox and makes it anew), and its
+        commits are fsynced before its acks. Anyone else opens it only once the ingest has
+        made it (True then), and never changes its shape; its commits (the move's deletes)
+        are not fsynced: a delete lost to a power cut only moves those rows again, and the
+        inbox's unique key drops them."""
+        async with self._opening:  # a worker's round and /healthz may ask at the same time
+            if self.engine is not None:
+                return True
+            if not ingest and not self.path.exists():
+                return False
+            engine = make_engine(f"sqlite:///{self.path}", durable=ingest, pool_size=1,
+                                 busy_timeout_ms=self.busy_timeout_ms)
+            try:
+                async with engine.connect() as conn:
+                    have = await conn.run_sync(_columns_of)
+            except BaseException:
+                await engine.dispose()
+                raise
+            if not have and not ingest:
+                await engine.dispose()  # the ingest has not made its table yet
+                return False
+            self.engine, self._columns = engine, [c for c in _COLUMNS if c in have]
+        if ingest and have != set(_TABLE.c.keys()):
+            if have:
+                log.warning("the spool %s was written by another version; moving the %d "
+                            "callbacks it holds into the inbox first", self.path,
+                            await self.count())
+                while await self.move(None):
+                    pass
             async with engine.begin() as conn:
-                await conn.run_sync(_TABLE.create, checkfirst=True)
-        except BaseException:
-            await engine.dispose()
-            raise
-        self.engine = engine
+                await conn.run_sync(_TABLE.drop, checkfirst=True)
+                await conn.run_sync(_TABLE.create)
+            self._columns = list(_COLUMNS)
         return True
 
     async def count(self) -> int:
         """Callbacks stored and not yet moved into the inbox (0 when there is no spool)."""
-        if not await self.open(create=False):
+        if not await self.open(ingest=False):
             return 0
         async with self.sessionmaker() as s:
             return (await s.execute(select(func.count()).select_from(_TABLE))).scalar_one()
@@ -103,21 +130,26 @@ class Spool:
     async def move(self, gate: WriteGate | None, limit: int = 500) -> int:
         """Move up to ``limit`` spooled callbacks into the inbox, oldest first. Returns how
         many were moved (already-stored copies included)."""
-        if not await self.open(create=False):
+        if not await self.open(ingest=False):
             return 0
+        columns = [_TABLE.c[c] for c in self._columns]
         async with self.sessionmaker() as s:  # a WAL reader: never waits for the ingest
-            rows = (await s.execute(select(_TABLE).order_by(_TABLE.c.id).limit(limit))).all()
+            rows = (await s.execute(select(*columns).order_by(_TABLE.c.id).limit(limit))).all()
         if not rows:
             return 0
         if self._inbox is None:
             self._inbox = make_engine(self.database_url, durable=True, pool_size=1,
                                       busy_timeout_ms=self.busy_timeout_ms)
-        events: list[dict[str, Any]] = [{c: getattr(r, c) for c in _COLUMNS} for r in rows]
+        events: list[dict[str, Any]] = [dict(r._mapping) for r in rows]
         # Fsynced before the spool forgets them: a power cut cannot lose what was acked.
         async with write_session(make_sessionmaker(self._inbox), gate) as s:
             await inbox_insert(s, events)
+        # By dedupe key, not id: SQLite gives a new row the id of one deleted, so another
+        # worker's move of the same rows may already have deleted them and the ingest stored
+        # a new callback under that id meanwhile.
         async with write_session(self.sessionmaker, None) as s:
-            await s.execute(delete(_TABLE).where(_TABLE.c.id.in_([r.id for r in rows])))
+            await s.execute(delete(_TABLE).where(_TABLE.c.dedupe_key.in_(
+                [e["dedupe_key"] for e in events])))
         self.moved += len(rows)
         return len(rows)
 

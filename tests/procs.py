@@ -33,11 +33,10 @@ def query(db_url: str, sql: str) -> list:
 def unhandled(db_url: str) -> int:
     """Callbacks acked and not yet handled: pending in the inbox, or still in the ingest's spool
     (SQLite, models/spool.py) waiting for a worker to move them in."""
-    pending = query(db_url, "SELECT count(*) FROM inbox WHERE status = 'pending'")[0][0]
-    path = spool_path(db_url)
+    path = spool_path(db_url)  # the spool first: a move in between counts rows twice, not never
     spooled = query(f"sqlite:///{path}", "SELECT count(*) FROM inbox")[0][0] if (
         path and path.exists()) else 0
-    return pending + spooled
+    return spooled + query(db_url, "SELECT count(*) FROM inbox WHERE status = 'pending'")[0][0]
 
 
 def free_port() -> int:

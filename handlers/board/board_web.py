@@ -30,9 +30,7 @@ from sqlalchemy import select
 from handlers.board import board_data as D
 from handlers.dispatch.base import DISPATCHERS
 from models.keys import app_conversation
-from models.messages import Event, inbox_row
-from models.db import write_session
-from models.queues import inbox_insert
+from models.messages import Event
 from models.ticketing import staff_names
 from models.tickets import Staff
 
@@ -45,11 +43,12 @@ ASSIGNERS = DISPATCHERS  # who may 指派 in chat may do it on the board
 
 
 class BoardWeb:
-    def __init__(self, sm: Any, gate: Any, services: Any, clock: Any, *,
+    def __init__(self, sm: Any, gate: Any, services: Any, clock: Any, *, store: Any,
                  on_event: Any = None, sse_seconds: float = 1.0) -> None:
         from bot.settings import Settings
 
         self.sm, self.gate, self.services, self.clock = sm, gate, services, clock
+        self.store = store
         self.on_event, self.sse_seconds = on_event, sse_seconds
         s = services[Settings]
         self.settings = s
@@ -213,8 +212,12 @@ class BoardWeb:
         event = Event("app", "message", "text", scope.userid, app_conversation(scope.userid),
                       f"board:{uuid.uuid4().hex}", {"text": text, "via": "board",
                                                     "agent_id": str(self.settings.WECOM_AGENT_ID)})
-        async with write_session(self.sm, self.gate) as s:
-            await inbox_insert(s, [inbox_row(event, self.clock.now())])
+        try:  # as the person's chat messages are stored: in order with them
+            await self.store(event)
+        except Exception as exc:
+            log.warning("board: %s's command was not stored (%s)", scope.userid,
+                        type(exc).__name__)
+            return web.json_response({"error": "not stored, try again"}, status=503)
         if self.on_event:
             self.on_event()
         log.info("board: %s wrote %r", scope.userid, text)

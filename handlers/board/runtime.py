@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
@@ -19,6 +19,7 @@ from handlers.board.sms import RecordingSms, SmsSender
 from handlers.board.webhooks import Deps, arm_pump
 from handlers.services import Services
 from models.db import WriteGate, write_session
+from models.messages import Event
 from scheduler.clock import Clock
 
 log = logging.getLogger("handlers.board")
@@ -72,11 +73,14 @@ class Board:
         if getattr(self, "_http", None) is not None:
             await self._http.close()
 
-    def mount(self, app: web.Application) -> None:
+    def mount(self, app: web.Application, store: Callable[[Event], Awaitable[bool]]) -> None:
+        """``store``: how a callback's event is stored (the inbox writer's); the board's
+        commands, a person's own chat commands, take the same way, so that they keep their
+        order with what the person wrote in chat."""
         assert self.api is not None, "Board.load() first"
         app.add_subapp("/api/", self.api.make_app())
         from handlers.board.board_web import BoardWeb
 
-        self.web = BoardWeb(self.sm, self.gate, self.services, self.clock,
+        self.web = BoardWeb(self.sm, self.gate, self.services, self.clock, store=store,
                             on_event=self.on_event)
         app.add_subapp("/board/", self.web.make_app())

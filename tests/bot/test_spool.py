@@ -3,6 +3,8 @@ into the inbox by the worker — in order, each once, nothing lost on a crash in
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import sqlite3
 from datetime import UTC, datetime
@@ -39,7 +41,7 @@ async def rig(sqlite_url):
     gate = WriteGate.for_url(sqlite_url)
     clock = ManualClock(datetime(2026, 11, 25, 2, 0, tzinfo=UTC))
     ingest = Spool(sqlite_url)  # the ingest process's handle
-    writer, _ = await ingest_writer(sqlite_url, clock, gate, ingest, 3000)
+    writer, _ = await ingest_writer(sqlite_url, clock, gate, ingest, 3000, spooled=True)
     await writer.start()
     mover = Spool(sqlite_url)  # the worker process's own
     seen: list[str] = []
@@ -160,3 +162,97 @@ async def test_a_move_that_fails_is_logged_once_and_done_at_a_later_round(rig, c
     said = [r.getMessage() for r in caplog.records]
     assert sum("could not move spooled callbacks" in m for m in said) == 1
     assert sum("moving into the inbox again" in m for m in said) == 1
+
+
+class HeldGate:
+    """A write gate that holds whoever asks until released (a slow move)."""
+
+    enabled = True
+
+    def __init__(self) -> None:
+        self.asked, self.release = asyncio.Event(), asyncio.Event()
+
+    @contextlib.asynccontextmanager
+    async def hold(self, high: bool = False):
+        self.asked.set()
+        await self.release.wait()
+        yield
+
+
+async def test_two_workers_moving_the_same_rows_lose_nothing_stored_meanwhile(rig):
+    """Worker A reads X1 and waits for the database; worker B moves X1 and empties the spool;
+    the ingest stores X2 (SQLite gives it X1's old id); A's move ends. X2 must still be there."""
+    await rig["writer"].store(text_event("frank", 1, "f1"))
+    slow, held = Spool(rig["url"]), HeldGate()
+    a = asyncio.ensure_future(slow.move(held))
+    await held.asked.wait()
+    assert await rig["mover"].move(rig["gate"]) == 1 and spooled(rig["url"]) == 0
+    await rig["writer"].store(text_event("frank", 2, "f2"))
+    held.release.set()
+    assert await a == 1
+    await slow.close()
+    assert spooled(rig["url"]) == 1  # f2, stored after B's move, is still spooled
+    await rig["worker"].drain()
+    assert rig["seen"] == ["f1", "f2"]
+
+
+async def test_a_worker_does_not_make_the_spool_the_ingest_has_not_made(sqlite_url):
+    migrate(sqlite_url)
+    spool_path(sqlite_url).touch()  # the file is there, its table not yet
+    worker = Spool(sqlite_url)
+    assert await worker.move(None) == 0 and await worker.count() == 0
+    with sqlite3.connect(spool_path(sqlite_url)) as c:
+        assert c.execute("SELECT name FROM sqlite_master").fetchall() == []
+
+
+async def test_a_spool_of_another_version_is_moved_in_and_made_anew(sqlite_url):
+    """An older version's spool (here without ``last_error``) still holds an acked callback:
+    the new ingest moves it into the inbox before it stores anything, then makes the table."""
+    migrate(sqlite_url)
+    with sqlite3.connect(spool_path(sqlite_url)) as c:
+        c.execute("CREATE TABLE inbox (id INTEGER PRIMARY KEY, dedupe_key VARCHAR(200) UNIQUE "
+                  "NOT NULL, channel TEXT, kind TEXT, type TEXT, conversation_key TEXT, "
+                  "sender TEXT, payload JSON, received_at DATETIME, status TEXT, attempts INT, "
+                  "next_attempt_at DATETIME, processed_at DATETIME)")
+        c.execute("INSERT INTO inbox VALUES (1, 'app:msg:old-1', 'app', 'message', 'text', "
+                  "'app:old', 'old', '{\"text\": \"旧版本收下的\"}', '2026-11-25 02:00:00.000000',"
+                  " 'pending', 0, '2026-11-25 02:00:00.000000', NULL)")
+    clock = ManualClock(datetime(2026, 11, 25, 2, 0, tzinfo=UTC))
+    engine = make_engine(sqlite_url)
+    spool = Spool(sqlite_url)
+    try:
+        writer, _ = await ingest_writer(sqlite_url, clock, None, spool, 3000, spooled=True)
+        assert [(r.dedupe_key, r.payload) for r in await inbox(make_sessionmaker(engine))] == [
+            ("app:msg:old-1", {"text": "旧版本收下的"})]
+        await writer.start()
+        assert await writer.store(text_event("new", 1, "n1")) is True
+        await writer.stop()
+        with sqlite3.connect(spool_path(sqlite_url)) as c:
+            columns = {r[1] for r in c.execute("PRAGMA table_info(inbox)")}
+            assert "last_error" in columns
+            assert c.execute("SELECT dedupe_key FROM inbox").fetchall() == [("app:msg:new-1",)]
+    finally:
+        await spool.close()
+        await engine.dispose()
+
+
+async def test_a_process_that_handles_moves_what_a_split_run_left_before_taking_callbacks(
+        rig):
+    """Back to one process (``make run`` in the sandbox): the callbacks an earlier ingest
+    spooled move in before any new one is stored, so none goes ahead of them."""
+    for i in range(3):
+        await rig["writer"].store(text_event("gina", i, f"g{i}"))
+    clock = ManualClock(datetime(2026, 11, 25, 2, 0, tzinfo=UTC))
+    leftover = Spool(rig["url"])
+    writer, engine = await ingest_writer(rig["url"], clock, rig["gate"], leftover, 3000,
+                                         spooled=False)
+    try:
+        assert spooled(rig["url"]) == 0
+        await writer.start()
+        await writer.store(text_event("gina", 3, "g3"))
+        await writer.stop()
+        assert [r.dedupe_key for r in await inbox(rig["sm"])] == [
+            f"app:msg:gina-{i}" for i in range(4)]
+    finally:
+        await leftover.close()
+        await engine.dispose()
