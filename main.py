@@ -160,8 +160,9 @@ class BotRuntime:
         self.sla = SlaRuntime(s, self.sm, self.client, self.clock, sla, gate)
         # The inbox writer has its own engine: its commits are fsynced before the ack.
         self.writer, self.ingest_engine = await ingest_writer(
-            s.DATABASE_URL, self.clock, gate, self.spool, s.SQLITE_BUSY_TIMEOUT_MS,
-            spooled=self.spooling, on_stored=(self.wake or self.worker).wake)
+            s.DATABASE_URL, self.clock, gate, self.spool if self.run_http else None,
+            s.SQLITE_BUSY_TIMEOUT_MS, spooled=self.spooling,
+            on_stored=(self.wake or self.worker).wake)
         channels = {}
         if s.WECOM_TOKEN.get_secret_value():
             channels["app"] = app_channel(WeComCrypto(

@@ -136,10 +136,10 @@ class InboxWorker(WakeableLoop):
         try:
             moved = await self.intake()  # type: ignore[misc]
         except Exception as exc:
-            if not self._intake_failing:
+            if not self._intake_failing:  # the first line: the rest may quote what people wrote
                 log.error("could not move spooled callbacks into the inbox (%s: %s); they stay "
                           "spooled and are moved when this works again", type(exc).__name__,
-                          exc)
+                          (str(exc).splitlines() or [""])[0][:200])
             self._intake_failing = True
             return 0
         if self._intake_failing:

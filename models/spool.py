@@ -70,6 +70,8 @@ class Spool:
         self.engine: AsyncEngine | None = None
         self._inbox: AsyncEngine | None = None  # the worker's fsynced engine for the move
         self._columns: list[str] = []  # the spool's columns the move reads
+        self._sm: async_sessionmaker | None = None
+        self._inbox_sm: async_sessionmaker | None = None
         self._opening = asyncio.Lock()
         self.moved = 0
 
@@ -80,8 +82,8 @@ class Spool:
 
     @property
     def sessionmaker(self) -> async_sessionmaker:
-        assert self.engine is not None, "open the spool first"
-        return make_sessionmaker(self.engine)
+        assert self._sm is not None, "open the spool first"
+        return self._sm
 
     async def open(self, *, ingest: bool) -> bool:
         """Open the spool file. The ``ingest`` creates it (or, written by an older version
@@ -107,6 +109,7 @@ class Spool:
                 await engine.dispose()  # the ingest has not made its table yet
                 return False
             self.engine, self._columns = engine, [c for c in _COLUMNS if c in have]
+            self._sm = make_sessionmaker(engine)
         if ingest and have != set(_TABLE.c.keys()):
             if have:
                 log.warning("the spool %s was written by another version; moving the %d "
@@ -137,12 +140,13 @@ class Spool:
             rows = (await s.execute(select(*columns).order_by(_TABLE.c.id).limit(limit))).all()
         if not rows:
             return 0
-        if self._inbox is None:
+        if self._inbox_sm is None:
             self._inbox = make_engine(self.database_url, durable=True, pool_size=1,
                                       busy_timeout_ms=self.busy_timeout_ms)
+            self._inbox_sm = make_sessionmaker(self._inbox)
         events: list[dict[str, Any]] = [dict(r._mapping) for r in rows]
         # Fsynced before the spool forgets them: a power cut cannot lose what was acked.
-        async with write_session(make_sessionmaker(self._inbox), gate) as s:
+        async with write_session(self._inbox_sm, gate) as s:
             await inbox_insert(s, events)
         # By dedupe key, not id: SQLite gives a new row the id of one deleted, so another
         # worker's move of the same rows may already have deleted them and the ingest stored
@@ -157,4 +161,4 @@ class Spool:
         for engine in (self.engine, self._inbox):
             if engine is not None:
                 await engine.dispose()
-        self.engine = self._inbox = None
+        self.engine = self._inbox = self._sm = self._inbox_sm = None
