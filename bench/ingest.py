@@ -7,7 +7,8 @@
 Both servers run as separate processes on loopback; this process generates the load. For each
 it prints throughput (closed loop, ``--concurrency`` in flight) and ack latency p50/p99 at a
 fixed arrival rate (open loop, ``--rate`` per second), then the ratios. Afterwards it counts the
-bot's inbox rows: every acked callback must be stored.
+bot's stored callbacks (inbox and, on SQLite, the ingest's spool): every acked callback must
+be stored.
 
 By default the bot runs ingest-only (RUN_WORKER=false), which measures the ack path alone;
 ``--worker`` also runs the handlers, timers and outbox sender in a second process

@@ -3,7 +3,7 @@ inbox by the worker.
 
 On one SQLite file, writers take turns: with ingest and handlers in two processes (``make run``),
 a callback's insert waited for the handler transaction in progress, whose Python runs while it
-holds the lock (a created ticket ≈ 16–40 ms), so acks waited p50 30 ms, p99 60 ms at 500
+holds the lock (a created ticket's ≈ 17 ms), so acks waited p50 30 ms, p99 55–60 ms at 500
 callbacks a second (bench/ingest.py --worker; issue 15 asks p99 ≤ 20 ms). PostgreSQL locks rows,
 not the database, and needs none of this.
 
@@ -69,7 +69,6 @@ class Spool:
         self.busy_timeout_ms = busy_timeout_ms
         self.engine: AsyncEngine | None = None
         self._inbox: AsyncEngine | None = None  # the worker's fsynced engine for the move
-        self._columns: list[str] = []  # the spool's columns the move reads
         self._sm: async_sessionmaker | None = None
         self._inbox_sm: async_sessionmaker | None = None
         self._opening = asyncio.Lock()
@@ -98,7 +97,7 @@ class Spool:
             if not ingest and not self.path.exists():
                 return False
             engine = make_engine(f"sqlite:///{self.path}", durable=ingest, pool_size=1,
-                                 busy_timeout_ms=self.busy_timeout_ms)
+                                 busy_timeout_ms=self.busy_timeout_ms, hide_parameters=True)
             try:
                 async with engine.connect() as conn:
                     have = await conn.run_sync(_columns_of)
@@ -108,19 +107,22 @@ class Spool:
             if not have and not ingest:
                 await engine.dispose()  # the ingest has not made its table yet
                 return False
-            self.engine, self._columns = engine, [c for c in _COLUMNS if c in have]
-            self._sm = make_sessionmaker(engine)
+            self.engine, self._sm = engine, make_sessionmaker(engine)
         if ingest and have != set(_TABLE.c.keys()):
-            if have:
-                log.warning("the spool %s was written by another version; moving the %d "
-                            "callbacks it holds into the inbox first", self.path,
-                            await self.count())
-                while await self.move(None):
-                    pass
-            async with engine.begin() as conn:
-                await conn.run_sync(_TABLE.drop, checkfirst=True)
-                await conn.run_sync(_TABLE.create)
-            self._columns = list(_COLUMNS)
+            try:  # (one ingest per SQLite database: nobody else makes or drops the table)
+                if have:
+                    log.warning("the spool %s was written by another version; moving the %d "
+                                "callbacks it holds into the inbox first", self.path,
+                                await self.count())
+                    while await self.move(None):
+                        pass
+                async with engine.begin() as conn:
+                    if have:
+                        await conn.run_sync(_TABLE.drop)
+                    await conn.run_sync(_TABLE.create, checkfirst=True)
+            except BaseException:
+                await self.close()  # not open: the next start tries again
+                raise
         return True
 
     async def count(self) -> int:
@@ -135,14 +137,18 @@ class Spool:
         many were moved (already-stored copies included)."""
         if not await self.open(ingest=False):
             return 0
-        columns = [_TABLE.c[c] for c in self._columns]
         async with self.sessionmaker() as s:  # a WAL reader: never waits for the ingest
-            rows = (await s.execute(select(*columns).order_by(_TABLE.c.id).limit(limit))).all()
+            # The columns as the table has them now: an ingest of a later version may have
+            # made it anew since this process opened it.
+            have = await (await s.connection()).run_sync(_columns_of)
+            columns = [_TABLE.c[c] for c in _COLUMNS if c in have]
+            rows = (await s.execute(select(*columns).order_by(_TABLE.c.id).limit(limit))
+                    ).all() if columns else []
         if not rows:
             return 0
         if self._inbox_sm is None:
             self._inbox = make_engine(self.database_url, durable=True, pool_size=1,
-                                      busy_timeout_ms=self.busy_timeout_ms)
+                                      busy_timeout_ms=self.busy_timeout_ms, hide_parameters=True)
             self._inbox_sm = make_sessionmaker(self._inbox)
         events: list[dict[str, Any]] = [dict(r._mapping) for r in rows]
         # Fsynced before the spool forgets them: a power cut cannot lose what was acked.

@@ -27,6 +27,7 @@ from urllib.parse import urlencode
 from aiohttp import web
 from sqlalchemy import select
 
+from bot.inbox import Unstorable
 from handlers.board import board_data as D
 from handlers.dispatch.base import DISPATCHERS
 from models.keys import app_conversation
@@ -214,6 +215,8 @@ class BoardWeb:
                                                     "agent_id": str(self.settings.WECOM_AGENT_ID)})
         try:  # as the person's chat messages are stored: in order with them
             await self.store(event)
+        except Unstorable as exc:  # never storable as it is: trying again would not help
+            return web.json_response({"error": exc.reason}, status=400)
         except Exception as exc:
             log.warning("board: %s's command was not stored (%s)", scope.userid,
                         type(exc).__name__)

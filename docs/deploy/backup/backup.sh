@@ -17,7 +17,7 @@ KEEP_DAYS="${KEEP_DAYS:-14}"
 url="$(printf '%s' "$DATABASE_URL" | sed -E 's#^postgres(ql)?(\+[a-z0-9]+)?://#postgresql://#')"
 case "$url" in
   postgresql://*) ;;
-  *) echo "backup.sh: DATABASE_URL is not PostgreSQL (for SQLite: sqlite3 data/bot.db '.backup FILE', and the same for data/bot.db.spool)" >&2
+  *) echo "backup.sh: DATABASE_URL is not PostgreSQL (for SQLite, with the bot stopped: sqlite3 data/bot.db.spool '.backup FILE' first, then data/bot.db)" >&2
      exit 2 ;;
 esac
 

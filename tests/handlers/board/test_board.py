@@ -25,8 +25,8 @@ HANGZHOU = {"category": "repair", "description": "冰箱不制冷", "phone": "13
             "address": "浙江省杭州市西湖区文三路1号", "device": "冰箱"}
 
 
-async def board_world(db_url, tmp_path):
-    stack = await start_stack(db_url)
+async def board_world(db_url, tmp_path, **stack_kw):
+    stack = await start_stack(db_url, **stack_kw)
     path = tmp_path / "managers.yaml"
     path.write_text(MANAGERS, encoding="utf-8")
     async with stack.bot.sm() as s, s.begin():
@@ -144,6 +144,61 @@ async def test_assign_from_the_board_reaches_the_technician_in_chat(world):
         assert {t["number"]: t["owner"] for t in view["tickets"]}[sh] == "李师傅"
     told = [ln.content for ln in stack.sandbox.delivered("app:lishifu")]
     assert any(consult in (c if isinstance(c, str) else str(c)) for c in told)
+
+
+async def test_a_board_command_that_is_not_stored_is_not_promised(world):
+    """The board answers 202 ("queued") only for a command stored as the person's chat message
+    is: a storage fault is a 503 to try again, an event no database could hold a 400."""
+    from bot.inbox import Unstorable
+
+    stack, (_, _, consult) = world
+    web_ = stack.bot.board.web
+    stored = web_.store
+
+    async def failing(event):
+        raise failing.error
+
+    web_.store = failing
+    try:
+        async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+            assert await sign_in(stack, http, "wangjingli") == 200
+            for error, status in ((OSError("disk I/O error"), 503),
+                                  (Unstorable("sender is longer than 128 characters"), 400)):
+                failing.error = error
+                async with http.post(f"{stack.bot.url}/board/assign",
+                                     json={"number": consult, "technician": "lishifu"}) as r:
+                    assert r.status == status and "error" in await r.json()
+    finally:
+        web_.store = stored
+    await stack.settle()
+    assert not [c for c in stack.cards("lishifu") if consult in str(c.content)]
+
+
+async def test_beside_workers_a_board_command_keeps_its_place_after_the_chat(sqlite_url,
+                                                                             tmp_path):
+    """An ingest beside worker processes spools what people write (SQLite, models/spool.py):
+    a board command, the person's own chat command, is spooled behind what they wrote in chat
+    a moment before, and handled after it."""
+    from sqlalchemy import select
+
+    from models.tables import InboxEvent
+
+    stack, (_, _, consult) = await board_world(sqlite_url, tmp_path, spool=True)
+    try:
+        async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+            assert await sign_in(stack, http, "wangjingli") == 200
+            assert (await stack.sandbox.member_says("wangjingli", "我的待办"))["acked"]
+            async with http.post(f"{stack.bot.url}/board/assign",
+                                 json={"number": consult, "technician": "lishifu"}) as r:
+                assert r.status == 202
+        await stack.settle()
+        async with stack.bot.sm() as s:
+            keys = (await s.execute(select(InboxEvent.dedupe_key).where(
+                InboxEvent.sender == "wangjingli").order_by(InboxEvent.id))).scalars().all()
+        assert [k.split(":")[0] for k in keys] == ["app", "board"]
+    finally:
+        await stack.bot.stop()
+        await stack.sandbox.stop()
 
 
 def test_board_actions_are_the_chat_commands():
