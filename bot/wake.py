@@ -36,13 +36,13 @@ class WakeSocket:
     @classmethod
     def for_url(cls, url: str, channel: str = "inbox") -> "WakeSocket | None":
         """Beside a SQLite database file; None for anything else (see ``PgWake``)."""
-        from sqlalchemy.engine import make_url
+        from models.db import sqlite_file
 
-        u = make_url(url)
-        if u.get_backend_name() != "sqlite" or not u.database or u.database == ":memory:":
+        database = sqlite_file(url)
+        if database is None:
             return None
         suffix = ".wake" if channel == "inbox" else f".wake-{channel}"
-        path = os.path.abspath(u.database) + suffix
+        path = os.path.abspath(database) + suffix
         return cls(path) if len(path.encode()) < 100 else None  # sun_path is 108 bytes
 
     def listen(self, on_wake: "Callable[[], None]") -> None:

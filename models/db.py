@@ -43,10 +43,17 @@ def sync_url(url: str) -> str:
     return u.render_as_string(hide_password=False)
 
 
-def _ensure_sqlite_dir(url: str) -> None:
+def sqlite_file(url: str) -> str | None:
+    """The file of a SQLite database URL; None for PostgreSQL or a database in memory."""
     u = make_url(url)
     if u.get_backend_name() == "sqlite" and u.database and u.database != ":memory:":
-        Path(u.database).parent.mkdir(parents=True, exist_ok=True)
+        return u.database
+    return None
+
+
+def _ensure_sqlite_dir(url: str) -> None:
+    if path := sqlite_file(url):
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
 
 
 def _sqlite_setup(sync_engine, synchronous: str, busy_timeout_ms: int) -> None:
@@ -175,10 +182,10 @@ def migrate(url: str, revision: str = "head") -> None:
         finally:
             engine.dispose()
         return
-    if u.get_backend_name() == "sqlite" and u.database and u.database != ":memory:":
+    if path := sqlite_file(url):
         import fcntl
 
-        with open(f"{u.database}.migrate-lock", "a") as lock:
+        with open(f"{path}.migrate-lock", "a") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
             command.upgrade(cfg, revision)
         return
@@ -260,11 +267,11 @@ def dialect_insert(session: AsyncSession, table: Any) -> Any:
 def writer_waiting(url: str, gate: WriteGate) -> Callable[[], bool] | None:
     """On SQLite: whether an ingest writer waits for the write lock, in this process (at the
     gate) or in another (at the turnstile, ``sqlite_driver.TurnWatch``). None elsewhere."""
-    u = make_url(url)
-    if u.get_backend_name() != "sqlite" or not u.database or u.database == ":memory:":
+    path = sqlite_file(url)
+    if path is None:
         return None
     _ensure_sqlite_dir(url)
-    watch = sqlite_driver.TurnWatch(u.database)
+    watch = sqlite_driver.TurnWatch(path)
     return lambda: gate.high_waiting() or watch.waiting()
 
 

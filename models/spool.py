@@ -29,10 +29,9 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import MetaData, Table, delete, func, select
-from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
-from models.db import WriteGate, make_engine, make_sessionmaker, write_session
+from models.db import WriteGate, make_engine, make_sessionmaker, sqlite_file, write_session
 from models.queues import inbox_insert
 from models.tables import InboxEvent
 
@@ -51,10 +50,8 @@ def _columns_of(conn: Any) -> set[str]:
 
 def spool_path(database_url: str) -> Path | None:
     """The spool file for a SQLite database file (None: PostgreSQL, or a database in memory)."""
-    u = make_url(database_url)
-    if u.get_backend_name() != "sqlite" or not u.database or u.database == ":memory:":
-        return None
-    return Path(u.database + ".spool")
+    path = sqlite_file(database_url)
+    return Path(path + ".spool") if path else None
 
 
 class Spool:
@@ -72,7 +69,6 @@ class Spool:
         self._sm: async_sessionmaker | None = None
         self._inbox_sm: async_sessionmaker | None = None
         self._opening = asyncio.Lock()
-        self.moved = 0
 
     @classmethod
     def for_url(cls, database_url: str, busy_timeout_ms: int = 3000) -> "Spool | None":
@@ -160,7 +156,6 @@ class Spool:
         async with write_session(self.sessionmaker, None) as s:
             await s.execute(delete(_TABLE).where(_TABLE.c.dedupe_key.in_(
                 [e["dedupe_key"] for e in events])))
-        self.moved += len(rows)
         return len(rows)
 
     async def close(self) -> None:

@@ -17,7 +17,7 @@ from bot.settings import Settings
 from handlers.config_file import ConfigError
 from handlers.doctor.report import Result
 from handlers.doctor.texts import WHERE, Msg, say
-from models.db import MIGRATIONS, sync_url
+from models.db import MIGRATIONS, sqlite_file, sync_url
 from models.tickets import Staff
 
 #: settings a person copies from the console (where a stray space or quote breaks everything)
@@ -176,8 +176,7 @@ def check_database(url: str) -> DatabaseFindings:
     shown = u.render_as_string(hide_password=True)
     heads = set(_script().get_heads())
     head = _shown(heads)
-    if u.get_backend_name() == "sqlite" and u.database and u.database != ":memory:" \
-            and not Path(u.database).exists():
+    if (path := sqlite_file(url)) and not Path(path).exists():
         return DatabaseFindings(
             Result("database", "ok", say("database.new", url=shown)),
             Result("migrations", "fail", say("migrations.behind", current="—", head=head),
