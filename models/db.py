@@ -14,13 +14,12 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import Session
 
 from models import sqlite_driver
+from models.upsert import PgInsert, SqliteInsert
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -259,9 +258,10 @@ async def write_session(sm: async_sessionmaker[AsyncSession], gate: WriteGate | 
 
 def dialect_insert(session: AsyncSession, table: Any) -> Any:
     """``INSERT`` for the session's dialect, so ``on_conflict_do_nothing`` / ``_do_update``
-    (the upserts) can be added: PostgreSQL's or SQLite's, both of which have them."""
+    (the upserts) can be added: PostgreSQL's or SQLite's, both of which have them; compiled
+    once and cached, as other statements are (models/upsert.py)."""
     dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    return (pg_insert if dialect == "postgresql" else sqlite_insert)(table)
+    return (PgInsert if dialect == "postgresql" else SqliteInsert)(table)
 
 
 def writer_waiting(url: str, gate: WriteGate) -> Callable[[], bool] | None:
