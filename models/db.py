@@ -13,7 +13,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, insert
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import Session
@@ -262,6 +262,23 @@ def dialect_insert(session: AsyncSession, table: Any) -> Any:
     once and cached, as other statements are (models/upsert.py)."""
     dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
     return (PgInsert if dialect == "postgresql" else SqliteInsert)(table)
+
+
+async def add_many(session: AsyncSession, rows: list[Any]) -> list[Any]:
+    """New rows of one table (unsaved model objects) inserted in one ``INSERT … RETURNING``;
+    the session's persistent objects for them come back, ordered by id. A flush would insert
+    them one statement each on SQLite: SQLAlchemy batches a flush's inserts only when it can
+    match RETURNING rows to the objects it holds, which needs a sentinel column that SQLite's
+    autoincrement is not. Here the returned rows are the objects. ``rows`` themselves are
+    not added to the session."""
+    if not rows:
+        return []
+    model = type(rows[0])
+    columns = [c for c in model.__table__.columns if not c.primary_key]
+    values = [{c.key: v for c in columns if (v := getattr(row, c.key)) is not None
+               or c.server_default is None} for row in rows]
+    made = list(await session.scalars(insert(model).returning(model), values))
+    return sorted(made, key=lambda r: r.id)
 
 
 def writer_waiting(url: str, gate: WriteGate) -> Callable[[], bool] | None:

@@ -33,6 +33,7 @@ from handlers.sla.config import Recipient, SlaConfig, seconds
 from handlers.sla.deliver import about, fan_out, sms_params
 from handlers.sla.engine import deadlines, plan, resolve_targets
 from handlers.sla.people import recipients, ticket_region
+from models.db import add_many
 from models.dispatch import ACCEPTED, DECLINED, TRANSFERRED, Offer
 from models.keys import sla_clock_timer, sla_remind_timer, ticket_conversation
 from models.sla import (DONE, PAUSED, RUNNING, STOPPED, SlaClock, SlaEscalation, clocks_of,
@@ -90,8 +91,7 @@ async def start_clocks(ctx: Context, cfg: SlaConfig, ticket: Ticket) -> list[Sla
                             calendar=t.calendar, chain=t.chains.get(metric, ""),
                             target_seconds=target, started_at=started, yellow_at=yellow_at,
                             due_at=due_at, created_at=now, updated_at=now))
-    ctx.session.add_all(out)
-    await ctx.session.flush()  # one INSERT for all of them: their ids name their timers
+    out = await add_many(ctx.session, out)  # one INSERT for all: their ids name their timers
     timers = [a for a in (_next_timer(cfg, c, set()) for c in out) if a is not None]
     reminder = cfg.reminders.get(ticket.category)
     if reminder is not None and ticket.category not in cfg.silent_kinds:

@@ -25,6 +25,7 @@ from handlers.workflow.engine.model import Facts
 from handlers.workflow.insertion import Insertion
 from handlers.workflow.owners import owners_of, rule_label
 from handlers.workflow.views import node_card, ticket_rows
+from models.db import add_many
 from models.keys import actor
 from models.tickets import Staff, Ticket, TicketEvent
 from models.workflow import WorkflowNode, nodes_of
@@ -68,21 +69,23 @@ class Flow(Insertion):
             return
         if ticket.template != template.key:
             ticket.template = template.key
-        nodes = [WorkflowNode(ticket_id=ticket.id, key=s.key, name=s.name, kind=s.kind,
-                              stage=s.stage, owner_rule=s.owner_rule, actions=list(s.actions),
-                              approval_rule=s.approval, created_at=self.now)
-                 for s in plan(template, facts_of(ticket))]
-        self.session.add_all(nodes)
-        await self.session.flush()
+        nodes = await add_many(self.session, [
+            WorkflowNode(ticket_id=ticket.id, key=s.key, name=s.name, kind=s.kind,
+                         stage=s.stage, owner_rule=s.owner_rule, actions=list(s.actions),
+                         approval_rule=s.approval, created_at=self.now)
+            for s in plan(template, facts_of(ticket))])
         self.audit(ticket, "workflow:start", "system", template.key,
                    {"template": template.key})
-        await self.sync(ticket, sorted(nodes, key=lambda n: (n.stage, n.id)))  # as nodes_of
+        # as nodes_of; a ticket created just now has no statement yet (nothing to look up)
+        await self.sync(ticket, sorted(nodes, key=lambda n: (n.stage, n.id)), billed=False)
 
     # -- the ticket's life moves its mirrored nodes ----------------------------------------
 
-    async def sync(self, ticket: Ticket, nodes: list[WorkflowNode] | None = None) -> None:
+    async def sync(self, ticket: Ticket, nodes: list[WorkflowNode] | None = None,
+                   billed: bool | None = None) -> None:
         """Mark done the mirrored nodes whose moment has come (accepted, resolved, billed,
-        closed) and start what follows them (``nodes``: the ticket's, when just made)."""
+        closed) and start what follows them (``nodes``: the ticket's, when just made;
+        ``billed``: whether it has a statement, when the caller knows)."""
         from models.settlement import latest_statement
 
         nodes = nodes if nodes is not None else await nodes_of(self.session, ticket.id)
@@ -95,8 +98,9 @@ class Flow(Insertion):
             happened.append("resolved")
         if ticket.closed_at is not None:
             happened.append("closed")
-        if any(n.kind == "settle" and n.status != DONE for n in nodes) and \
-                await latest_statement(self.session, ticket.id) is not None:
+        if billed is None and any(n.kind == "settle" and n.status != DONE for n in nodes):
+            billed = await latest_statement(self.session, ticket.id) is not None
+        if billed:
             happened.append("billed")
         steps = [as_step(n) for n in nodes]
         done = {s.key for what in happened for s in finish(steps, what)}
