@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.dispatch import WorkReport
@@ -34,17 +34,14 @@ async def linked_customer_ids(session: AsyncSession, ticket: Ticket) -> set[int]
     phones = {p for p in (ticket.phone, me.phone if me else None) if p}
     if me is not None and me.merged_into_id:
         ids.add(me.merged_into_id)
-    merged = (await session.execute(select(Customer.id).where(
-        Customer.merged_into_id.in_(list(ids))))).scalars().all()
-    ids.update(merged)
+    linked = [select(Customer.id).where(Customer.merged_into_id.in_(list(ids)))]
     if phones:
-        ids.update((await session.execute(select(Customer.id).where(
-            Customer.phone.in_(list(phones))))).scalars().all())
-        ids.update((await session.execute(select(CustomerIdentity.customer_id).where(
-            CustomerIdentity.kind == "phone", CustomerIdentity.value.in_(list(phones)))
-        )).scalars().all())
-        ids.update((await session.execute(select(Ticket.customer_id).where(
-            Ticket.phone.in_(list(phones))))).scalars().all())
+        linked += [select(Customer.id).where(Customer.phone.in_(list(phones))),
+                   select(CustomerIdentity.customer_id).where(
+                       CustomerIdentity.kind == "phone", CustomerIdentity.value.in_(list(phones))),
+                   select(Ticket.customer_id).where(Ticket.phone.in_(list(phones)))]
+    # one statement (each arm still its index's lookup), not one per way of being linked
+    ids.update(i for i in (await session.execute(union_all(*linked))).scalars() if i is not None)
     return ids
 
 

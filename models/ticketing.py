@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Text, and_, cast, false, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models.queues import _insert_ignore
+from models.db import dialect_insert
 from models.keys import kf_parts
 from models.types import LOCAL_TZ
 from models.tickets import (IDENTITY_KINDS, Attachment, Customer, CustomerIdentity, Draft, Site,
@@ -26,17 +26,17 @@ DONE_STATUSES = ("resolved", "closed")
 async def allocate_number(session: AsyncSession, now: datetime) -> str:
     """The next ticket number of ``now``'s day in Asia/Shanghai, e.g. ``GD20261125-0007``.
 
-    The day's counter row is created if missing (``ON CONFLICT DO NOTHING``) and incremented
-    with one ``UPDATE … RETURNING`` in the caller's transaction: the row lock (PostgreSQL) or
-    the single writer (SQLite) serialises concurrent allocations, and a rolled-back
-    transaction gives its number back.
+    The day's counter row is created at 1 or incremented by one ``INSERT … ON CONFLICT DO
+    UPDATE … RETURNING`` in the caller's transaction: the row lock (PostgreSQL) or the single
+    writer (SQLite) serialises concurrent allocations, and a rolled-back transaction gives its
+    number back.
     """
     day = now.astimezone(LOCAL_TZ).strftime("%Y%m%d")
-    await session.execute(_insert_ignore(session, TicketCounter.__table__, "day"),
-                          [{"day": day, "last": 0}])
+    counter = TicketCounter.__table__
     n = (await session.execute(
-        update(TicketCounter).where(TicketCounter.day == day)
-        .values(last=TicketCounter.last + 1).returning(TicketCounter.last))).scalar_one()
+        dialect_insert(session, counter).values(day=day, last=1)
+        .on_conflict_do_update(index_elements=["day"], set_={"last": counter.c.last + 1})
+        .returning(counter.c.last))).scalar_one()
     return f"GD{day}-{n:04d}"
 
 
