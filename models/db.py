@@ -270,7 +270,9 @@ async def add_many(session: AsyncSession, rows: list[Any]) -> list[Any]:
     them one statement each on SQLite: SQLAlchemy batches a flush's inserts only when it can
     match RETURNING rows to the objects it holds, which needs a sentinel column that SQLite's
     autoincrement is not. Here the returned rows are the objects. ``rows`` themselves are
-    not added to the session."""
+    not added to the session. For tables with an autoincrement id (primary keys are left to
+    the database) whose defaults are the model's own (a ``None`` is stored as NULL, where a
+    flush would apply a Python-side column default)."""
     if not rows:
         return []
     model = type(rows[0])

@@ -15,11 +15,12 @@ from typing import Any
 
 from sqlalchemy.dialects.postgresql import dml as pg_dml
 from sqlalchemy.dialects.sqlite import dml as sqlite_dml
+from sqlalchemy.sql import coercions, roles
+from sqlalchemy.sql.sqltypes import NULLTYPE
 
 
 def _key(value: Any, anon_map: Any, bindparams: list) -> Any:
-    """A part's cache key: a SQL element's own; a plain value (a column name, a literal
-    the compiler binds) is itself, so a different literal is a different statement."""
+    """A part's cache key: a SQL element's own; a plain value (a column's name) is itself."""
     if hasattr(value, "_gen_cache_key"):
         return value._gen_cache_key(anon_map, bindparams)
     return value
@@ -34,7 +35,8 @@ class _Keyed:
         def k(v: Any) -> Any:
             return _key(v, anon_map, bindparams)
         return (type(self), getattr(self, "constraint_target", None),
-                tuple(k(e) for e in (self.inferred_target_elements or ())),
+                None if self.inferred_target_elements is None
+                else tuple(k(e) for e in self.inferred_target_elements),
                 k(self.inferred_target_whereclause),
                 tuple((k(c), k(v)) for c, v in getattr(self, "update_values_to_set", ())),
                 k(getattr(self, "update_whereclause", None)))
@@ -47,8 +49,16 @@ _KEYED = {cls: type(cls.__name__, (_Keyed, cls), {"__module__": __name__})
 
 def _keyed(stmt: Any, args: tuple, kw: dict) -> Any:
     """``stmt`` (the dialect's own method checked and built it) with its clause made again
-    as the keyed class: the methods' arguments are the clauses' constructors' arguments."""
-    stmt._post_values_clause = _KEYED[type(stmt._post_values_clause)](*args, **kw)
+    as the keyed class: the methods' arguments are the clauses' constructors' arguments. A
+    plain value DO UPDATE sets becomes a bound parameter, as SQLAlchemy 2.1 does: a new value
+    is then a new parameter of the same cached statement (the compiler gives it the column's
+    type), never a value baked into another statement's SQL."""
+    clause = _KEYED[type(stmt._post_values_clause)](*args, **kw)
+    if getattr(clause, "update_values_to_set", None):
+        clause.update_values_to_set = [
+            (c, coercions.expect(roles.ExpressionElementRole, v, type_=NULLTYPE, is_crud=True))
+            for c, v in clause.update_values_to_set]
+    stmt._post_values_clause = clause
     return stmt
 
 

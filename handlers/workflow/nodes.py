@@ -76,8 +76,11 @@ class Flow(Insertion):
             for s in plan(template, facts_of(ticket))])
         self.audit(ticket, "workflow:start", "system", template.key,
                    {"template": template.key})
-        # as nodes_of; a ticket created just now has no statement yet (nothing to look up)
-        await self.sync(ticket, sorted(nodes, key=lambda n: (n.stage, n.id)), billed=False)
+        # as nodes_of. A ticket not yet resolved has no statement (nothing to look up); one
+        # whose ticket_created event was parked and retried later may have.
+        unbilled = ticket.resolved_at is None and ticket.closed_at is None
+        await self.sync(ticket, sorted(nodes, key=lambda n: (n.stage, n.id)),
+                        billed=False if unbilled else None)
 
     # -- the ticket's life moves its mirrored nodes ----------------------------------------
 

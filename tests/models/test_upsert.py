@@ -26,7 +26,7 @@ def _watch(sm):
     return seen, lambda: event.remove(engine, "after_cursor_execute", after)
 
 
-async def test_the_same_upsert_is_compiled_once_and_a_different_one_is_not_mixed_up(db):
+async def test_the_same_upsert_is_compiled_once_and_takes_each_call_s_values(db):
     sm, gate = db
     counter = TicketCounter.__table__
 
@@ -39,16 +39,19 @@ async def test_the_same_upsert_is_compiled_once_and_a_different_one_is_not_mixed
         async with write_session(sm, gate) as s:
             for day in ("20261125", "20261126", "20261125"):
                 await s.execute(upsert(s, day, 100))
-            # the same statement but for what DO UPDATE sets: a statement of its own
+            # another value for DO UPDATE to set: the same statement, with its new value
             await s.execute(upsert(s, "20261126", 200))
+            # another conflict target renders other SQL: a statement of its own
+            await s.execute(dialect_insert(s, counter).values(day="20261127", last=7)
+                            .on_conflict_do_nothing(index_elements=["day"]))
     finally:
         stop()
     inserts = [hit for verb, hit in seen if verb == "INSERT"]
-    assert inserts[1:3] == ["CacheStats.CACHE_HIT"] * 2, inserts  # not compiled again
-    assert inserts[3] != "CacheStats.CACHE_HIT"  # another literal: compiled, never reused
+    assert inserts[1:4] == ["CacheStats.CACHE_HIT"] * 3, inserts  # not compiled again
+    assert inserts[4] != "CacheStats.CACHE_HIT"
     async with sm() as s:
         rows = dict((await s.execute(select(TicketCounter.day, TicketCounter.last))).all())
-    assert rows == {"20261125": 100, "20261126": 200}
+    assert rows == {"20261125": 100, "20261126": 200, "20261127": 7}
 
 
 async def test_new_rows_of_one_table_go_in_one_insert_and_come_back_in_the_session(db):
