@@ -210,6 +210,12 @@ class InboxWorker(WakeableLoop):
         handled: list[tuple[InboxEvent, list, Any]] = []
         culprit: InboxEvent | None = None
         left: list[tuple[InboxEvent, Event, Any]] = []
+        # What the batch's handlers said and raised, written once after the last of them (in
+        # event order): one duplicate check, one outbox INSERT and one inbox INSERT per
+        # batch, not per event. No handler reads the outbox or the internal events of this
+        # transaction.
+        said: list[dict[str, Any]] = []
+        raised: list[dict[str, Any]] = []
         try:
             async with write_session(self.sm, self.gate) as session:
                 started = time.perf_counter()
@@ -227,18 +233,18 @@ class InboxWorker(WakeableLoop):
                     try:
                         done = await self.feed.handle(event, session, prep)
                         now = self.clock.now()
-                        out = await distinct_rows(session, reply_rows(
-                            event, done.outgoing, agent_id=self.agent_id, now=now), now)
-                        await outbox_add(session, out)
-                        if done.emitted:
-                            await inbox_insert(session, [inbox_row(e, now) for e in done.emitted])
+                        out = reply_rows(event, done.outgoing, agent_id=self.agent_id, now=now)
+                        said += out
+                        raised += [inbox_row(e, now) for e in done.emitted]
                     finally:
                         event_id_var.reset(token)
                     handled.append((row, out, done))
                 culprit = None
                 if handled:
-                    await inbox_mark_done_many(session, [r.id for r, _, _ in handled],
-                                               self.clock.now())
+                    now = self.clock.now()
+                    await outbox_add(session, await distinct_rows(session, said, now))
+                    await inbox_insert(session, raised)
+                    await inbox_mark_done_many(session, [r.id for r, _, _ in handled], now)
         except Exception as exc:
             if culprit is None:  # the claim or the commit: each event on its own
                 log.warning("a batch of %d events could not commit (%s: %s); handling them "

@@ -166,6 +166,23 @@ async def test_two_workers_on_one_inbox_handle_each_event_once(rig):
     assert all(r.status == "done" for r in inbox) and len(outbox) == 24
 
 
+async def test_one_batch_says_the_same_thing_twice_to_one_person_and_both_arrive(rig):
+    """A batch writes what its handlers said once, after the last of them: the same answer to
+    the same person from two conversations (their 1:1 chat and a group) in one transaction is
+    still made distinct, in order, so WeCom's duplicate check delivers both."""
+    await store(rig, Event("app", "message", "text", "zhangsan", "app:zhangsan",
+                           "app:msg:1", {"text": "？"}),
+                Event("app", "message", "text", "zhangsan", "group:g1", "app:msg:2",
+                      {"text": "？"}))
+    worker = rig["worker"](concurrency=4, batch=32)
+    assert await worker.run_once() == 2
+    inbox, outbox = await rows(rig)
+    assert all(r.status == "done" for r in inbox)
+    texts = [o.payload["text"]["content"] for o in outbox]
+    assert [t.replace("\u200b", "") for t in texts] == ["ok ？", "ok ？"]
+    assert texts[0] == "ok ？" and texts[1] != texts[0]  # the second one marked
+
+
 @pytest.mark.parametrize("ingest_waits", [True, False])
 async def test_a_batch_gives_the_write_lock_to_a_waiting_ingest_after_its_hold_budget(
         rig, db_url, ingest_waits):
