@@ -31,7 +31,7 @@ from sqlalchemy import JSON, Column, ForeignKey, Index, String, Text, UniqueCons
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel
 
-from models.db import dialect_insert
+from models.db import built_once, dialect_insert
 from models.tickets import Site, Ticket, TicketEvent, _at, _fk, _pk
 from models.types import new_list
 
@@ -177,7 +177,8 @@ class PromotionFreeze(SQLModel, table=True):
 
 def _insert_ignore_any(session: AsyncSession, table):
     """``INSERT … ON CONFLICT DO NOTHING`` (any unique constraint) for the session's dialect."""
-    return dialect_insert(session, table).on_conflict_do_nothing()
+    return built_once(session, ("insert-ignore-any", table.name),
+                      lambda: dialect_insert(session, table).on_conflict_do_nothing())
 
 
 async def statement_add(session: AsyncSession,

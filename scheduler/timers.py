@@ -28,7 +28,7 @@ from typing import Any, Iterable, NamedTuple
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from models.db import WriteGate, dialect_insert, write_session
+from models.db import WriteGate, built_once, dialect_insert, write_session
 from models.keys import timer_conversation, timer_dedupe
 from models.messages import TIMER, Event, inbox_row
 from models.queues import inbox_insert
@@ -75,6 +75,10 @@ async def arm_many(session: AsyncSession, timers: Iterable[Arming], *, now: date
 
 
 def _upsert(session: AsyncSession, explicit: bool) -> Any:
+    return built_once(session, ("timers-upsert", explicit), lambda: _make_upsert(session, explicit))
+
+
+def _make_upsert(session: AsyncSession, explicit: bool) -> Any:
     ins = dialect_insert(session, _TIMERS)
     new = ins.excluded
     keep = {"conversation_key": new.conversation_key} if explicit else {}
