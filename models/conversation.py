@@ -17,7 +17,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, Index, UniqueConstraint, delete, or_, select
+from sqlalchemy import (JSON, BigInteger, Column, Index, UniqueConstraint, bindparam, delete, or_,
+                        select)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel
 
@@ -44,15 +45,29 @@ class Awaiting(SQLModel, table=True):
     expires_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
 
 
+# Read for every message: built once, with parameters (models.db.built_once says why).
+_ONE = select(Awaiting).where(
+    Awaiting.person == bindparam("person"), Awaiting.owner == bindparam("owner"),
+    Awaiting.kind == bindparam("kind"), Awaiting.ref == bindparam("ref"))
+# A conversation key of None matches the entries of any conversation only (``= NULL`` is
+# never true).
+_LIVE = (select(Awaiting).where(
+    Awaiting.person == bindparam("person"),
+    or_(Awaiting.conversation_key.is_(None),
+        Awaiting.conversation_key == bindparam("conversation_key")),
+    # expired ones stay in the table (a month of unanswered statements): not read
+    or_(Awaiting.expires_at.is_(None), Awaiting.expires_at > bindparam("now")))
+    .order_by(Awaiting.id.desc()))
+
+
 async def expect(session: AsyncSession, *, person: str, owner: str, kind: str, ref: int,
                  now: datetime, expires_at: datetime | None = None,
                  conversation_key: str | None = None,
                  data: dict[str, Any] | None = None) -> Awaiting:
     """Record (or renew) that ``person``'s answer about ``kind``/``ref`` belongs to ``owner``."""
     memo(session, "expected").clear()
-    row = (await session.execute(select(Awaiting).where(
-        Awaiting.person == person, Awaiting.owner == owner, Awaiting.kind == kind,
-        Awaiting.ref == ref))).scalar_one_or_none()
+    row = (await session.execute(_ONE, {"person": person, "owner": owner, "kind": kind,
+                                        "ref": ref})).scalar_one_or_none()
     if row is None:
         row = Awaiting(person=person, owner=owner, kind=kind, ref=ref, created_at=now)
         session.add(row)
@@ -88,11 +103,7 @@ async def expected(session: AsyncSession, person: str, now: datetime,
         rows = None if wider is None else [w for w in wider if w.conversation_key is None]
     if rows is None:
         rows = seen[person, conversation_key] = list((await session.execute(
-            select(Awaiting).where(Awaiting.person == person, or_(
-                Awaiting.conversation_key.is_(None),
-                Awaiting.conversation_key == conversation_key),
-                # expired ones stay in the table (a month of unanswered statements): not read
-                or_(Awaiting.expires_at.is_(None), Awaiting.expires_at > now))
-            .order_by(Awaiting.id.desc()))).scalars())
+            _LIVE, {"person": person, "conversation_key": conversation_key, "now": now}
+        )).scalars())
     return [w for w in rows if (w.expires_at is None or w.expires_at > now)
             and (owner is None or w.owner == owner) and (kind is None or w.kind == kind)]

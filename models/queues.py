@@ -6,11 +6,11 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, bindparam, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from models.db import dialect_insert
+from models.db import built_once, dialect_insert
 from models.keys import kf_conversation
 
 from models.tables import DONE, PARKED, PENDING, SENT, InboxEvent, KeyValue, OutboxMessage
@@ -18,7 +18,8 @@ from models.tables import DONE, PARKED, PENDING, SENT, InboxEvent, KeyValue, Out
 
 def _insert_ignore(session: AsyncSession, table, key: str):
     """``INSERT … ON CONFLICT (key) DO NOTHING`` for the session's dialect."""
-    return dialect_insert(session, table).on_conflict_do_nothing(index_elements=[key])
+    return built_once(session, ("insert-ignore", table.name, key), lambda: dialect_insert(
+        session, table).on_conflict_do_nothing(index_elements=[key]))
 
 
 # -- inbox ---------------------------------------------------------------------------------
@@ -28,8 +29,8 @@ async def inbox_insert(session: AsyncSession, rows: Sequence[dict[str, Any]]) ->
     """Insert inbox rows, skipping dedupe keys already stored. Returns the keys that were new."""
     if not rows:
         return set()
-    stmt = _insert_ignore(session, InboxEvent.__table__, "dedupe_key").returning(
-        InboxEvent.__table__.c.dedupe_key)
+    stmt = built_once(session, "inbox-insert", lambda: _insert_ignore(
+        session, InboxEvent.__table__, "dedupe_key").returning(InboxEvent.__table__.c.dedupe_key))
     result = await session.execute(stmt, list(rows))
     return set(result.scalars())
 
@@ -76,20 +77,24 @@ async def inbox_claim(session: AsyncSession, event_id: int) -> InboxEvent | None
     return (await session.execute(stmt)).scalar_one_or_none()
 
 
+# The statements every batch runs, built once with parameters (see models.db.built_once).
+_CLAIM_MANY = (select(InboxEvent.id)
+               .where(InboxEvent.id.in_(bindparam("ids", expanding=True)),
+                      InboxEvent.status == PENDING)
+               .with_for_update(skip_locked=True))
+_DONE_MANY = (update(InboxEvent).where(InboxEvent.id.in_(bindparam("ids", expanding=True)))
+              .values(status=DONE, processed_at=bindparam("now"), last_error=None)
+              .execution_options(synchronize_session=False))
+
+
 async def inbox_claim_many(session: AsyncSession, event_ids: Sequence[int]) -> set[int]:
     """``inbox_claim`` for several events in one statement: the ids this transaction holds."""
-    stmt = (select(InboxEvent.id)
-            .where(InboxEvent.id.in_(list(event_ids)), InboxEvent.status == PENDING)
-            .with_for_update(skip_locked=True))
-    return set((await session.execute(stmt)).scalars())
+    return set((await session.execute(_CLAIM_MANY, {"ids": list(event_ids)})).scalars())
 
 
 async def inbox_mark_done_many(session: AsyncSession, event_ids: Sequence[int],
                                now: datetime) -> None:
-    await session.execute(
-        update(InboxEvent).where(InboxEvent.id.in_(list(event_ids)))
-        .values(status=DONE, processed_at=now, last_error=None)
-        .execution_options(synchronize_session=False))
+    await session.execute(_DONE_MANY, {"ids": list(event_ids), "now": now})
 
 
 async def inbox_mark_done(session: AsyncSession, event_id: int, now: datetime) -> None:
@@ -172,11 +177,14 @@ async def outbox_repeats(session: AsyncSession, keys: Iterable[str],
     keys = list(set(keys))
     if not keys:
         return {}
-    rows = await session.execute(
-        select(OutboxMessage.dup_key, func.count()).where(
-            OutboxMessage.dup_key.in_(keys), OutboxMessage.created_at > since)
-        .group_by(OutboxMessage.dup_key))
+    rows = await session.execute(_REPEATS, {"keys": keys, "since": since})
     return {k: int(n) for k, n in rows.all()}
+
+
+_REPEATS = (select(OutboxMessage.dup_key, func.count())
+            .where(OutboxMessage.dup_key.in_(bindparam("keys", expanding=True)),
+                   OutboxMessage.created_at > bindparam("since"))
+            .group_by(OutboxMessage.dup_key))
 
 
 async def outbox_sent_since(session: AsyncSession, pace_key: str, since: datetime) -> tuple[int, datetime | None]:
