@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, or_, select, union_all
+from sqlalchemy import bindparam, func, or_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.dispatch import WorkReport
@@ -22,8 +22,12 @@ HISTORY_LIMIT = 200
 
 
 async def identities(session: AsyncSession, customer_id: int) -> list[CustomerIdentity]:
-    return list((await session.execute(select(CustomerIdentity).where(
-        CustomerIdentity.customer_id == customer_id).order_by(CustomerIdentity.id))).scalars())
+    return list((await session.execute(_IDENTITIES, {"customer_id": customer_id})).scalars())
+
+
+# built once, with parameters (models.db.built_once says why)
+_IDENTITIES = select(CustomerIdentity).where(
+    CustomerIdentity.customer_id == bindparam("customer_id")).order_by(CustomerIdentity.id)
 
 
 async def linked_customer_ids(session: AsyncSession, ticket: Ticket) -> set[int]:
@@ -83,8 +87,11 @@ async def messages_from(session: AsyncSession, senders: Iterable[str]) -> int:
     who = [w for w in senders if w]
     if not who:
         return 0
-    return (await session.execute(select(func.count()).select_from(InboxEvent).where(
-        InboxEvent.sender.in_(who), InboxEvent.kind == "message"))).scalar_one()
+    return (await session.execute(_MESSAGES_FROM, {"who": who})).scalar_one()
+
+
+_MESSAGES_FROM = select(func.count()).select_from(InboxEvent).where(
+    InboxEvent.sender.in_(bindparam("who", expanding=True)), InboxEvent.kind == "message")
 
 
 async def plan_sales(session: AsyncSession, customer_ids: Iterable[int], services: Sequence[str],

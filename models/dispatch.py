@@ -20,7 +20,7 @@ from datetime import datetime
 from statistics import median
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, Text, func, select
+from sqlalchemy import JSON, Column, Index, Text, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel
 
@@ -195,10 +195,12 @@ async def lock_job(session: AsyncSession, job_id: int) -> DispatchJob | None:
         .execution_options(populate_existing=True))).scalar_one_or_none()
 
 
+_CURRENT_JOB = (select(DispatchJob).where(DispatchJob.ticket_id == bindparam("ticket_id"))
+                .order_by(DispatchJob.id.desc()).limit(1))  # built once (models.db.built_once)
+
+
 async def current_job(session: AsyncSession, ticket_id: int) -> DispatchJob | None:
-    return (await session.execute(
-        select(DispatchJob).where(DispatchJob.ticket_id == ticket_id)
-        .order_by(DispatchJob.id.desc()).limit(1))).scalar_one_or_none()
+    return (await session.execute(_CURRENT_JOB, {"ticket_id": ticket_id})).scalar_one_or_none()
 
 
 async def offers_of(session: AsyncSession, *, job_id: int | None = None,

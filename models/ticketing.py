@@ -101,9 +101,13 @@ async def add_phone(session: AsyncSession, customer: Customer, phone: str,
 
 
 async def customer_phone(session: AsyncSession, customer_id: int) -> str | None:
-    return (await session.execute(select(CustomerIdentity.value).where(
-        CustomerIdentity.customer_id == customer_id, CustomerIdentity.kind == "phone")
-        .order_by(CustomerIdentity.id.desc()).limit(1))).scalar_one_or_none()
+    return (await session.execute(_PHONE, {"customer_id": customer_id})).scalar_one_or_none()
+
+
+_PHONE = (select(CustomerIdentity.value)
+          .where(CustomerIdentity.customer_id == bindparam("customer_id"),
+                 CustomerIdentity.kind == "phone")
+          .order_by(CustomerIdentity.id.desc()).limit(1))
 
 
 async def site_named(session: AsyncSession, name: str, now: datetime) -> Site:

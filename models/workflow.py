@@ -22,7 +22,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, UniqueConstraint, func, select
+from sqlalchemy import JSON, Column, Index, UniqueConstraint, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel
 
@@ -137,10 +137,12 @@ class Quote(SQLModel, table=True):
 # -- small queries ------------------------------------------------------------------------------
 
 
+_NODES = select(WorkflowNode).where(WorkflowNode.ticket_id == bindparam("ticket_id")).order_by(
+    WorkflowNode.stage, WorkflowNode.id)  # built once (models.db.built_once says why)
+
+
 async def nodes_of(session: AsyncSession, ticket_id: int) -> list[WorkflowNode]:
-    return list((await session.execute(select(WorkflowNode).where(
-        WorkflowNode.ticket_id == ticket_id).order_by(WorkflowNode.stage,
-                                                      WorkflowNode.id))).scalars())
+    return list((await session.execute(_NODES, {"ticket_id": ticket_id})).scalars())
 
 
 async def tasks_of(session: AsyncSession, approval_id: int,
