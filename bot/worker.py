@@ -50,7 +50,8 @@ from bot.outbox import distinct_rows, reply_rows
 from models.db import WriteGate, write_session
 from models.messages import Event, Handled, inbox_row
 from models.queues import (backoff, inbox_claim, inbox_claim_many, inbox_due_heads, inbox_insert,
-                           inbox_mark_done, inbox_mark_done_many, inbox_record_failure, outbox_add)
+                           inbox_mark_done, inbox_mark_done_many, inbox_record_failure, outbox_add,
+                           unwritten_outbox)
 from models.tables import InboxEvent
 from scheduler.clock import Clock
 
@@ -212,12 +213,13 @@ class InboxWorker(WakeableLoop):
         left: list[tuple[InboxEvent, Event, Any]] = []
         # What the batch's handlers said and raised, written once after the last of them (in
         # event order): one duplicate check, one outbox INSERT and one inbox INSERT per
-        # batch, not per event. No handler reads the outbox or the internal events of this
-        # transaction.
-        said: list[dict[str, Any]] = []
+        # batch, not per event. A handler that counts the outbox (微信客服's allowance) counts
+        # the batch's unwritten rows too (models.queues.unwritten_outbox); none reads the
+        # internal events raised in this transaction.
         raised: list[dict[str, Any]] = []
         try:
             async with write_session(self.sm, self.gate) as session:
+                said = unwritten_outbox(session)
                 started = time.perf_counter()
                 mine = await inbox_claim_many(session, [r.id for r, _, _ in todo])
                 for i, (row, event, prep) in enumerate(todo):
@@ -243,6 +245,7 @@ class InboxWorker(WakeableLoop):
                 if handled:
                     now = self.clock.now()
                     await outbox_add(session, await distinct_rows(session, said, now))
+                    said.clear()  # written: the outbox itself counts them now
                     await inbox_insert(session, raised)
                     await inbox_mark_done_many(session, [r.id for r, _, _ in handled], now)
         except Exception as exc:

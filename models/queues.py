@@ -241,6 +241,13 @@ async def outbox_counts(session: AsyncSession) -> dict[str, int]:
     return await _open_counts(session, OutboxMessage)
 
 
+def unwritten_outbox(session: AsyncSession) -> list[dict[str, Any]]:
+    """Outbox rows this transaction has queued but not written yet (the worker writes a batch's
+    replies after its last handler): whoever counts the outbox within the transaction counts
+    these too."""
+    return session.info.setdefault("unwritten_outbox", [])
+
+
 async def kf_sends_since_last_message(session: AsyncSession, open_kfid: str,
                                       external_userid: str) -> tuple[datetime | None, int]:
     """When the 微信客服 customer last wrote (as stored in the inbox), and how many of our
@@ -259,7 +266,8 @@ async def kf_sends_since_last_message(session: AsyncSession, open_kfid: str,
             or_(OutboxMessage.status == PENDING,
                 and_(OutboxMessage.status == SENT, OutboxMessage.sent_at >= last))))
     ).scalar_one()
-    return last, int(sent)
+    queued = sum(1 for r in unwritten_outbox(session) if r["pace_key"] == conversation)
+    return last, int(sent) + queued
 
 
 # -- key/value cursors ---------------------------------------------------------------------
