@@ -62,21 +62,19 @@ def _keyed(stmt: Any, args: tuple, kw: dict) -> Any:
     return stmt
 
 
-class SqliteInsert(sqlite_dml.Insert):
+class _KeyedConflicts:
+    """The dialects' ``on_conflict_do_*`` with the keyed clauses (mixed into both Inserts)."""
+
+    def on_conflict_do_nothing(self, *args: Any, **kw: Any) -> Any:
+        return _keyed(super().on_conflict_do_nothing(*args, **kw), args, kw)  # type: ignore[misc]
+
+    def on_conflict_do_update(self, *args: Any, **kw: Any) -> Any:
+        return _keyed(super().on_conflict_do_update(*args, **kw), args, kw)  # type: ignore[misc]
+
+
+class SqliteInsert(_KeyedConflicts, sqlite_dml.Insert):
+    inherit_cache = True  # SQLAlchemy reads it from each class itself
+
+
+class PgInsert(_KeyedConflicts, pg_dml.Insert):
     inherit_cache = True
-
-    def on_conflict_do_nothing(self, *args: Any, **kw: Any) -> SqliteInsert:
-        return _keyed(super().on_conflict_do_nothing(*args, **kw), args, kw)
-
-    def on_conflict_do_update(self, *args: Any, **kw: Any) -> SqliteInsert:
-        return _keyed(super().on_conflict_do_update(*args, **kw), args, kw)
-
-
-class PgInsert(pg_dml.Insert):
-    inherit_cache = True
-
-    def on_conflict_do_nothing(self, *args: Any, **kw: Any) -> PgInsert:
-        return _keyed(super().on_conflict_do_nothing(*args, **kw), args, kw)
-
-    def on_conflict_do_update(self, *args: Any, **kw: Any) -> PgInsert:
-        return _keyed(super().on_conflict_do_update(*args, **kw), args, kw)

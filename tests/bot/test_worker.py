@@ -183,7 +183,7 @@ async def test_one_batch_says_the_same_thing_twice_to_one_person_and_both_arrive
     assert texts[0] == "ok ？" and texts[1] != texts[0]  # the second one marked
 
 
-async def test_a_later_handler_of_a_batch_counts_the_earlier_ones_unwritten_replies(db_url):
+async def test_a_later_handler_of_a_batch_counts_the_earlier_ones_unwritten_replies(rig):
     """A batch writes its replies after its last handler; a handler that counts the outbox
     within the transaction (微信客服's five sends per customer message) must still see what
     earlier handlers of the batch queued for that customer, or a progress notice could take
@@ -191,34 +191,25 @@ async def test_a_later_handler_of_a_batch_counts_the_earlier_ones_unwritten_repl
     from models.keys import kf_conversation
     from models.queues import kf_sends_since_last_message
 
-    engine = make_engine(db_url)
-    sm = make_sessionmaker(engine)
-    clock = ManualClock(datetime(2026, 11, 25, 2, 0, tzinfo=UTC))
-    writer = InboxWriter(sm, clock)
-    await writer.start()
     counted: list[int] = []
-    router = Router("test")
+    router = Router("kf-notices")
 
     @router.message(msgtype="text")
     async def tell_the_kf_customer(ctx):
         counted.append((await kf_sends_since_last_message(ctx.session, "wk1", "wm1"))[1])
         ctx.send_to_kf("wk1", "wm1", f"进度 {ctx.event.text}")
 
-    try:
-        chat = kf_conversation("wk1", "wm1")
-        await store({"writer": writer}, Event("kf", "message", "text", "wm1", chat, "kf:m:1",
-                                              {"text": "在吗"}),
-                    *[Event("app", "message", "text", f"s{i}", f"app:s{i}", f"app:m:{i}",
-                            {"text": str(i)}) for i in range(3)])
-        worker = InboxWorker(sm, Dispatcher([router], clock=clock), clock, Metrics(),
-                             agent_id=1, concurrency=8, batch=32)
-        assert await worker.run_once() == 4  # one batch, one transaction
-        assert counted == [0, 1, 2, 3]  # each handler saw what the ones before it queued
-        async with sm() as s:
-            assert (await kf_sends_since_last_message(s, "wk1", "wm1"))[1] == 4
-    finally:
-        await writer.stop()
-        await engine.dispose()
+    await store(rig, Event("kf", "message", "text", "wm1", kf_conversation("wk1", "wm1"),
+                           "kf:m:1", {"text": "在吗"}),
+                *[Event("app", "message", "text", f"s{i}", f"app:s{i}", f"app:m:{i}",
+                        {"text": str(i)}) for i in range(3)])
+    clock = rig["clock"]
+    worker = InboxWorker(rig["sm"], Dispatcher([router], clock=clock), clock, Metrics(),
+                         agent_id=1, concurrency=8, batch=32)
+    assert await worker.run_once() == 4  # one batch, one transaction
+    assert counted == [0, 1, 2, 3]  # each handler saw what the ones before it queued
+    async with rig["sm"]() as s:
+        assert (await kf_sends_since_last_message(s, "wk1", "wm1"))[1] == 4
 
 
 @pytest.mark.parametrize("ingest_waits", [True, False])
