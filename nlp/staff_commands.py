@@ -24,6 +24,7 @@ from decimal import Decimal
 from typing import Any, Final
 
 from nlp.numerals import CN_CHARS, parse_number
+from nlp.phones import MOBILE
 from nlp.work_details import WorkDetails, strip_details, work_details
 
 TICKET_NO: Final = re.compile(r"GD\d{8}-\d{4}", re.IGNORECASE)
@@ -301,7 +302,9 @@ def part_prices(text: str) -> tuple[PartUsed, ...]:
     Empty unless at least one price is said and the message has no labour time."""
     if len(text) > MAX_PRICE_ANSWER or _LABOUR.search(text) or _NO_PARTS.search(text):
         return ()
-    region = TICKET_NO.sub(" ", text)
+    # A mobile number is never a price: "咖啡机坏了 13900000006" is a customer's report, not
+    # a part at ¥13,900,000,006 (each report from a technician's account was taken as one).
+    region = MOBILE.sub(" ", TICKET_NO.sub(" ", text))
     head = _PARTS_HEAD.search(region)
     if head is not None:
         region = region[head.end():]

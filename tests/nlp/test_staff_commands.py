@@ -204,6 +204,13 @@ def test_a_price_answer(text, expected):
 
 @pytest.mark.parametrize("text", [
     "好的", "我明天再报", "水泵", "这个要多少钱 200元可以吗", "水泵不记得多少钱了", "2个",
+    # a report with a phone number (bench/e2e.py's, as customers write them) names no price
+    "上海市浦东新区张江路7号 咖啡机坏了 13900000006 明天上午", "水泵坏了 139 1234 5678",
 ])
 def test_what_is_not_a_price_answer(text):
     assert part_prices(text) == ()
+
+
+def test_a_customers_report_with_a_phone_number_is_no_staff_command():
+    assert parse_staff_command("3号店咖啡机坏了，今天能来修吗 13812345678") is None
+    assert parse_staff_command("上海市浦东新区张江路7号 咖啡机坏了 13900000006 明天上午") is None
