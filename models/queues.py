@@ -18,7 +18,7 @@ from models.tables import DONE, PARKED, PENDING, SENT, InboxEvent, KeyValue, Out
 
 def _insert_ignore(session: AsyncSession, table, key: str):
     """``INSERT … ON CONFLICT (key) DO NOTHING`` for the session's dialect."""
-    return built_once(session, ("insert-ignore", table.name, key), lambda: dialect_insert(
+    return built_once(session, ("insert-ignore", table, key), lambda: dialect_insert(
         session, table).on_conflict_do_nothing(index_elements=[key]))
 
 

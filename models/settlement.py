@@ -177,7 +177,7 @@ class PromotionFreeze(SQLModel, table=True):
 
 def _insert_ignore_any(session: AsyncSession, table):
     """``INSERT … ON CONFLICT DO NOTHING`` (any unique constraint) for the session's dialect."""
-    return built_once(session, ("insert-ignore-any", table.name),
+    return built_once(session, ("insert-ignore-any", table),
                       lambda: dialect_insert(session, table).on_conflict_do_nothing())
 
 
