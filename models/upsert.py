@@ -19,21 +19,14 @@ from sqlalchemy.sql import coercions, roles
 from sqlalchemy.sql.sqltypes import NULLTYPE
 
 
-def _key(value: Any, anon_map: Any, bindparams: list) -> Any:
-    """A part's cache key: a SQL element's own; a plain value (a column's name) is itself."""
-    if hasattr(value, "_gen_cache_key"):
-        return value._gen_cache_key(anon_map, bindparams)
-    return value
-
-
 class _Keyed:
     """The cache key of an ON CONFLICT clause: everything it renders."""
 
     inherit_cache = True
 
     def _gen_cache_key(self, anon_map: Any, bindparams: list) -> tuple:
-        def k(v: Any) -> Any:
-            return _key(v, anon_map, bindparams)
+        def k(v: Any) -> Any:  # a SQL element's own key; a plain value (a column's name) itself
+            return v._gen_cache_key(anon_map, bindparams) if hasattr(v, "_gen_cache_key") else v
         return (type(self), getattr(self, "constraint_target", None),
                 None if self.inferred_target_elements is None
                 else tuple(k(e) for e in self.inferred_target_elements),
