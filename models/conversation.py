@@ -49,12 +49,10 @@ class Awaiting(SQLModel, table=True):
 _ONE = select(Awaiting).where(
     Awaiting.person == bindparam("person"), Awaiting.owner == bindparam("owner"),
     Awaiting.kind == bindparam("kind"), Awaiting.ref == bindparam("ref"))
-# A conversation key of None matches the entries of any conversation only (``= NULL`` is
-# never true).
+# Everything still awaiting a person, in every conversation: a person has a handful at most,
+# and one read answers every caller of the transaction, whichever conversation it asks about.
 _LIVE = (select(Awaiting).where(
     Awaiting.person == bindparam("person"),
-    or_(Awaiting.conversation_key.is_(None),
-        Awaiting.conversation_key == bindparam("conversation_key")),
     # expired ones stay in the table (a month of unanswered statements): not read
     or_(Awaiting.expires_at.is_(None), Awaiting.expires_at > bindparam("now")))
     .order_by(Awaiting.id.desc()))
@@ -92,18 +90,17 @@ async def settle(session: AsyncSession, *, owner: str, kind: str, ref: int,
 async def expected(session: AsyncSession, person: str, now: datetime,
                    conversation_key: str | None = None, *, owner: str | None = None,
                    kind: str | None = None) -> list[Awaiting]:
-    """What still awaits ``person`` (in ``conversation_key`` or in any conversation of theirs),
-    newest first; expired entries are left out. One read per person and conversation in a
-    transaction (arbitration, then the router that takes the reply, ask the same); ``expect``
-    and ``settle`` make the next call read again."""
+    """What still awaits ``person`` (in ``conversation_key`` or in any conversation of theirs;
+    with ``conversation_key`` None, what awaits them in any conversation only), newest first;
+    expired entries are left out. One read per person in a transaction (arbitration, the
+    workflow's reasons and the router that takes the reply all ask); ``expect`` and
+    ``settle`` make the next call read again."""
     seen = memo(session, "expected")
-    rows = seen.get((person, conversation_key))
-    if rows is None and conversation_key is None:  # a subset of any conversation's answer
-        wider = next((r for (p, _), r in seen.items() if p == person), None)
-        rows = None if wider is None else [w for w in wider if w.conversation_key is None]
+    rows = seen.get(person)
     if rows is None:
-        rows = seen[person, conversation_key] = list((await session.execute(
-            _LIVE, {"person": person, "conversation_key": conversation_key, "now": now}
-        )).scalars())
-    return [w for w in rows if (w.expires_at is None or w.expires_at > now)
+        rows = seen[person] = list((await session.execute(
+            _LIVE, {"person": person, "now": now})).scalars())
+    return [w for w in rows if (w.conversation_key is None
+                                or w.conversation_key == conversation_key)
+            and (w.expires_at is None or w.expires_at > now)
             and (owner is None or w.owner == owner) and (kind is None or w.kind == kind)]
