@@ -293,7 +293,9 @@ async def add_many(session: AsyncSession, rows: list[Any]) -> list[Any]:
     columns = [c for c in model.__table__.columns if not c.primary_key]
     values = [{c.key: v for c in columns if (v := getattr(row, c.key)) is not None
                or c.server_default is None} for row in rows]
-    made = list(await session.scalars(insert(model).returning(model), values))
+    # NULL rendered, not left out: rows whose Nones differ still share one statement
+    made = list(await session.scalars(insert(model).returning(model), values,
+                                      execution_options={"render_nulls": True}))
     return sorted(made, key=lambda r: r.id)
 
 

@@ -69,18 +69,22 @@ class Flow(Insertion):
             return
         if ticket.template != template.key:
             ticket.template = template.key
-        nodes = await add_many(self.session, [
+        planned = [
             WorkflowNode(ticket_id=ticket.id, key=s.key, name=s.name, kind=s.kind,
                          stage=s.stage, owner_rule=s.owner_rule, actions=list(s.actions),
                          approval_rule=s.approval, created_at=self.now)
-            for s in plan(template, facts_of(ticket))])
+            for s in plan(template, facts_of(ticket))]
+        # What the ticket's life already did is marked before the nodes are written (one
+        # INSERT, no UPDATE after it). A ticket not yet resolved has no statement (nothing to
+        # look up); one whose ticket_created event was parked and retried later may have.
+        unbilled = ticket.resolved_at is None and ticket.closed_at is None
+        # in the order nodes_of reads them: by stage, then as planned (ids follow the plan)
+        await self.mark_done(ticket, sorted(planned, key=lambda n: n.stage),
+                             billed=False if unbilled else None)
+        nodes = await add_many(self.session, planned)
         self.audit(ticket, "workflow:start", "system", template.key,
                    {"template": template.key})
-        # as nodes_of. A ticket not yet resolved has no statement (nothing to look up); one
-        # whose ticket_created event was parked and retried later may have.
-        unbilled = ticket.resolved_at is None and ticket.closed_at is None
-        await self.sync(ticket, sorted(nodes, key=lambda n: (n.stage, n.id)),
-                        billed=False if unbilled else None)
+        await self.advance(ticket, sorted(nodes, key=lambda n: (n.stage, n.id)))  # as nodes_of
 
     # -- the ticket's life moves its mirrored nodes ----------------------------------------
 
@@ -89,11 +93,17 @@ class Flow(Insertion):
         """Mark done the mirrored nodes whose moment has come (accepted, resolved, billed,
         closed) and start what follows them (``nodes``: the ticket's, when just made;
         ``billed``: whether it has a statement, when the caller knows)."""
-        from models.settlement import latest_statement
-
         nodes = nodes if nodes is not None else await nodes_of(self.session, ticket.id)
         if not nodes:
             return
+        await self.mark_done(ticket, nodes, billed)
+        await self.advance(ticket, nodes)
+
+    async def mark_done(self, ticket: Ticket, nodes: list[WorkflowNode],
+                        billed: bool | None = None) -> None:
+        """Mark done the mirrored nodes whose moment has come (saved or not yet)."""
+        from models.settlement import latest_statement
+
         happened = ["created"]
         if ticket.accepted_at is not None:
             happened.append("accepted")
@@ -110,7 +120,6 @@ class Flow(Insertion):
         for n in nodes:
             if n.key in done:
                 n.status, n.done_at, n.done_by = DONE, self.now, "system"
-        await self.advance(ticket, nodes)
 
     async def advance(self, ticket: Ticket, nodes: list[WorkflowNode] | None = None) -> None:
         """Start the waiting nodes of the running stage (and on, while stages finish); the
