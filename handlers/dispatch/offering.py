@@ -40,7 +40,7 @@ class Offering(DispatchBase):
         await self.session.flush()
         if ticket.status != "dispatched":
             await transition(self.session, ticket, "dispatched", actor="dispatch", now=self.now)
-        await self.offer_next(job, ticket)
+        await self.offer_next(job, ticket, tried=set())  # a job made just now: nobody tried
 
     async def pool(self) -> Pool:
         """The technician pool kept by this process (pool_cache.py), current as committed:
@@ -73,12 +73,15 @@ class Offering(DispatchBase):
                 break
         return decision, pool.staff
 
-    async def offer_next(self, job: DispatchJob, ticket: Ticket) -> None:
-        """Offer the job to the next candidate(s), or hand it to the dispatcher on duty."""
+    async def offer_next(self, job: DispatchJob, ticket: Ticket,
+                         tried: set[str] | None = None) -> None:
+        """Offer the job to the next candidate(s), or hand it to the dispatcher on duty
+        (``tried``: who the job was offered to already, when the caller knows)."""
         if ticket.status != "dispatched":  # cancelled meanwhile: ticket_cancelled closes the job
             return
         policy = self.offering.policy(ticket.category)
-        tried = {o.technician for o in await offers_of(self.session, job_id=job.id)}
+        if tried is None:
+            tried = {o.technician for o in await offers_of(self.session, job_id=job.id)}
         if job.mode == "direct" and job.offers_made >= policy.max_candidates:
             await self.escalate(job, ticket, "exhausted", count=job.offers_made)
             return
