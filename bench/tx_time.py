@@ -100,8 +100,13 @@ async def child(args) -> dict:
     worker_module.write_session = timed
     worker_module.InboxWorker.process = process
 
-    with tempfile.TemporaryDirectory() as tmp:
-        url = args.db_url or f"sqlite:///{tmp}/bot.db"
+    from bench.common import bench_database
+
+    # PostgreSQL: a fresh database per run (each revision's, each scenario's), made from the
+    # server of --db-url; SQLite: a fresh file, or --db-url's own
+    pg = args.db_url.startswith("postgres")
+    async with bench_database("postgresql" if pg else "sqlite", args.db_url) as (fresh, _):
+        url = fresh if pg or not args.db_url else args.db_url
         await asyncio.to_thread(migrate, url)
         if args.history:
             from bench.common import seed_history
@@ -199,7 +204,9 @@ def main() -> None:
     ap.add_argument("--history", type=int, default=0,
                     help="seed a year of history first: this many customers, tickets, jobs and "
                          "drafts, three times as many inbox messages")
-    ap.add_argument("--db-url", default="", help="default: a fresh SQLite file per run")
+    ap.add_argument("--db-url", default="",
+                    help="default: a fresh SQLite file per run; postgresql://…: a fresh "
+                         "database on that server per run")
     ap.add_argument("--users-at-once", type=int, default=10,
                     help="1: one user at a time, so no other event's work falls into a "
                          "transaction's CPU time")
