@@ -3,7 +3,7 @@ in the same run: the restructure moved the text analysis (jieba) and the technic
 out of the transaction into the ``prepare`` step (on SQLite the transaction is the one writer).
 
     .venv/bin/python bench/tx_time.py [--before f2afb1d] [--messages 40] [--techs 10000]
-                                      [--history N] [--db-url URL]
+                                      [--history N] [--db-url URL] [--calls]
 
 For each revision (``--before`` checked out into a temporary git worktree, and the working tree)
 a child process runs the bot in-process against the sandbox, times every write transaction the
@@ -20,7 +20,11 @@ an empty database and shows only here.
 
 Prints p50 / p99 / mean milliseconds of the write transaction per event type, the mean CPU
 time this process spent meanwhile (steadier than wall time on a shared machine) and the mean
-number of SQL statements it ran, before and after, and the ratios.
+number of SQL statements it ran, before and after, and the ratios. CPU time moves by ±10 %
+between two runs of the same code on a shared machine; ``--calls`` adds a figure that does
+not: the Python and C function calls the transaction's own task made (a profile hook on the
+event loop's thread; the SQL statements SQLite itself runs, in the connection's thread for
+BEGIN and COMMIT, are not in it). Run with ``--users-at-once 1`` for it.
 """
 
 from __future__ import annotations
@@ -64,6 +68,8 @@ async def child(args) -> dict:
     cpu: dict[str, list[float]] = defaultdict(list)  # this process's CPU seconds in it
     counting: dict[int, list[Any]] = {}  # id(connection) -> [statements so far, their SQL]
     shown: dict[str, list[str]] = {}  # --show-sql: one transaction's statements per event type
+    calls: dict[str, list[int]] = defaultdict(list)  # --calls: Python and C calls in it
+    active: dict[Any, list[int]] = {}  # --calls: task with a transaction open -> its count
     real_ws = worker_module.write_session
 
     @contextlib.asynccontextmanager
@@ -71,14 +77,17 @@ async def child(args) -> dict:
         async with real_ws(*a, **kw) as session:
             conn = (await session.connection()).sync_connection
             counting[id(conn)] = n = [0, []]
+            active[asyncio.current_task()] = c = [0]
             t0, c0 = time.perf_counter(), time.process_time()
             try:
                 yield session
             finally:
                 counting.pop(id(conn), None)
+                active.pop(asyncio.current_task(), None)
             durations[kind.get()].append(time.perf_counter() - t0)  # to the commit
             cpu[kind.get()].append(time.process_time() - c0)
             statements[kind.get()].append(n[0])
+            calls[kind.get()].append(c[0])
             if len(n[1]) > len(shown.get(kind.get(), [])):
                 shown[kind.get()] = n[1]
 
@@ -134,6 +143,16 @@ async def child(args) -> dict:
         sa_event.listen(bot.engine.sync_engine, "before_cursor_execute", count)
         bot.worker.batch = 1  # one event per transaction, so each is timed and counted alone
         sandbox.bot_url = bot.url
+        current_task = asyncio.current_task
+
+        def profile(frame, event, arg):  # counts what the transaction's own task runs
+            if event == "call" or event == "c_call":
+                c = active.get(current_task())
+                if c is not None:
+                    c[0] += 1
+
+        if args.calls:  # the loop's thread only: BEGIN and COMMIT run in the connection's
+            sys.setprofile(profile)
         try:
             async def user(i: int) -> None:
                 u = f"tx{i:04d}"
@@ -150,12 +169,14 @@ async def child(args) -> dict:
             await sandbox.wait_until(lambda: len(durations.get("ticket_created", [])) >=
                                      args.messages, 120, "every ticket_created handled")
         finally:
+            sys.setprofile(None)
             await bot.stop()
             await sandbox.stop()
     if args.show_sql:
         for k, sql in shown.items():
             print(f"-- {k}: {len(sql)} statements", *sql, sep="\n", file=sys.stderr)
-    return {"durations": dict(durations), "statements": dict(statements), "cpu": dict(cpu)}
+    return {"durations": dict(durations), "statements": dict(statements), "cpu": dict(cpu),
+            "calls": dict(calls)}
 
 
 # -- the parent: both revisions, side by side ----------------------------------------------
@@ -168,7 +189,7 @@ def run_child(tree: Path, scenario: str, args) -> dict:
          "--messages", str(args.messages), "--techs", str(args.techs),
          "--users-at-once", str(args.users_at_once), "--history", str(args.history)]
         + (["--db-url", args.db_url] if args.db_url else [])
-        + (["--show-sql"] if args.show_sql else []),
+        + (["--show-sql"] if args.show_sql else []) + (["--calls"] if args.calls else []),
         cwd=tree, env=env, capture_output=True, text=True, timeout=3600)
     if out.returncode != 0:
         raise SystemExit(f"{tree}: {scenario} failed:\n{out.stderr[-3000:]}")
@@ -212,6 +233,10 @@ def main() -> None:
                          "transaction's CPU time")
     ap.add_argument("--show-sql", action="store_true",
                     help="print the longest transaction's statements per event type")
+    ap.add_argument("--calls", action="store_true",
+                    help="also count the Python and C function calls each transaction makes: "
+                         "the same for the same work whatever else the machine does (a "
+                         "profile hook: time and CPU figures are then inflated)")
     ap.add_argument("--child", choices=("e2e", "dispatch"), help=argparse.SUPPRESS)
     ap.add_argument("--scenario", default="", help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -243,6 +268,11 @@ def main() -> None:
                     print(f"  {kind:15} before {stats(b)}  cpu {_ms(cb)}  statements {_mean(sb)}")
                     print(f"  {'':15} after  {stats(a)}  cpu {_ms(ca)}  statements {_mean(sa)}"
                           f"   after/before: time {ratio:.2f}, cpu {cratio:.2f}")
+                    kb, ka = before.get("calls", {}).get(kind), after.get("calls", {}).get(kind)
+                    if args.calls and kb and ka:
+                        print(f"  {'':15} calls per transaction: before {statistics.mean(kb):,.0f}"
+                              f", after {statistics.mean(ka):,.0f}, after/before "
+                              f"{statistics.mean(ka) / statistics.mean(kb):.3f}")
         finally:
             subprocess.run(["git", "worktree", "remove", "--force", str(old)], cwd=ROOT,
                            capture_output=True)
