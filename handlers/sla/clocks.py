@@ -81,25 +81,25 @@ async def start_clocks(ctx: Context, cfg: SlaConfig, ticket: Ticket) -> list[Sla
                         region=region, store=store, parse=seconds)
     cal = cfg.calendar(t.calendar)
     started = ticket.created_at or now
-    out = []
+    out: list[dict[str, Any]] = []
     for metric, target in t.seconds.items():
         if metric.startswith("node:"):  # a workflow node's clock starts with the node
             continue
         yellow_at, due_at = deadlines(cal, started=started, target=target,
                                       yellow_share=cfg.yellow, paused=0)
-        out.append(SlaClock(ticket_id=ticket.id, metric=metric, policy=t.policy,
-                            calendar=t.calendar, chain=t.chains.get(metric, ""),
-                            target_seconds=target, started_at=started, yellow_at=yellow_at,
-                            due_at=due_at, created_at=now, updated_at=now))
-    out = await add_many(ctx.session, out)  # one INSERT for all: their ids name their timers
-    timers = [a for a in (_next_timer(cfg, c, set()) for c in out) if a is not None]
+        out.append(dict(ticket_id=ticket.id, metric=metric, policy=t.policy,
+                        calendar=t.calendar, chain=t.chains.get(metric, ""),
+                        target_seconds=target, started_at=started, yellow_at=yellow_at,
+                        due_at=due_at, created_at=now, updated_at=now))
+    clocks = await add_many(ctx.session, SlaClock, out)  # one INSERT: their ids name timers
+    timers = [a for a in (_next_timer(cfg, c, set()) for c in clocks) if a is not None]
     reminder = cfg.reminders.get(ticket.category)
     if reminder is not None and ticket.category not in cfg.silent_kinds:
         timers.append(Arming(sla_remind_timer(ticket.id), cal.add(now, seconds(reminder.every)),
                              "sla_remind", {"ticket_id": ticket.id, "n": 1},
                              ticket_conversation(ticket.id)))
     await arm_many(ctx.session, timers, now=now)
-    return out
+    return clocks
 
 
 def _plan(cfg: SlaConfig, clock: SlaClock) -> list[Any]:

@@ -19,8 +19,8 @@ from handlers.lifecycle import can_transition, transition
 from handlers.routing import Context
 from handlers.workflow import texts
 from handlers.workflow.config import WorkflowConfig
-from handlers.workflow.engine.flow import (ACTIVE, DONE, SKIPPED, WAITING, as_step, finish,
-                                           plan, to_activate)
+from handlers.workflow.engine.flow import (ACTIVE, DONE, SKIPPED, WAITING, Step, as_step,
+                                           finish, plan, to_activate)
 from handlers.workflow.engine.model import Facts
 from handlers.workflow.insertion import Insertion
 from handlers.workflow.owners import owners_of, rule_label
@@ -69,19 +69,20 @@ class Flow(Insertion):
             return
         if ticket.template != template.key:
             ticket.template = template.key
-        planned = [
-            WorkflowNode(ticket_id=ticket.id, key=s.key, name=s.name, kind=s.kind,
-                         stage=s.stage, owner_rule=s.owner_rule, actions=list(s.actions),
-                         approval_rule=s.approval, created_at=self.now)
-            for s in plan(template, facts_of(ticket))]
+        steps = plan(template, facts_of(ticket))
         # What the ticket's life already did is marked before the nodes are written (one
         # INSERT, no UPDATE after it). A ticket not yet resolved has no statement (nothing to
         # look up); one whose ticket_created event was parked and retried later may have.
         unbilled = ticket.resolved_at is None and ticket.closed_at is None
         # in the order nodes_of reads them: by stage, then as planned (ids follow the plan)
-        await self.mark_done(ticket, sorted(planned, key=lambda n: n.stage),
-                             billed=False if unbilled else None)
-        nodes = await add_many(self.session, planned)
+        done = await self.finished(ticket, sorted(steps, key=lambda s: s.stage),
+                                   billed=False if unbilled else None)
+        marks = {"status": DONE, "done_at": self.now, "done_by": "system"}
+        nodes = await add_many(self.session, WorkflowNode, [
+            dict(ticket_id=ticket.id, key=s.key, name=s.name, kind=s.kind, stage=s.stage,
+                 owner_rule=s.owner_rule, actions=list(s.actions), approval_rule=s.approval,
+                 created_at=self.now, **(marks if s.key in done else {}))
+            for s in steps])
         self.audit(ticket, "workflow:start", "system", template.key,
                    {"template": template.key})
         await self.advance(ticket, sorted(nodes, key=lambda n: (n.stage, n.id)))  # as nodes_of
@@ -96,12 +97,15 @@ class Flow(Insertion):
         nodes = nodes if nodes is not None else await nodes_of(self.session, ticket.id)
         if not nodes:
             return
-        await self.mark_done(ticket, nodes, billed)
+        done = await self.finished(ticket, [as_step(n) for n in nodes], billed)
+        for n in nodes:
+            if n.key in done:
+                n.status, n.done_at, n.done_by = DONE, self.now, "system"
         await self.advance(ticket, nodes)
 
-    async def mark_done(self, ticket: Ticket, nodes: list[WorkflowNode],
-                        billed: bool | None = None) -> None:
-        """Mark done the mirrored nodes whose moment has come (saved or not yet)."""
+    async def finished(self, ticket: Ticket, steps: list[Step],
+                       billed: bool | None = None) -> set[str]:
+        """The keys of the mirrored steps whose moment has come (accepted, resolved …)."""
         from models.settlement import latest_statement
 
         happened = ["created"]
@@ -111,15 +115,11 @@ class Flow(Insertion):
             happened.append("resolved")
         if ticket.closed_at is not None:
             happened.append("closed")
-        if billed is None and any(n.kind == "settle" and n.status != DONE for n in nodes):
+        if billed is None and any(s.kind == "settle" and s.status != DONE for s in steps):
             billed = await latest_statement(self.session, ticket.id) is not None
         if billed:
             happened.append("billed")
-        steps = [as_step(n) for n in nodes]
-        done = {s.key for what in happened for s in finish(steps, what)}
-        for n in nodes:
-            if n.key in done:
-                n.status, n.done_at, n.done_by = DONE, self.now, "system"
+        return {s.key for what in happened for s in finish(steps, what)}
 
     async def advance(self, ticket: Ticket, nodes: list[WorkflowNode] | None = None) -> None:
         """Start the waiting nodes of the running stage (and on, while stages finish); the

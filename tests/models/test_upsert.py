@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
 from sqlalchemy import event, select
 
 from models.db import add_many, dialect_insert, write_session
@@ -62,15 +63,18 @@ async def test_new_rows_of_one_table_go_in_one_insert_and_come_back_in_the_sessi
                                 actor="test", now=NOW)
         seen, stop = _watch(sm)
         try:
-            nodes = await add_many(s, [
-                WorkflowNode(ticket_id=t.id, key=f"step{i}", name=f"第{i}步", kind="task",
-                             stage=i, actions=["done"], created_at=NOW) for i in range(5)])
+            nodes = await add_many(s, WorkflowNode, [
+                dict(ticket_id=t.id, key=f"step{i}", name=f"第{i}步", kind="task", stage=i,
+                     actions=["done"], created_at=NOW,
+                     **({"done_by": "system"} if i == 4 else {})) for i in range(5)])
         finally:
             stop()
         assert [verb for verb, _ in seen] == ["INSERT"]  # one statement for five rows
         assert [n.key for n in nodes] == [f"step{i}" for i in range(5)]
         assert [n.id for n in nodes] == sorted(n.id for n in nodes)
-        assert all(n in s for n in nodes) and nodes[0].status == "waiting"  # defaults applied
+        # the model's defaults applied (status, owners); a value one row alone has is kept
+        assert all(n in s for n in nodes) and nodes[0].status == "waiting"
+        assert nodes[0].owners == [] and [n.done_by for n in nodes] == [None] * 4 + ["system"]
         nodes[2].status = "active"  # the session's own objects: a change is saved
     async with sm() as s:
         stored = (await s.execute(select(WorkflowNode.key, WorkflowNode.status, WorkflowNode.actions)
@@ -78,4 +82,7 @@ async def test_new_rows_of_one_table_go_in_one_insert_and_come_back_in_the_sessi
     assert [tuple(r) for r in stored] == [
         (f"step{i}", "active" if i == 2 else "waiting", ["done"]) for i in range(5)]
     async with write_session(sm, gate) as s:
-        assert await add_many(s, []) == []
+        assert await add_many(s, WorkflowNode, []) == []
+        with pytest.raises(TypeError, match="created_at"):  # no default: it must be given
+            await add_many(s, WorkflowNode, [dict(ticket_id=t.id, key="k", name="n",
+                                                  kind="task", stage=0)])
