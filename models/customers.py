@@ -38,26 +38,42 @@ async def linked_customer_ids(session: AsyncSession, ticket: Ticket) -> set[int]
     phones = {p for p in (ticket.phone, me.phone if me else None) if p}
     if me is not None and me.merged_into_id:
         ids.add(me.merged_into_id)
-    linked = [select(Customer.id).where(Customer.merged_into_id.in_(list(ids)))]
-    if phones:
-        linked += [select(Customer.id).where(Customer.phone.in_(list(phones))),
-                   select(CustomerIdentity.customer_id).where(
-                       CustomerIdentity.kind == "phone", CustomerIdentity.value.in_(list(phones))),
-                   select(Ticket.customer_id).where(Ticket.phone.in_(list(phones)))]
     # one statement (each arm still its index's lookup), not one per way of being linked
-    ids.update(i for i in (await session.execute(union_all(*linked))).scalars() if i is not None)
+    found = await session.execute(_LINKED if phones else _MERGED_INTO,
+                                  {"ids": list(ids), "phones": list(phones)})
+    ids.update(i for i in found.scalars() if i is not None)
     return ids
+
+
+# built once, with parameters (models.db.built_once says why)
+_MERGED_INTO = select(Customer.id).where(
+    Customer.merged_into_id.in_(bindparam("ids", expanding=True)))
+_LINKED = union_all(
+    _MERGED_INTO,
+    select(Customer.id).where(Customer.phone.in_(bindparam("phones", expanding=True))),
+    select(CustomerIdentity.customer_id).where(
+        CustomerIdentity.kind == "phone",
+        CustomerIdentity.value.in_(bindparam("phones", expanding=True))),
+    select(Ticket.customer_id).where(Ticket.phone.in_(bindparam("phones", expanding=True))))
 
 
 async def earlier_tickets(session: AsyncSession, ticket: Ticket, customer_ids: Iterable[int],
                           address: str = "") -> list[Ticket]:
     """The other tickets of these customers or at this address, newest first."""
-    conds = [Ticket.customer_id.in_(list(customer_ids))]
-    if address:
-        conds.append(Ticket.address == address)
-    return list((await session.execute(select(Ticket).where(
-        or_(*conds), Ticket.id != ticket.id, Ticket.created_at <= ticket.created_at)
-        .order_by(Ticket.created_at.desc(), Ticket.id.desc()).limit(HISTORY_LIMIT))).scalars())
+    return list((await session.execute(_EARLIER_HERE if address else _EARLIER, {
+        "ids": list(customer_ids), "address": address, "ticket_id": ticket.id,
+        "created_at": ticket.created_at})).scalars())
+
+
+def _earlier(*where: Any) -> Any:
+    return (select(Ticket).where(or_(Ticket.customer_id.in_(bindparam("ids", expanding=True)),
+                                     *where),
+                                 Ticket.id != bindparam("ticket_id"),
+                                 Ticket.created_at <= bindparam("created_at"))
+            .order_by(Ticket.created_at.desc(), Ticket.id.desc()).limit(HISTORY_LIMIT))
+
+
+_EARLIER, _EARLIER_HERE = _earlier(), _earlier(Ticket.address == bindparam("address"))
 
 
 async def latest_reports(session: AsyncSession, ticket_ids: Sequence[int]) -> dict[int, WorkReport]:
