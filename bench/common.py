@@ -78,11 +78,15 @@ async def bench_database(kind: str, pg_url: str) -> AsyncIterator[tuple[str, str
     name = f"bench_{os.getpid()}"
     if kind == "postgresql":
         import psycopg
+        from sqlalchemy.engine import make_url
 
+        # psycopg takes a plain postgresql:// URL; the database's own keeps any driver and query
+        server = make_url(pg_url)
+        pg_url = server.set(drivername="postgresql").render_as_string(hide_password=False)
         with psycopg.connect(pg_url, autocommit=True) as c:
             c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
             c.execute(f'CREATE DATABASE "{name}"')
-        url = pg_url.rsplit("/", 1)[0] + "/" + name
+        url = server.set(database=name).render_as_string(hide_password=False)
     else:
         url = f"sqlite:///{tmp.name}/bot.db"
     try:

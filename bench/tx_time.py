@@ -21,10 +21,13 @@ an empty database and shows only here.
 Prints p50 / p99 / mean milliseconds of the write transaction per event type, the mean CPU
 time this process spent meanwhile (steadier than wall time on a shared machine) and the mean
 number of SQL statements it ran, before and after, and the ratios. CPU time moves by ±10 %
-between two runs of the same code on a shared machine; ``--calls`` adds a figure that does
-not: the Python and C function calls the transaction's own task made (a profile hook on the
-event loop's thread; the SQL statements SQLite itself runs, in the connection's thread for
-BEGIN and COMMIT, are not in it). Run with ``--users-at-once 1`` for it.
+between two runs of the same code on a shared machine; ``--calls`` adds a figure that hardly
+does (two runs agreed within 0.1 %): the Python and C function calls the transaction's own
+task made, from the claim to its last statement (a profile hook on the event loop's thread).
+Not in it: the session's closing flush and COMMIT (the done mark, the transaction's last
+statement, has flushed what was pending), and what SQLite's C code does. A coroutine's every
+resumption also counts as a call, so waiting more often (at the write gate, for PostgreSQL)
+adds a few: run with ``--users-at-once 1`` for it.
 """
 
 from __future__ import annotations

@@ -34,9 +34,9 @@ class WakeableLoop:
     async def stop(self) -> None:
         """Finish the round in hand; what is not started stays queued in the database.
         Nothing is cancelled: a stop that cancelled the SLA courier's loop and awaited it hung
-        on PostgreSQL when the cancellation was lost inside the driver's wait (psycopg waits
-        with ``asyncio.wait_for``, which on Python 3.11 can swallow a cancellation arriving as
-        its wait completes; 1 stop in 60 in a stress of two bots). scheduler/timers.py
+        on PostgreSQL when the cancellation was lost inside the driver's wait (psycopg before
+        3.3 waited with ``asyncio.wait_for``, which on Python 3.11 can swallow a cancellation
+        arriving as its wait completes; 1 stop in 60 in a stress of two bots). scheduler/timers.py
         ``tick`` says what a transaction cancelled mid-way leaves behind."""
         self._stopping = True
         self._wake.set()
