@@ -231,16 +231,26 @@ async def tickets_of(session: AsyncSession, customer_id: int, statuses: Sequence
                      limit: int = 20) -> list[Ticket]:
     """The customer's tickets (or the store's, when ``store`` is given) in ``statuses``,
     newest first."""
+    return list((await session.execute(_TICKETS_OF[bool(store), since is not None], {
+        "customer_id": customer_id, "statuses": list(statuses), "store": store,
+        "since": since, "limit": limit})).scalars())
+
+
+def _tickets_of(store: bool, since: bool) -> Any:
     # the status test inside each arm, so each is one index's lookup (not every closed ticket)
-    status = Ticket.status.in_(tuple(statuses))
-    who = and_(Ticket.customer_id == customer_id, status)
+    status = Ticket.status.in_(bindparam("statuses", expanding=True))
+    who = and_(Ticket.customer_id == bindparam("customer_id"), status)
     if store:
-        who = or_(who, and_(Ticket.store == store, status))
+        who = or_(who, and_(Ticket.store == bindparam("store"), status))
     stmt = select(Ticket).where(who)
-    if since is not None:
-        stmt = stmt.where(Ticket.updated_at >= since)
-    return list((await session.execute(
-        stmt.order_by(Ticket.id.desc()).limit(limit))).scalars())
+    if since:
+        stmt = stmt.where(Ticket.updated_at >= bindparam("since"))
+    return stmt.order_by(Ticket.id.desc()).limit(bindparam("limit"))
+
+
+# built once, with parameters (models.db.built_once says why): with or without a store, a since
+_TICKETS_OF = {(store, since): _tickets_of(store, since)
+               for store in (False, True) for since in (False, True)}
 
 
 # -- where a ticket is -----------------------------------------------------------------------
