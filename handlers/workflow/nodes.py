@@ -89,15 +89,13 @@ class Flow(Insertion):
 
     # -- the ticket's life moves its mirrored nodes ----------------------------------------
 
-    async def sync(self, ticket: Ticket, nodes: list[WorkflowNode] | None = None,
-                   billed: bool | None = None) -> None:
+    async def sync(self, ticket: Ticket) -> None:
         """Mark done the mirrored nodes whose moment has come (accepted, resolved, billed,
-        closed) and start what follows them (``nodes``: the ticket's, when just made;
-        ``billed``: whether it has a statement, when the caller knows)."""
-        nodes = nodes if nodes is not None else await nodes_of(self.session, ticket.id)
+        closed) and start what follows them."""
+        nodes = await nodes_of(self.session, ticket.id)
         if not nodes:
             return
-        done = await self.finished(ticket, [as_step(n) for n in nodes], billed)
+        done = await self.finished(ticket, [as_step(n) for n in nodes])
         for n in nodes:
             if n.key in done:
                 n.status, n.done_at, n.done_by = DONE, self.now, "system"
@@ -105,7 +103,8 @@ class Flow(Insertion):
 
     async def finished(self, ticket: Ticket, steps: list[Step],
                        billed: bool | None = None) -> set[str]:
-        """The keys of the mirrored steps whose moment has come (accepted, resolved …)."""
+        """The keys of the mirrored steps whose moment has come (accepted, resolved …);
+        ``billed``: whether the ticket has a statement, when the caller knows."""
         from models.settlement import latest_statement
 
         happened = ["created"]
