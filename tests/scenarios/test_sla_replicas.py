@@ -44,8 +44,12 @@ async def test_two_processes_send_each_escalation_and_each_digest_once(pg_databa
     from models.ticketing import create_ticket, customer_for, site_named
     from models.tickets import TicketCreate
     from scheduler.timers import arm
+    from tests.browser.chromium import ensure_packages
     from tests.conftest import _truncate_pg
 
+    # the digest goes with its chart, drawn in a CJK font: without one it would go as text
+    # only, and whether it did would depend on which test installed the font first
+    ensure_packages(("fonts-wqy-microhei",), "the digest chart (Chinese labels)")
     _truncate_pg(pg_database)
     (tmp_path / "sla.yaml").write_text(CONFIG, encoding="utf-8")
     (tmp_path / "more.yaml").write_text(SUPERVISOR, encoding="utf-8")
