@@ -15,7 +15,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.dispatch import CardCode
-from models.queues import _insert_ignore
+from models.db import insert_rows
 
 CODE_TTL = timedelta(hours=72)
 
@@ -25,9 +25,9 @@ async def card_code_add(session: AsyncSession, task_id: str, userid: str, code: 
     """Remember a code (idempotent: a redelivered click stores nothing twice)."""
     if not (task_id and userid and code):
         return
-    await session.execute(_insert_ignore(session, CardCode.__table__, "code"),
-                          [{"task_id": task_id, "userid": userid, "code": code,
-                            "source": source, "issued_at": now, "used_at": None}])
+    await insert_rows(session, CardCode.__table__, [
+        {"task_id": task_id, "userid": userid, "code": code, "source": source, "issued_at": now,
+         "used_at": None}], skip_conflicts_on="code")
 
 
 async def remember_send_code(session: AsyncSession, payload: dict[str, Any],

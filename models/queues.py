@@ -10,16 +10,10 @@ from sqlalchemy import and_, bindparam, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from models.db import built_once, dialect_insert
+from models.db import insert_rows
 from models.keys import kf_conversation
 
 from models.tables import DONE, PARKED, PENDING, SENT, InboxEvent, KeyValue, OutboxMessage
-
-
-def _insert_ignore(session: AsyncSession, table, key: str):
-    """``INSERT … ON CONFLICT (key) DO NOTHING`` for the session's dialect."""
-    return built_once(session, ("insert-ignore", table, key), lambda: dialect_insert(
-        session, table).on_conflict_do_nothing(index_elements=[key]))
 
 
 # -- inbox ---------------------------------------------------------------------------------
@@ -29,9 +23,9 @@ async def inbox_insert(session: AsyncSession, rows: Sequence[dict[str, Any]]) ->
     """Insert inbox rows, skipping dedupe keys already stored. Returns the keys that were new."""
     if not rows:
         return set()
-    stmt = built_once(session, "inbox-insert", lambda: _insert_ignore(
-        session, InboxEvent.__table__, "dedupe_key").returning(InboxEvent.__table__.c.dedupe_key))
-    result = await session.execute(stmt, list(rows))
+    table = InboxEvent.__table__
+    result = await insert_rows(session, table, rows, skip_conflicts_on="dedupe_key",
+                               returning=table.c.dedupe_key)
     return set(result.scalars())
 
 
@@ -139,8 +133,8 @@ async def outbox_add(session: AsyncSession, rows: Iterable[dict[str, Any]]) -> i
     rows = list(rows)
     if not rows:
         return 0
-    stmt = _insert_ignore(session, OutboxMessage.__table__, "idempotency_key")
-    result = await session.execute(stmt, rows)
+    result = await insert_rows(session, OutboxMessage.__table__, rows,
+                               skip_conflicts_on="idempotency_key")
     return max(result.rowcount or 0, 0)
 
 

@@ -1,5 +1,5 @@
 """Upserts compiled once and cached, and several new rows in one INSERT (models/upsert.py,
-``models.db.add_many``), on SQLite and PostgreSQL."""
+``models.db.add_many``, ``models.db.insert_rows``), on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -8,7 +8,10 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import event, select
 
-from models.db import add_many, dialect_insert, write_session
+from models.db import UNNEST_FROM, add_many, dialect_insert, write_session
+from models.messages import Event, inbox_row
+from models.queues import inbox_insert
+from models.tables import InboxEvent
 from models.ticketing import create_ticket, customer_for
 from models.tickets import TicketCounter, TicketCreate
 from models.workflow import WorkflowNode
@@ -86,3 +89,43 @@ async def test_new_rows_of_one_table_go_in_one_insert_and_come_back_in_the_sessi
         with pytest.raises(TypeError, match="created_at"):  # no default: it must be given
             await add_many(s, WorkflowNode, [dict(ticket_id=t.id, key="k", name="n",
                                                   kind="task", stage=0)])
+
+
+async def test_many_inbox_rows_go_in_one_statement_in_order_and_only_new_keys_come_back(db, db_url):
+    """Enough rows with RETURNING: on PostgreSQL one array per column (``unnest``), not a
+    statement that grows with the rows; on both, one INSERT, rows stored in the order given
+    with everything they said, a key stored before skipped and not returned."""
+    sm, gate = db
+    n = UNNEST_FROM * 3
+    events = [Event("app", "message", "text", f"user{i % 3}", f"conv{i % 3}", f"msg{i}",
+                    {"content": f"3号店咖啡机坏了 {i}", "n": i, "nested": {"ok": i % 2 == 0}})
+              for i in range(n)]
+    async with write_session(sm, gate) as s:
+        assert await inbox_insert(s, [inbox_row(events[5], NOW)]) == {"msg5"}  # one row
+    seen, stop = _watch(sm)
+    statements: list[str] = []
+
+    def sql(conn, cursor, statement, params, context, executemany):
+        statements.append(statement)
+    engine = sm.kw["bind"].sync_engine
+    event.listen(engine, "before_cursor_execute", sql)
+    try:
+        async with write_session(sm, gate) as s:
+            new = await inbox_insert(s, [inbox_row(e, NOW) for e in events])
+    finally:
+        stop()
+        event.remove(engine, "before_cursor_execute", sql)
+    assert [verb for verb, _ in seen if verb != "BEGIN"] == ["INSERT"]
+    assert new == {f"msg{i}" for i in range(n)} - {"msg5"}  # stored before: skipped
+    if db_url.startswith("postgresql"):
+        insert = next(q for q in statements if q.startswith("INSERT"))
+        assert "unnest" in insert and len(insert) < 2000
+    async with sm() as s:
+        rows = list((await s.execute(select(InboxEvent).where(InboxEvent.dedupe_key != "msg5")
+                                     .order_by(InboxEvent.id))).scalars())
+    assert [r.dedupe_key for r in rows] == [f"msg{i}" for i in range(n) if i != 5]
+    r = rows[7]  # msg8
+    assert (r.channel, r.kind, r.type, r.sender, r.conversation_key, r.status, r.attempts) == (
+        "app", "message", "text", "user2", "conv2", "pending", 0)
+    assert r.payload == {"content": "3号店咖啡机坏了 8", "n": 8, "nested": {"ok": True}}
+    assert r.received_at == NOW and r.next_attempt_at == NOW and r.processed_at is None
