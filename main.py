@@ -48,6 +48,7 @@ from handlers.config_file import ConfigError
 from handlers.dispatch.config import load_dispatch_configs
 from handlers.intake.config import load_intake_config
 from handlers.settlement.config import load_settlement
+from handlers.upkeep.router import ensure_retention_timer
 from models.db import WriteGate, make_engine, make_sessionmaker, migrate, writer_waiting
 from models.queues import inbox_counts, outbox_counts
 from models.spool import Spool
@@ -181,6 +182,7 @@ class BotRuntime:
         if self.run_worker:
             await self.worker.start()
             self.timers.start(s.TIMER_SWEEP_SECONDS)
+            await ensure_retention_timer(self.sm, self.clock, s.RETENTION_DAYS, gate)
         await self.sla.start(self.run_worker)
         if self.run_sender:
             await self.sender.start()

@@ -67,6 +67,10 @@ class Settings(BaseSettings):
     WORKER_HOLD_SECONDS: float = Field(default=0.02, gt=0)
     # How often the durable-timer sweep looks for due timers (seconds).
     TIMER_SWEEP_SECONDS: float = Field(default=1.0, gt=0)
+    # Days finished queue rows are kept (handled events, sent messages, fired timers;
+    # models/retention.py); 0 keeps everything. Under 3 days a 微信客服 re-pull could store
+    # a message twice.
+    RETENTION_DAYS: int = Field(default=7, ge=0)
     # After SIGTERM, how long a stop may take before the process ends itself (what it did not
     # finish stays queued); halfway, the log names what the stop is waiting on.
     SHUTDOWN_SECONDS: float = Field(default=25.0, gt=0)
@@ -135,6 +139,14 @@ class Settings(BaseSettings):
         raw = v.get_secret_value()
         if raw:
             aes_key_from_encoding_key(raw)  # raises ValueError naming the problem
+        return v
+
+    @field_validator("RETENTION_DAYS")
+    @classmethod
+    def _retention(cls, v: int) -> int:
+        if 0 < v < 3:
+            raise ValueError("must be 0 (keep everything) or at least 3 days (微信客服 may send "
+                             "3 days of messages again; they must still be recognised)")
         return v
 
     @field_validator("WECOM_API_BASE")

@@ -29,8 +29,9 @@ def routers() -> list[Router]:
     from handlers.board.router import router as board  # its own timers only (webhooks, export)
     # before dispatch: a new ticket's history and floor are on it when the offer card is built
     from handlers.customers.router import router as customers
+    from handlers.upkeep.router import router as upkeep  # its own timer only (retention)
 
-    return [sla, kf, customers, settlement, workflow, dispatch, intake, basic, board]
+    return [sla, kf, customers, settlement, workflow, dispatch, intake, basic, board, upkeep]
 
 
 def build_dispatcher(services: Services, clock: Clock, metrics: Any = None,

@@ -5,16 +5,18 @@ On an empty database a full scan costs nothing, so no journey test notices it; w
 history (200,000 tickets) the lookups of a customer's history made a created ticket's write
 transaction 9× longer (bench/tx_time.py --history). This test walks a ticket from report to
 completion (the technician asks for their 待办 on the way), a second report from the same
-store and a manager's 日报, records every query the bot ran, and asks the database how it would run each one: SQLite's query plan must not SCAN a growing table;
+store, a manager's 日报 and a retention round, records every query the bot ran, and asks the database how it would run each one: SQLite's query plan must not SCAN a growing table;
 PostgreSQL, told not to scan sequentially where it has a choice, must not need to.
 """
 
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 from sqlalchemy import event
 
+from models.retention import prune
 from tests.scenarios.test_dispatch import click, report, say
 
 MANAGER = "wangjingli"  # 王经理 (config/sandbox/staff.yaml)
@@ -88,6 +90,8 @@ async def test_a_ticket_from_report_to_done_reads_no_growing_table_whole(st, mon
         again = await report(st, "人民广场店咖啡机又坏了 13812345678")  # history, repeat
         assert again.number != t.number
         assert "工单日报" in await say(st, MANAGER, "日报")  # a manager's numbers of the day
+        async with st.bot.sm() as s, s.begin():  # a retention round (handlers/upkeep)
+            assert (await prune(s, st.clock.now() + timedelta(days=1), 500)).total > 0
     finally:
         event.remove(sync_engine, "before_cursor_execute", record)
 

@@ -1,0 +1,104 @@
+"""Retention through the running bot (handlers/upkeep): a week after a ticket was reported in a
+group, in 1:1 and over 微信客服, its handled internal events, sent replies and fired timers are
+deleted by the bot's own timer; what people wrote stays, and people go on being answered."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from handlers.upkeep.router import TIMER, ensure_retention_timer
+from models.customers import messages_from
+from models.tables import InboxEvent, OutboxMessage
+from models.timer import Timer
+
+GROUP = "wrSTORE3group"
+
+
+async def count(st, model, *where) -> int:
+    async with st.bot.sm() as s:
+        return (await s.execute(select(func.count()).select_from(model).where(*where))).scalar()
+
+
+async def test_a_week_on_the_bot_deletes_what_nothing_reads_and_keeps_answering(st):
+    await st.sandbox.aibot_says("zhangsan", "人民广场店咖啡机坏了，今天下午能来修吗 13812345678",
+                                chat_id=GROUP)
+    await st.sandbox.member_says("lisi", "你好")
+    await st.sandbox.customer_kf("wmCHENnvshi0001", "空调不制冷")
+    await st.settle()
+    await st.sandbox.aibot_says("zhangsan", "确认", chat_id=GROUP)
+    await st.settle()
+    assert "工单" in st.said(f"aibot:g:{GROUP}")[-1]
+    then = st.clock.now()
+    messages = await count(st, InboxEvent, InboxEvent.kind == "message")
+    old_events = (InboxEvent.kind == "event", InboxEvent.received_at <= then)
+    old_sent = (OutboxMessage.status == "sent", OutboxMessage.sent_at <= then)
+    events, sent = await count(st, InboxEvent, *old_events), await count(st, OutboxMessage,
+                                                                       *old_sent)
+    assert events >= 2 and sent >= 4  # ticket_created …; the replies in three chats
+    async with st.bot.sm() as s:
+        wrote = await messages_from(s, ["zhangsan"])
+    assert wrote == 2
+
+    await ensure_retention_timer(st.bot.sm, st.clock, 7)
+    st.clock.advance(days=6, hours=23)  # not yet a week: nothing goes (offers time out …)
+    await st.settle()
+    assert await count(st, InboxEvent, *old_events) == events
+    assert await count(st, OutboxMessage, *old_sent) == sent
+
+    st.clock.advance(hours=2)  # past the week: the next round deletes them
+    await st.settle()
+    assert await count(st, InboxEvent, *old_events) == 0
+    assert await count(st, OutboxMessage, *old_sent) == 0
+    assert await count(st, InboxEvent, InboxEvent.kind == "message") == messages
+    async with st.bot.sm() as s:
+        assert await messages_from(s, ["zhangsan"]) == wrote  # "N条消息" unchanged
+        retention = (await s.execute(select(Timer).where(Timer.key == TIMER))).scalar_one()
+    week = st.clock.now() - timedelta(days=7)
+    assert await count(st, Timer, Timer.status == "fired", Timer.updated_at < week) == 0
+    assert retention.status == "armed" and retention.payload == {"days": 7}
+    assert retention.due_at > st.clock.now()  # the next round, an hour on
+
+    # people are still answered, on every channel, with new rows; the open ticket is still
+    # known (tickets are not queue rows)
+    number = st.said(f"aibot:g:{GROUP}")[-1].split("工单")[1].split()[0][:16]
+    await st.sandbox.aibot_says("zhangsan", "人民广场店咖啡机又坏了 13812345678", chat_id=GROUP)
+    await st.sandbox.member_says("lisi", "你好")
+    await st.sandbox.customer_kf("wmCHENnvshi0001", "你好")
+    await st.settle()
+    assert number.startswith("GD") and number in st.said(f"aibot:g:{GROUP}")[-1]
+    assert len(st.said("app:lisi")) == 2
+    assert len(st.said("kf:wmCHENnvshi0001")) >= 2
+
+
+async def test_zero_days_keeps_everything_and_a_restart_leaves_the_round_where_it_is(st):
+    await ensure_retention_timer(st.bot.sm, st.clock, 7)
+    [armed] = await st.rows(Timer, Timer.key == TIMER)
+    st.clock.advance(seconds=30)
+    await ensure_retention_timer(st.bot.sm, st.clock, 7)  # a second replica, or a restart
+    [again] = await st.rows(Timer, Timer.key == TIMER)
+    assert (again.due_at, again.generation) == (armed.due_at, armed.generation)
+    await ensure_retention_timer(st.bot.sm, st.clock, 14)  # other days: armed with them
+    [other] = await st.rows(Timer, Timer.key == TIMER)
+    assert other.payload == {"days": 14} and other.status == "armed"
+    await ensure_retention_timer(st.bot.sm, st.clock, 0)
+    [off] = await st.rows(Timer, Timer.key == TIMER)
+    assert off.status == "cancelled"
+    st.clock.advance(days=30)
+    await st.settle()
+    [still] = await st.rows(Timer, Timer.key == TIMER)
+    assert still.status == "cancelled"
+
+
+def test_retention_days_of_1_or_2_are_refused_at_start_with_the_reason():
+    from bot.settings import SettingsError, load_settings
+    from tests.conftest import make_settings
+
+
+    assert make_settings("sqlite://", RETENTION_DAYS=0).RETENTION_DAYS == 0
+    assert make_settings("sqlite://", RETENTION_DAYS=3).RETENTION_DAYS == 3
+    assert make_settings("sqlite://").RETENTION_DAYS == 7
+    with pytest.raises(SettingsError, match="RETENTION_DAYS.*at least 3 days"):
+        load_settings(_env_file=None, RETENTION_DAYS=2)
