@@ -180,9 +180,9 @@ class BotRuntime:
         if self.run_http:
             await self.writer.start()
         if self.run_worker:
+            await ensure_retention_timer(self.sm, self.clock, s.RETENTION_DAYS, gate)
             await self.worker.start()
             self.timers.start(s.TIMER_SWEEP_SECONDS)
-            await ensure_retention_timer(self.sm, self.clock, s.RETENTION_DAYS, gate)
         await self.sla.start(self.run_worker)
         if self.run_sender:
             await self.sender.start()

@@ -68,8 +68,8 @@ class Settings(BaseSettings):
     # How often the durable-timer sweep looks for due timers (seconds).
     TIMER_SWEEP_SECONDS: float = Field(default=1.0, gt=0)
     # Days finished queue rows are kept (handled events, sent messages, fired timers;
-    # models/retention.py); 0 keeps everything. Under 3 days a 微信客服 re-pull could store
-    # a message twice.
+    # models/retention.py); 0 keeps everything. At least 3: the 微信客服 48-hour reply
+    # allowance counts the sent messages of the last 48 hours.
     RETENTION_DAYS: int = Field(default=7, ge=0)
     # After SIGTERM, how long a stop may take before the process ends itself (what it did not
     # finish stays queued); halfway, the log names what the stop is waiting on.
@@ -145,8 +145,8 @@ class Settings(BaseSettings):
     @classmethod
     def _retention(cls, v: int) -> int:
         if 0 < v < 3:
-            raise ValueError("must be 0 (keep everything) or at least 3 days (微信客服 may send "
-                             "3 days of messages again; they must still be recognised)")
+            raise ValueError("must be 0 (keep everything) or at least 3 days (the 微信客服 "
+                             "48-hour reply allowance counts the last 48 hours' sent messages)")
         return v
 
     @field_validator("WECOM_API_BASE")

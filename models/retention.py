@@ -2,14 +2,16 @@
 (``RETENTION_DAYS``, handlers/upkeep): without it the inbox, the outbox and the timers grow by
 every message, reply and firing, millions of rows a month at a busy chain's peak.
 
-What each table's finished rows are still read for, and so the shortest retention (3 days):
+What each table's finished rows are still read for, and so the shortest retention (3 days,
+above the longest look-back, the 48-hour 微信客服 allowance):
 
-* **inbox** — a callback WeCom redelivers comes within seconds, and a 微信客服 pull without its
-  cursor returns up to 3 days of messages: the dedupe keys must outlive both. Only ``event``
-  rows that are ``done`` go (timer firings, internal events, card clicks). ``message`` rows
-  stay: a customer's "N条消息" counts every message they ever wrote (``messages_from``) and the
-  48-hour 微信客服 allowance reads the latest one. Pending and parked rows stay (an operator
-  may still send a parked one back).
+* **inbox** — only ``event`` rows that are ``done`` go (timer firings, internal events, card
+  clicks and other WeCom events): a callback WeCom redelivers comes within seconds, and
+  internal events and firings are keyed by ids never given again (below). ``message`` rows
+  stay, whoever wrote them: a customer's "N条消息" counts every message they ever wrote
+  (``messages_from``), the 48-hour 微信客服 allowance reads the latest one, and 微信客服 pulls
+  (up to 3 days back without their cursor) are recognised by them. Pending and parked rows
+  stay (an operator may still send a parked one back).
 * **outbox** — ``sent`` rows only: the sender's pacing looks 24 h back, the 微信客服 allowance
   48 h and WeCom's duplicate check 4 h. Pending and parked rows stay.
 * **timers** — ``fired`` and ``cancelled`` rows: a re-armed key makes a new row (a new id and
@@ -94,8 +96,11 @@ async def _prune_inbox(session: AsyncSession, cutoff: datetime, limit: int) -> t
 async def _delete(session: AsyncSession, model: Any, where: tuple[Any, ...], limit: int) -> int:
     """Delete rows matching ``where`` (at most ``limit``), never the newest row."""
     top = select(func.max(model.id)).scalar_subquery()
+    # PostgreSQL: rows another transaction holds (a fired timer being re-armed) are left for
+    # a later round rather than waited for (that wait, inside a batch, could deadlock)
     ids = list((await session.execute(select(model.id).where(*where, model.id < top)
-                                      .limit(limit))).scalars())
+                                      .limit(limit).with_for_update(skip_locked=True)
+                                      )).scalars())
     return await _gone(session, model, ids, where)
 
 

@@ -106,16 +106,34 @@ async def test_a_backlog_goes_in_rounds_of_at_most_the_limit(db):
         await s.execute(update(InboxEvent).values(status="done", processed_at=OLD))
         await outbox_add(s, [outbox(f"o{i}", OLD) for i in range(5)] + [outbox("last", NOW)])
         await s.execute(update(OutboxMessage).values(status="sent", sent_at=OLD))
+        for i in range(5):
+            await arm(s, f"t{i}", OLD, "offer_timeout", now=OLD)
+        await s.execute(update(Timer).values(status="fired"))
     rounds = []
     for _ in range(10):
         async with write_session(sm, gate) as s:
             done = await prune(s, CUTOFF, 3)
-        rounds.append((done.inbox, done.outbox, done.more))
-        assert done.inbox <= 3 and done.outbox <= 3
+        rounds.append((done.inbox, done.outbox, done.timers, done.more))
+        assert done.inbox <= 3 and done.outbox <= 3 and done.timers <= 3
         if not done.more:
             break
     assert not done.more
-    assert sum(r[0] for r in rounds) == 8 and sum(r[1] for r in rounds) == 5
+    assert len(rounds) >= 4  # 12 inbox rows walked 3 at a time
+    assert [sum(r[i] for r in rounds) for i in range(3)] == [8, 5, 4]  # the newest timer stays
     assert await keys(sm, InboxEvent, InboxEvent.dedupe_key) == [
         "e0", "e3", "e6", "e9", "recent"]  # messages and the recent row stay
     assert await keys(sm, OutboxMessage, OutboxMessage.idempotency_key) == ["last"]
+
+
+async def test_the_newest_inbox_row_stays_even_when_old_and_handled(db):
+    sm, gate = db
+    async with write_session(sm, gate) as s:
+        await inbox_insert(s, [inbox(f"e{i}", "event", OLD) for i in range(4)])
+        await s.execute(update(InboxEvent).values(status="done", processed_at=OLD))
+        assert (await prune(s, CUTOFF, 100)).inbox == 3
+    assert await keys(sm, InboxEvent, InboxEvent.dedupe_key) == ["e3"]
+    async with write_session(sm, gate) as s:
+        await inbox_insert(s, [inbox("next", "event", NOW)])
+    async with sm() as s:
+        ids = list((await s.execute(select(InboxEvent.id).order_by(InboxEvent.id))).scalars())
+    assert len(ids) == 2 and ids[1] > ids[0]

@@ -58,8 +58,8 @@ async def test_a_week_on_the_bot_deletes_what_nothing_reads_and_keeps_answering(
         retention = (await s.execute(select(Timer).where(Timer.key == TIMER))).scalar_one()
     week = st.clock.now() - timedelta(days=7)
     assert await count(st, Timer, Timer.status == "fired", Timer.updated_at < week) == 0
-    assert retention.status == "armed" and retention.payload == {"days": 7}
-    assert retention.due_at > st.clock.now()  # the next round, an hour on
+    assert retention.status == "armed"
+    assert retention.due_at == st.clock.now() + timedelta(hours=1)  # nothing left: in an hour
 
     # people are still answered, on every channel, with new rows; the open ticket is still
     # known (tickets are not queue rows)
@@ -73,23 +73,63 @@ async def test_a_week_on_the_bot_deletes_what_nothing_reads_and_keeps_answering(
     assert len(st.said("kf:wmCHENnvshi0001")) >= 2
 
 
-async def test_zero_days_keeps_everything_and_a_restart_leaves_the_round_where_it_is(st):
+async def test_a_backlog_comes_back_every_second_until_it_is_gone(st, monkeypatch):
+    import handlers.upkeep.router as upkeep
+
+    for i in range(3):
+        await st.sandbox.member_says("lisi", f"你好{i}")
+    await st.settle()
+    sent = await count(st, OutboxMessage, OutboxMessage.status == "sent")
+    assert sent >= 3
+    monkeypatch.setattr(upkeep, "BATCH", 1)
+    await ensure_retention_timer(st.bot.sm, st.clock, 7)
+    st.clock.advance(days=8)
+    await st.bot.timers.tick()
+    await st.bot.worker.drain()  # one round: one row per table
+    [retention] = await st.rows(Timer, Timer.key == TIMER)
+    assert retention.due_at == st.clock.now() + timedelta(seconds=1)
+    assert await count(st, OutboxMessage, OutboxMessage.status == "sent") == sent - 1
+    for _ in range(sent + 2):  # a round a second until nothing old is left
+        st.clock.advance(seconds=1)
+        await st.bot.timers.tick()
+        await st.bot.worker.drain()
+    assert await count(st, OutboxMessage, OutboxMessage.status == "sent") == 1  # the newest
+    [retention] = await st.rows(Timer, Timer.key == TIMER)
+    assert retention.due_at - st.clock.now() > timedelta(minutes=55)  # done: back in an hour
+
+
+async def test_zero_days_keeps_everything_even_a_round_already_queued(st, monkeypatch):
+    from bot.settings import Settings
+
+    await st.sandbox.member_says("lisi", "你好")
+    await st.settle()
+    sent = await count(st, OutboxMessage, OutboxMessage.status == "sent")
+    events = await count(st, InboxEvent)
     await ensure_retention_timer(st.bot.sm, st.clock, 7)
     [armed] = await st.rows(Timer, Timer.key == TIMER)
     st.clock.advance(seconds=30)
     await ensure_retention_timer(st.bot.sm, st.clock, 7)  # a second replica, or a restart
     [again] = await st.rows(Timer, Timer.key == TIMER)
     assert (again.due_at, again.generation) == (armed.due_at, armed.generation)
-    await ensure_retention_timer(st.bot.sm, st.clock, 14)  # other days: armed with them
-    [other] = await st.rows(Timer, Timer.key == TIMER)
-    assert other.payload == {"days": 14} and other.status == "armed"
+
+    st.clock.advance(days=30)
+    await st.bot.timers.tick()  # the round is queued (fired into the inbox) …
+    # … when the bot restarts with RETENTION_DAYS=0: the queued round keeps everything too
+    monkeypatch.setattr(st.bot.services[Settings], "RETENTION_DAYS", 0)
     await ensure_retention_timer(st.bot.sm, st.clock, 0)
+    await st.settle()
+    assert await count(st, OutboxMessage, OutboxMessage.status == "sent") == sent
+    assert await count(st, InboxEvent) == events + 1  # and the round's own firing
     [off] = await st.rows(Timer, Timer.key == TIMER)
-    assert off.status == "cancelled"
+    assert off.status == "fired"  # not re-armed
     st.clock.advance(days=30)
     await st.settle()
-    [still] = await st.rows(Timer, Timer.key == TIMER)
-    assert still.status == "cancelled"
+    assert await count(st, OutboxMessage, OutboxMessage.status == "sent") == sent
+
+    monkeypatch.setattr(st.bot.services[Settings], "RETENTION_DAYS", 7)
+    await ensure_retention_timer(st.bot.sm, st.clock, 7)  # a start with days again: armed
+    [on] = await st.rows(Timer, Timer.key == TIMER)
+    assert on.status == "armed" and on.due_at == st.clock.now() + timedelta(minutes=1)
 
 
 def test_retention_days_of_1_or_2_are_refused_at_start_with_the_reason():
