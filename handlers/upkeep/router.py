@@ -29,7 +29,7 @@ log = logging.getLogger("handlers.upkeep")
 router = Router("upkeep")
 
 TIMER = "retention"
-BATCH = 250  # rows per table and round: ~35 ms of SQLite write lock (bench/retention.py)
+BATCH = 250  # rows per table and round: ~45 ms of SQLite write lock (bench/retention.py)
 SOON = timedelta(seconds=1)  # the next round, while more is left
 EVERY = timedelta(hours=1)
 FIRST = timedelta(minutes=1)  # after a start
