@@ -188,7 +188,10 @@ class Ticket(TicketBase, table=True):
                       Index("ix_ticket_created_at", "created_at"),
                       Index("ix_ticket_resolved_at", "resolved_at"),
                       Index("ix_ticket_closed_at", "closed_at"),
-                      Index("ix_ticket_store_status", "store", "status"))  # a store's reports
+                      Index("ix_ticket_store_status", "store", "status"),  # a store's reports
+                      # the API's list by district / category, newest first (migration 0014)
+                      Index("ix_ticket_district_id", "district", "id"),
+                      Index("ix_ticket_category_id", "category", "id"))
 
     id: int | None = _pk()
     number: str = Field(max_length=20, unique=True)  # GD20261125-0007

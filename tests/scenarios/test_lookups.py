@@ -101,3 +101,38 @@ async def test_a_ticket_from_report_to_done_reads_no_growing_table_whole(st, mon
     scans = {_short(sql): sorted(_full_scans(plan, pg))
              for sql, plan in plans.items() if _full_scans(plan, pg)}
     assert scans == {}
+
+
+async def test_the_api_list_filtered_by_district_or_category_reads_their_index(st):
+    """A value few tickets have (or none) must not walk the newest tickets until the page
+    fills: SQLite searches the filter's index; PostgreSQL, told not to scan, uses it too."""
+    import aiohttp
+
+    from tests.handlers.board.conftest import ALL, make_key
+
+    await report(st)
+    key = await make_key(st, "shop", ALL)
+    seen: dict[str, object] = {}
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        if "FROM ticket" in statement and not executemany:
+            seen.setdefault(statement, parameters)
+
+    sync_engine = st.bot.engine.sync_engine
+    event.listen(sync_engine, "before_cursor_execute", record)
+    try:
+        async with aiohttp.ClientSession() as http:
+            for query in ("district=崇明区", "category=invoice", "status=new&district=黄浦区",
+                          "category=repair&cursor=100"):
+                async with http.get(f"{st.bot.url}/api/tickets?{query}", headers={
+                        "Authorization": f"Bearer {key}"}) as r:
+                    assert r.status == 200, await r.text()
+    finally:
+        event.remove(sync_engine, "before_cursor_execute", record)
+    lists = {sql: p for sql, p in seen.items() if "ORDER BY ticket.id DESC" in sql}
+    assert len(lists) == 4
+    pg = st.bot.engine.dialect.name == "postgresql"
+    for sql, plan in (await _plans(st, lists)).items():
+        assert not _full_scans(plan, pg), (_short(sql), plan)
+        index = "ix_ticket_district_id" if "district =" in sql else "ix_ticket_category_id"
+        assert index in plan, (_short(sql), plan)
