@@ -43,7 +43,7 @@ from models.queues import kv_get, kv_set
 from models.tables import DONE, SENT, InboxEvent, OutboxMessage
 from models.timer import Timer
 
-MIN_DAYS = 3  # see the module: 微信客服's 3-day pull, the 48-hour allowance
+MIN_DAYS = 3  # see the module: above the 48-hour 微信客服 allowance's look-back
 INBOX_MARK = "retention:inbox"  # kv: every inbox id up to here has been looked at
 
 
