@@ -15,17 +15,12 @@ down_revision = '0013'
 branch_labels = None
 depends_on = None
 
-INDEXES = [
-    ("ticket", "ix_ticket_district_id", ["district", "id"]),
-    ("ticket", "ix_ticket_category_id", ["category", "id"]),
-]
-
 
 def upgrade() -> None:
-    for table, name, columns in INDEXES:
-        op.create_index(name, table, columns, unique=False)
+    op.create_index("ix_ticket_district_id", "ticket", ["district", "id"])
+    op.create_index("ix_ticket_category_id", "ticket", ["category", "id"])
 
 
 def downgrade() -> None:
-    for table, name, _ in reversed(INDEXES):
-        op.drop_index(name, table_name=table)
+    op.drop_index("ix_ticket_category_id", table_name="ticket")
+    op.drop_index("ix_ticket_district_id", table_name="ticket")
