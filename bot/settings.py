@@ -20,6 +20,11 @@ REAL_API_BASE = "https://qyapi.weixin.qq.com"
 _APP_VARS = ("WECOM_CORP_ID", "WECOM_AGENT_ID", "WECOM_SECRET", "WECOM_TOKEN", "WECOM_AES_KEY")
 
 
+# The shortest RETENTION_DAYS: finished queue rows are read up to 48 hours back
+# (models/retention.py).
+RETENTION_MIN_DAYS = 3
+
+
 class SettingsError(Exception):
     """One line naming the variable, for the operator."""
 
@@ -144,9 +149,10 @@ class Settings(BaseSettings):
     @field_validator("RETENTION_DAYS")
     @classmethod
     def _retention(cls, v: int) -> int:
-        if 0 < v < 3:
-            raise ValueError("must be 0 (keep everything) or at least 3 days (the 微信客服 "
-                             "48-hour reply allowance counts the last 48 hours' sent messages)")
+        if 0 < v < RETENTION_MIN_DAYS:
+            raise ValueError(f"must be 0 (keep everything) or at least {RETENTION_MIN_DAYS} days "
+                             "(the 微信客服 48-hour reply allowance counts the last 48 hours' "
+                             "sent messages)")
         return v
 
     @field_validator("WECOM_API_BASE")

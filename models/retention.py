@@ -2,8 +2,9 @@
 (``RETENTION_DAYS``, handlers/upkeep): without it the inbox, the outbox and the timers grow by
 every message, reply and firing, millions of rows a month at a busy chain's peak.
 
-What each table's finished rows are still read for, and so the shortest retention (3 days,
-above the longest look-back, the 48-hour 微信客服 allowance):
+What each table's finished rows are still read for, and so the shortest retention
+(``bot.settings.RETENTION_MIN_DAYS``, 3: above the longest look-back, the 48-hour 微信客服
+allowance):
 
 * **inbox** — only ``event`` rows that are ``done`` go (timer firings, internal events, card
   clicks and other WeCom events): a callback WeCom redelivers comes within seconds, and
@@ -43,7 +44,6 @@ from models.queues import kv_get, kv_set
 from models.tables import DONE, SENT, InboxEvent, OutboxMessage
 from models.timer import Timer
 
-MIN_DAYS = 3  # see the module: above the 48-hour 微信客服 allowance's look-back
 INBOX_MARK = "retention:inbox"  # kv: every inbox id up to here has been looked at
 
 

@@ -18,10 +18,10 @@ from typing import Any
 
 from sqlalchemy import select
 
-from bot.settings import Settings
+from bot.settings import RETENTION_MIN_DAYS, Settings
 from handlers.routing import Context, Router
 from models.db import write_session
-from models.retention import MIN_DAYS, prune
+from models.retention import prune
 from models.timer import Timer
 from scheduler.timers import arm, cancel
 
@@ -39,7 +39,7 @@ FIRST = timedelta(minutes=1)  # after a start
 async def on_retention(ctx: Context, settings: Settings) -> None:
     now = ctx.clock.now()
     days = settings.RETENTION_DAYS
-    if days < MIN_DAYS:
+    if days < RETENTION_MIN_DAYS:
         return  # 0: keep everything (not re-armed; a start with days again arms it)
     done = await prune(ctx.session, now - timedelta(days=days), BATCH)
     if done.total:

@@ -16,6 +16,7 @@ from datetime import timedelta
 
 from sqlalchemy import event
 
+from handlers.upkeep.router import BATCH
 from models.retention import prune
 from tests.scenarios.test_dispatch import click, report, say
 
@@ -91,7 +92,7 @@ async def test_a_ticket_from_report_to_done_reads_no_growing_table_whole(st, mon
         assert again.number != t.number
         assert "工单日报" in await say(st, MANAGER, "日报")  # a manager's numbers of the day
         async with st.bot.sm() as s, s.begin():  # a retention round (handlers/upkeep)
-            assert (await prune(s, st.clock.now() + timedelta(days=1), 500)).total > 0
+            assert (await prune(s, st.clock.now() + timedelta(days=1), BATCH)).total > 0
     finally:
         event.remove(sync_engine, "before_cursor_execute", record)
 

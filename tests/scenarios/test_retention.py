@@ -1,5 +1,5 @@
 """Retention through the running bot (handlers/upkeep): a week after a ticket was reported in a
-group, in 1:1 and over 微信客服, its handled internal events, sent replies and fired timers are
+group, in 1:1 (the app and the AI bot) and over 微信客服, its handled internal events, sent replies and fired timers are
 deleted by the bot's own timer; what people wrote stays, and people go on being answered."""
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ async def test_a_week_on_the_bot_deletes_what_nothing_reads_and_keeps_answering(
                                 chat_id=GROUP)
     await st.sandbox.member_says("lisi", "你好")
     await st.sandbox.customer_kf("wmCHENnvshi0001", "空调不制冷")
+    await st.sandbox.aibot_says("liuxiansheng", "你好")  # the AI bot, 1:1
     await st.settle()
     await st.sandbox.aibot_says("zhangsan", "确认", chat_id=GROUP)
     await st.settle()
@@ -68,10 +69,12 @@ async def test_a_week_on_the_bot_deletes_what_nothing_reads_and_keeps_answering(
     await st.sandbox.aibot_says("zhangsan", "人民广场店咖啡机又坏了 13812345678", chat_id=GROUP)
     await st.sandbox.member_says("lisi", "你好")
     await st.sandbox.customer_kf("wmCHENnvshi0001", "你好")
+    await st.sandbox.aibot_says("liuxiansheng", "你好")
     await st.settle()
     assert number in st.said(f"aibot:g:{GROUP}")[-1]
     assert len(st.said("app:lisi")) == 2
     assert len(st.said("kf:wmCHENnvshi0001")) >= 2
+    assert len(st.said("aibot:u:liuxiansheng")) == 2
 
 
 async def test_a_backlog_comes_back_every_second_until_it_is_gone(st, monkeypatch):
