@@ -1,6 +1,7 @@
 """Retention through the running bot (handlers/upkeep): a week after a ticket was reported in a
-group, in 1:1 (the app and the AI bot) and over 微信客服, its handled internal events, sent replies and fired timers are
-deleted by the bot's own timer; what people wrote stays, and people go on being answered."""
+group, people wrote 1:1 (the app and the AI bot) and over 微信客服, the handled internal events,
+sent replies and fired timers are deleted by the bot's own timer; what people wrote stays, and
+people go on being answered."""
 
 from __future__ import annotations
 
