@@ -116,7 +116,10 @@ class WeComCrypto:
 
     def __post_init__(self) -> None:
         self._key = aes_key_from_encoding_key(self.encoding_aes_key)
-        self._iv = self._key[:16]
+        # One Cipher for the endpoint (the key and IV never change); each message gets its own
+        # encryptor / decryptor context from it. Building it per message was a third of a
+        # decrypt (issue 15).
+        self._cipher = Cipher(algorithms.AES(self._key), modes.CBC(self._key[:16]))
 
     def __repr__(self) -> str:  # never print the token or key
         return f"WeComCrypto(receiveid={self.receiveid!r})"
@@ -137,7 +140,7 @@ class WeComCrypto:
             raise DecryptError("ciphertext is not base64") from exc
         if not raw or len(raw) % 16:
             raise DecryptError("ciphertext length is not a multiple of the AES block")
-        dec = Cipher(algorithms.AES(self._key), modes.CBC(self._iv)).decryptor()
+        dec = self._cipher.decryptor()
         plain = _unpad(dec.update(raw) + dec.finalize())
         if len(plain) < 20:
             raise DecryptError("plaintext too short")
@@ -171,7 +174,7 @@ class WeComCrypto:
             + message
             + self.receiveid.encode("utf-8")
         )
-        enc = Cipher(algorithms.AES(self._key), modes.CBC(self._iv)).encryptor()
+        enc = self._cipher.encryptor()
         return base64.b64encode(enc.update(_pad(body)) + enc.finalize()).decode("ascii")
 
     def seal(self, message: bytes | str, timestamp: str, nonce: str) -> tuple[str, str]:
