@@ -196,6 +196,11 @@ class CallbackServer:
         return handler
 
     def _callback_handler(self, name: str):
+        # The channel's series, looked up once (labels() per ack was ~2.5 µs of it).
+        counted = {True: self.metrics.callbacks.labels(name, "stored"),
+                   False: self.metrics.callbacks.labels(name, "duplicate")}
+        acks, latency = self.metrics.acks.labels(name), self.metrics.ack_latency.labels(name)
+
         async def handler(request: web.Request) -> web.StreamResponse:
             started = time.perf_counter()
             if not self.accepting:
@@ -223,9 +228,9 @@ class CallbackServer:
                 # WeCom retries.
                 self.metrics.callbacks.labels(name, "store_failed").inc()
                 return web.Response(status=503, text="try again")
-            self.metrics.callbacks.labels(name, "stored" if fresh else "duplicate").inc()
-            self.metrics.acks.labels(name).inc()
-            self.metrics.ack_latency.labels(name).observe(time.perf_counter() - started)
+            counted[bool(fresh)].inc()
+            acks.inc()
+            latency.observe(time.perf_counter() - started)
             return web.Response(status=200)  # empty body: ack with no passive reply
 
         return handler
