@@ -7,6 +7,8 @@ never any other exception:
 * nesting is bounded *before* parsing (``check_xml_depth`` / ``check_json_depth``: a cheap,
   linear scan), so no document can exhaust the stack or build a huge tree;
 * XML is parsed by expat in one pass, refusing what defusedxml refuses (a DTD, an entity);
+  a plainly flat document (every message and envelope WeCom sends) is read by a regex
+  instead, to the same dict (``_parse_flat``);
 * JSON refuses NaN and infinite numbers, and ``check_strings`` refuses NUL characters and lone
   surrogates, as neither database stores them;
 * every value that becomes a key or a column (ids, task ids, button keys, response codes) is
@@ -173,13 +175,14 @@ _FLAT_END = re.compile("[ \t\r\n]*</xml>[ \t\r\n]*\\Z")
 
 
 def _parse_flat(text: str | bytes) -> dict[str, Any] | None:
-    """The dict of a flat document (``<xml>`` holding only text or CDATA leaves, as every
-    callback envelope and message WeCom sends but card clicks and approvals), or None for
-    anything else, which ``parse_xml`` hands to expat. Only what expat would read to the
-    same dict is taken: ASCII tag names without attributes or namespaces, leaf text without
-    ``<``, ``&``, ``]``, ``\r`` or a character XML refuses, no declaration or DTD. Two C-level
-    regex matches a leaf, linear (each branch stops at one delimiter): a third of expat's
-    time on a message (issue 15: the two parses were the largest part of an ack's own work).
+    """The dict of a flat document (``<xml>`` holding only text or CDATA leaves: every
+    callback envelope and message WeCom sends, and its events but a card click with
+    selections and an approval), or None for anything else, which ``parse_xml`` hands to
+    expat. Only what expat would read to the same dict is taken: ASCII tag names without
+    attributes or namespaces, leaf text without ``<``, ``&``, ``]``, ``\\r`` or a character
+    XML refuses, no declaration or DTD. One regex match a leaf, linear (each branch stops at
+    one delimiter): a third of expat's time on a message (issue 15: the two parses were the
+    largest part of an ack's own work).
     ``tests/bot/test_payloads.py`` checks it against expat on generated documents."""
     if isinstance(text, (bytes, bytearray)):
         if not text.startswith(b"<xml>"):
