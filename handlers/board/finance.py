@@ -24,8 +24,6 @@ from sqlalchemy import select
 from handlers.board.config import ApiConfig
 from handlers.config_file import ROOT
 from models.api import FinanceExport
-from models.settlement import statements_completed_between
-from models.tickets import Ticket
 from models.types import LOCAL_TZ
 from scheduler.timers import arm
 
@@ -53,23 +51,13 @@ def folder_of(cfg: ApiConfig) -> Path:
 
 async def day_files(session: Any, setup: Any, day: str) -> tuple[dict[str, str], int]:
     """{file name: content} for ``day`` (YYYY-MM-DD, Asia/Shanghai) and the statement count."""
+    from handlers.settlement.cli import accumulate_stored
     from handlers.settlement.engine.period import PeriodAccumulator
-    from handlers.settlement.engine.quote import Statement
-    from handlers.settlement.engine.ticket import Ticket as EngineTicket
     from handlers.settlement.export import COLUMNS, build_vouchers
 
     start = datetime.fromisoformat(day).replace(tzinfo=LOCAL_TZ)
-    rows = await statements_completed_between(session, start, start + timedelta(days=1))
     acc = PeriodAccumulator(setup.books, day[:7])
-    kept = []
-    for row in rows:  # as settle period reads them (handlers/settlement/cli.period_from_db)
-        ticket = await session.get(Ticket, row.ticket_id)
-        data = dict(row.ticket_input)
-        if ticket is not None and ticket.satisfaction is not None:
-            data["satisfaction"] = ticket.satisfaction
-        st = Statement.from_dict(row.statement)
-        if acc.add_statement(EngineTicket.from_dict(data), st) is not None:
-            kept.append(st)
+    rows, kept = await accumulate_stored(session, acc, start, start + timedelta(days=1))
     on = start.date()
     buf = io.StringIO()
     w = csv.writer(buf)

@@ -44,7 +44,7 @@ from models.queues import inbox_insert
 from models.settlement import (ACCEPTED, CORRECTED, DISPUTE, DISPUTED, OPEN, PENDING, PRICED,
                                PromotionFreeze, SettlementReview, SettlementStatement,
                                StatementAck, latest_statement, period_add, reviews,
-                               statements_completed_between)
+                               satisfaction_completed_between, statements_completed_between)
 from models.tickets import Ticket
 from handlers.settlement import cli_files as engine_cli
 from handlers.settlement.engine.period import FxTable, PeriodAccumulator, PeriodResult, month_bounds
@@ -154,6 +154,24 @@ def period_key(result: PeriodResult) -> str:
     return "pk-" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
 
 
+async def accumulate_stored(session: Any, acc: PeriodAccumulator, start: datetime, end: datetime
+                            ) -> tuple[list[SettlementStatement], list[Statement]]:
+    """Add to ``acc`` the current statement of every ticket completed in [start, end), with the
+    satisfaction its customer rated after completion: the stored rows and the statements ``acc``
+    kept. What ``settle period`` and the finance day export both read."""
+    rated = await satisfaction_completed_between(session, start, end)
+    rows = await statements_completed_between(session, start, end)
+    kept = []
+    for row in rows:
+        data = dict(row.ticket_input)
+        if row.ticket_id in rated:
+            data["satisfaction"] = rated[row.ticket_id]
+        st = Statement.from_dict(row.statement)
+        if acc.add_statement(EngineTicket.from_dict(data), st) is not None:
+            kept.append(st)
+    return rows, kept
+
+
 async def period_from_db(sm: Any, setup: SettlementSetup, month: str, *,
                          currency: str | None = None, fx: FxTable | None = None,
                          now: datetime) -> tuple[PeriodResult, bool, int]:
@@ -165,17 +183,8 @@ async def period_from_db(sm: Any, setup: SettlementSetup, month: str, *,
     acc = PeriodAccumulator(setup.books, month, currency=currency, fx=fx,
                             segments=setup.config.provider_segments())
     async with sm() as s:
-        rows = await statements_completed_between(s, start, end)
+        _, kept = await accumulate_stored(s, acc, start, end)
         under_review = {r.statement_id for r in await reviews(s) if r.statement_id}
-        kept = []
-        for row in rows:
-            ticket = await s.get(Ticket, row.ticket_id)
-            data = dict(row.ticket_input)
-            if ticket is not None and ticket.satisfaction is not None:
-                data["satisfaction"] = ticket.satisfaction  # rated after completion
-            st = Statement.from_dict(row.statement)
-            if acc.add_statement(EngineTicket.from_dict(data), st) is not None:
-                kept.append(st)
     result = acc.result(kept)
     key = period_key(result)
     doc = result.to_dict()
