@@ -5,7 +5,7 @@ On an empty database a full scan costs nothing, so no journey test notices it; w
 history (200,000 tickets) the lookups of a customer's history made a created ticket's write
 transaction 9× longer (bench/tx_time.py --history). This test walks a ticket from report to
 completion (the technician asks for their 待办 on the way), a second report from the same
-store, a manager's 日报 and a retention round, records every query the bot ran, and asks the database how it would run each one: SQLite's query plan must not SCAN a growing table;
+store, a manager's 日报, finance's day of statements and a retention round, records every query the bot ran, and asks the database how it would run each one: SQLite's query plan must not SCAN a growing table;
 PostgreSQL, told not to scan sequentially where it has a choice, must not need to.
 """
 
@@ -16,8 +16,11 @@ from datetime import timedelta
 
 from sqlalchemy import event
 
+from handlers.board.finance import day_files
+from handlers.settlement.config import SettlementSetup
 from handlers.upkeep.router import BATCH
 from models.retention import prune
+from models.types import LOCAL_TZ
 from tests.scenarios.test_dispatch import click, report, say
 
 MANAGER = "wangjingli"  # 王经理 (config/sandbox/staff.yaml)
@@ -91,6 +94,9 @@ async def test_a_ticket_from_report_to_done_reads_no_growing_table_whole(st, mon
         again = await report(st, "人民广场店咖啡机又坏了 13812345678")  # history, repeat
         assert again.number != t.number
         assert "工单日报" in await say(st, MANAGER, "日报")  # a manager's numbers of the day
+        async with st.bot.sm() as s:  # finance's export of the day's statements (the month's too)
+            day = st.clock.now().astimezone(LOCAL_TZ).date().isoformat()
+            assert (await day_files(s, st.bot.services[SettlementSetup], day))[1] == 1
         async with st.bot.sm() as s, s.begin():  # a retention round (handlers/upkeep)
             assert (await prune(s, st.clock.now() + timedelta(days=1), BATCH)).total > 0
     finally:
