@@ -2,8 +2,13 @@
 categories and priorities, dates, the greeting and the fallback answers). Each feature keeps
 its own sentences in its ``texts.py``; nothing user-facing is written inline in logic."""
 
+from datetime import datetime
+
+from models.types import LOCAL_TZ
+
 EMPTY_MESSAGE = "没有看到文字内容，请用文字描述一下遇到的问题。"
 TOO_LONG = "消息有点长，我们已收到全文。请再用一两句话概括最需要处理的问题。"
+DATE = "{month}月{day}日"
 DATE_TIME = "{month}月{day}日 {hm}"
 KIND_DEFAULT = "消息"
 KIND_NAMES = {"image": "图片", "voice": "语音", "video": "视频", "location": "位置", "link": "链接",
@@ -24,3 +29,13 @@ ILLEGAL_TRANSITION = {
     "closed": "工单 {number} 当前{status}，还不能确认完成。",
     "reopened": "工单 {number} 当前{status}，无需重新打开。",
 }
+
+
+def local_when(t: datetime, precision: str | None = None) -> str:
+    """A moment as the bot says it, in Shanghai: 12月2日 14:00, or only 12月2日 when the person
+    named only the day (``precision`` "date", as intake stores it in ``ticket.fields``): such
+    an appointment is kept at a default hour (nlp/timeexpr.py) that nobody chose."""
+    t = t.astimezone(LOCAL_TZ)
+    if precision == "date":
+        return DATE.format(month=t.month, day=t.day)
+    return DATE_TIME.format(month=t.month, day=t.day, hm=f"{t:%H:%M}")

@@ -4,17 +4,16 @@ messages are made of (a place, a time, labour and parts). The sentences are in t
 
 from __future__ import annotations
 
-from datetime import datetime
 from decimal import Decimal
 from typing import Any, Final
 
 from bot.cards import MAX_BUTTONS, MAX_ROWS, ButtonKey, button_card
 from handlers.dispatch import texts
 from handlers.dispatch.engine.filters import FILTER_ZH
+from handlers.voice import local_when
 from models.dispatch import WorkReport
 from models.keys import offer_task, work_task
 from models.tickets import Ticket
-from models.types import LOCAL_TZ
 
 #: offer: accept / decline / transfer (direct) or grab; transfer_to: a colleague picked after
 #: 转派 (``ref`` the offer, ``arg`` the staff id); assign: the dispatcher's pick (``ref`` the
@@ -113,10 +112,11 @@ def template_rows(ticket: Ticket) -> list[tuple[str, str]]:
 # -- small pieces of text ------------------------------------------------------------------------
 
 
-def local_time(t: datetime) -> str:
-    """11月25日 10:00, in Shanghai."""
-    t = t.astimezone(LOCAL_TZ)
-    return texts.DATE_TIME.format(month=t.month, day=t.day, hm=f"{t:%H:%M}")
+def appointment(ticket: Ticket) -> str:
+    """The visit time the customer gave (12月2日 14:00, or 12月2日 when they named only the
+    day)."""
+    assert ticket.appointment_start is not None
+    return local_when(ticket.appointment_start, (ticket.fields or {}).get("precision"))
 
 
 def place(ticket: Ticket) -> str:
@@ -124,7 +124,7 @@ def place(ticket: Ticket) -> str:
 
 
 def when(ticket: Ticket) -> str:
-    return local_time(ticket.appointment_start) if ticket.appointment_start else texts.TIME_ASAP
+    return appointment(ticket) if ticket.appointment_start else texts.TIME_ASAP
 
 
 def hours(minutes: int) -> str:

@@ -12,7 +12,7 @@ from typing import Any
 from handlers.dispatch import texts
 from handlers.dispatch.base import DispatchBase
 from handlers.dispatch.engine import eta_minutes, haversine_km
-from handlers.dispatch.views import local_time, ticket_work_card, work_summary
+from handlers.dispatch.views import appointment, ticket_work_card, work_summary
 from handlers.lifecycle import IllegalTransition, transition
 from handlers.notify import tell_customer
 from models.conversation import expect, expected, settle
@@ -158,7 +158,7 @@ class Work(DispatchBase):
 
     def eta_text(self, ticket: Ticket, km: float | None) -> str:
         if ticket.appointment_start and ticket.appointment_start > self.now:
-            return texts.CUSTOMER_ETA_APPOINTMENT.format(time=local_time(ticket.appointment_start))
+            return texts.CUSTOMER_ETA_APPOINTMENT.format(time=appointment(ticket))
         if km is None:
             return texts.CUSTOMER_ETA_UNKNOWN
         return texts.CUSTOMER_ETA.format(minutes=eta_minutes(km))

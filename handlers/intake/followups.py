@@ -173,8 +173,11 @@ class Followups(IntakeBase):
                     field=name, example=texts.CHANGE_EXAMPLES["time"]))
                 return
             hours = WINDOW_HOURS.get(a.appointment_precision or "minute", 1)
+            # the precision travels with it: "明天" shows as a day, "下午3点" with its hour
             values: dict[str, Any] = {"appointment_start": e.appointment,
-                                      "appointment_end": e.appointment + timedelta(hours=hours)}
+                                      "appointment_end": e.appointment + timedelta(hours=hours),
+                                      "fields": {**(t.fields or {}),
+                                                 "precision": a.appointment_precision}}
             shown = local_time(e.appointment.isoformat(), a.appointment_precision)
         elif edit.slot == "phone":
             if not e.phones:

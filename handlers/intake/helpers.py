@@ -8,9 +8,8 @@ from datetime import datetime
 
 from rapidfuzz import fuzz
 
-from handlers.intake import texts
+from handlers.voice import local_when
 from models.tickets import Ticket
-from models.types import LOCAL_TZ
 
 QUOTE = 60  # characters of the user's text quoted back
 WINDOW_HOURS = {"minute": 1, "part_of_day": 4, "date": 10}  # appointment window length
@@ -29,10 +28,7 @@ def quote(text: str) -> str:
 
 
 def local_time(iso: str, precision: str | None) -> str:
-    t = datetime.fromisoformat(iso).astimezone(LOCAL_TZ)
-    if precision == "date":
-        return texts.DATE.format(month=t.month, day=t.day)
-    return texts.DATE_TIME.format(month=t.month, day=t.day, hm=f"{t:%H:%M}")
+    return local_when(datetime.fromisoformat(iso), precision)
 
 
 def _norm(text: str) -> str:

@@ -4,7 +4,6 @@ from handlers.voice import (  # noqa: F401 — shared words this feature says to
     DATE_TIME, KIND_DEFAULT, KIND_NAMES, CARD_CLICK_UNKNOWN, CATEGORY_NAMES, STATUS_NAMES,
     PRIORITY_NAMES, DRAFT_GONE)
 
-DATE = "{month}月{day}日"
 NOT_UNDERSTOOD = "抱歉，没能看懂这条消息。请用中文简单描述遇到的问题，例如：“3号店咖啡机坏了”。"
 ASK = {
     "place": "请问是哪家门店，或者详细地址？",
