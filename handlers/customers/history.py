@@ -14,6 +14,7 @@ from handlers.customers.config import CustomersSetup, Solution
 from models.customers import (earlier_tickets, identities, latest_reports, linked_customer_ids,
                               messages_from, statements_of)
 from models.tickets import Ticket
+from models.types import LOCAL_TZ
 
 
 @dataclass(frozen=True)
@@ -35,7 +36,7 @@ class Repeat:
     """The same device at the same place again within ``repeat_days``."""
 
     earlier: PastTicket
-    days: int
+    days: int  # calendar days between the two reports, in Shanghai (0: the same day)
     solution: Solution | None = None
 
 
@@ -101,7 +102,9 @@ async def customer_history(session: Any, setup: CustomersSetup, ticket: Ticket) 
         if (ticket.device and t.device == ticket.device and same_place(t, ticket)
                 and ticket.created_at - t.created_at <= timedelta(days=cfg.repeat_days)):
             text = f"{ticket.title} {ticket.description}"
-            repeat = Repeat(p, (ticket.created_at - t.created_at).days,
+            # calendar days in Shanghai: an hour ago is today, last night is yesterday
+            repeat = Repeat(p, (ticket.created_at.astimezone(LOCAL_TZ).date()
+                                - t.created_at.astimezone(LOCAL_TZ).date()).days,
                             setup.solutions.for_ticket(ticket.device, text))
             break
     return History(

@@ -50,7 +50,8 @@ def repeat_lines(h: History) -> list[str]:
         return []
     e = r.earlier
     lines = [texts.REPEAT_LINE.format(
-        days=max(r.days, 1), number=e.number, title=e.title,
+        ago=texts.REPEAT_AGO.get(r.days) or texts.REPEAT_DAYS_AGO.format(days=r.days),
+        number=e.number, title=e.title,
         status=texts.STATUS.get(e.status, e.status), fix=_fix(e.fix) or texts.REPEAT_NO_FIX,
         parts=texts.REPEAT_PARTS.format(parts="、".join(e.parts)) if e.parts else "")]
     if r.solution is not None:

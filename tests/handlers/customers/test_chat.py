@@ -61,6 +61,16 @@ async def test_a_repeat_problem_shows_the_technician_last_times_fix(st):
     assert len(card.content["horizontal_content_list"]) <= 6
 
 
+async def test_a_repeat_the_same_day_is_from_today_not_a_day_ago(st):
+    first = await report(st, "人民广场店咖啡机不出热水了，13812345678")
+    await take_and_finish(st, first, "工时1小时 配件 加热管1个80元")
+    st.clock.advance(hours=2)
+    second = await report(st, "人民广场店咖啡机又不出热水了 13812345678")
+    offer = [o for o in await st.rows(Offer) if o.ticket_id == second.id][-1]
+    told = next(x for x in reversed(texts_to(st, offer.technician)) if second.number in x)
+    assert f"重复报修：今天 {first.number}" in told and "天前" not in told
+
+
 async def test_customer_history_in_full_for_staff_with_a_masked_phone_where_not_needed(st):
     first = await report(st, "人民广场店咖啡机不出热水了 13812345678")
     await take_and_finish(st, first, "工时1小时 配件 加热管1个80元")
