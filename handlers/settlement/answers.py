@@ -29,6 +29,7 @@ from models.settlement import (CONFIRMED, CUSTOMER, DISPUTE, DISPUTED, OPEN, PEN
                                SUPERSEDED, TECHNICIAN, SettlementReview, SettlementStatement,
                                StatementAck, ack_to_answer, acks_of, review_by_key,
                                statement_by_id)
+from models.ticketing import staff_by_userid
 from models.tickets import Ticket
 
 log = logging.getLogger("handlers.settlement.answers")
@@ -80,8 +81,11 @@ async def _answer(ctx: Context, ack: StatementAck, action: str, *, via: str,
         review.words = f"{review.words}\n{said}"
         review.status, review.resolved_at, review.resolved_by = OPEN, None, None
     log.info("%s %s disputed %s (review %s)", ack.party, ack.who, row.statement_id, review.id)
+    # finance reads a technician's name, never a WeCom id; the customer is the ticket's own
+    tech = await staff_by_userid(ctx.session, ack.who) if ack.party != CUSTOMER else None
+    who = texts.SETTLE_REVIEW_WHO.format(name=tech.name or ack.who) if tech else ""
     await tell_staff(ctx, ("finance", "manager"), texts.SETTLE_REVIEW_TO_FINANCE.format(
-        review=review.id, number=ticket.number, party=party, who=ack.who,
+        review=review.id, number=ticket.number, party=party, who=who,
         amount=money(row.gross, row.currency), words=said))
     ctx.reply((texts.SETTLE_DISPUTED if words else texts.SETTLE_DISPUTE_ASK_WHY).format(
         number=ticket.number))

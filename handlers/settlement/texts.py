@@ -49,15 +49,16 @@ SETTLE_ALREADY = {"confirmed": "您已确认过工单 {number} 的结算单，�
 SETTLE_SUPERSEDED = "工单 {number} 的这张结算单已更正，请以最新的结算单为准。"
 SETTLE_NOT_YOURS = "这张结算单不是发给您的，无法操作。"
 SETTLE_PARTY_NAMES = {"customer": "客户", "technician": "技师"}
-SETTLE_REVIEW_TO_FINANCE = ("结算异议 #{review}：工单 {number}，{party}（{who}）对结算单（合计 {amount}）"
+SETTLE_REVIEW_TO_FINANCE = ("结算异议 #{review}：工单 {number}，{party}{who}对结算单（合计 {amount}）"
                             "有异议：“{words}”\n"
                             "处理：python main.py settle review accept {review}（维持原单）"
                             "或 settle review correct {review} --hours …（更正）")
+SETTLE_REVIEW_WHO = "（{name}）"  # a technician's name; a customer is the ticket's
 SETTLE_REVIEW_MORE_TO_FINANCE = "结算异议 #{review} 补充（工单 {number}，{party}）：“{words}”"
 SETTLE_UNPRICED_TO_FINANCE = ("无法计价 #{review}：工单 {number}（{category}，{device}）已完工，"
                               "但{why}。\n请人工核价：python main.py settle review correct "
                               "{review} --service 服务名 …")
-SETTLE_UNPRICED_WHY = {"no_service": "没有对应的价目服务（config/settlement.yaml 的 services）",
+SETTLE_UNPRICED_WHY = {"no_service": "价目表里没有这类工单对应的服务项目",
                        "no_report": "没有完工报告（工时、配件）",
                        "bad_report": "完工报告的数据有误（{detail}）",
                        "no_cost": "配件“{detail}”没有单价（师傅完工时未报价格）",

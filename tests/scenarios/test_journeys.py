@@ -234,7 +234,7 @@ async def test_journey_b_dispute_review_correction(stack, channel):
     assert (review.kind, review.party, review.status) == ("dispute", "customer", "corrected")
     # Finance was told, with the customer's words (in the app, where finance works).
     told = [ln.content for ln in stack.sandbox.delivered(f"app:{FINANCE}")]
-    assert told[0].startswith(f"结算异议 #{review.id}：工单 {N}，客户")
+    assert told[0].startswith(f"结算异议 #{review.id}：工单 {N}，客户对结算单")  # no WeCom id
     assert "有异议：“有异议，工时只有1小时”" in told[0]
 
     # The correction reaches the customer privately: what changed, and it adds up — the

@@ -205,7 +205,7 @@ async def test_an_unmapped_ticket_goes_to_finance_not_priced_at_zero(stack):
     assert (review.kind, review.status, review.ticket_id) == ("unpriced", "open", t.id)
     [to_finance] = stack.said(f"app:{FINANCE}")
     assert "无法计价 #1：工单 GD20261125-0001（报修，磨豆机）" in to_finance
-    assert "没有对应的价目服务" in to_finance
+    assert "价目表里没有这类工单对应的服务项目" in to_finance and "config/" not in to_finance
     assert stack.said(f"kf:{KF_USER}") == [
         texts.SETTLE_UNPRICED_CUSTOMER.format(number="GD20261125-0001")]
     env = {"DATABASE_URL": stack.bot.settings.DATABASE_URL}
@@ -261,7 +261,7 @@ async def test_confirm_and_dispute_by_card_then_finance_corrects(stack):
     assert (review.kind, review.party, review.who, review.status) == (
         "dispute", "technician", TECH, "open")
     [to_finance] = stack.said(f"app:{FINANCE}")
-    assert to_finance.startswith(f"结算异议 #{review.id}：工单 GD20261125-0001，技师（{TECH}）"
+    assert to_finance.startswith(f"结算异议 #{review.id}：工单 GD20261125-0001，技师（李师傅）"
                                  "对结算单（合计 ¥358.78）有异议")
     await stack.sandbox.member_says(TECH, "异议 GD20261125-0001 工时只有1小时")
     await stack.settle()
