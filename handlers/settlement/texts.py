@@ -10,6 +10,7 @@ SETTLE_TECH_HEAD = "工单 {number} 结算明细（{service}）"
 SETTLE_BOOK = "计价依据：价目表 {book} 第{version}版，规则 {rule}"
 SETTLE_LINE = "{n}. {name}{detail}：{amount}"
 SETTLE_LINE_SHARE = "（占{share}）"  # the technician's lines only: shares are internal
+SETTLE_LINE_PART_COST = "（成本价{cost}，加价{markup}%）"  # the technician's: the reported cost
 SETTLE_LINE_FROZEN = "{n}. {name}：优惠已暂停，本单未使用"
 SETTLE_PART_NAME = "{name}（{part}）"
 SETTLE_DETAIL = " {qty}{unit} × {rate}"

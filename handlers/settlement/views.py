@@ -11,6 +11,7 @@ differences. Pure; every word comes from ``texts.py``. Amounts to the fen, like 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any, Final
@@ -73,8 +74,17 @@ def line_text(n: int, ln: Mapping[str, Any], currency: str, *, share: bool = Tru
         detail = texts.SETTLE_DETAIL.format(qty=plain_number(qty),
                                             unit=texts.SETTLE_UNITS.get(unit, unit),
                                             rate=money(rate, currency))
+    cost = _PART_COST.search(str(ln.get("note") or "")) if share else None
+    if cost and Decimal(cost[2]) != 0:
+        # a part billed above what the technician reported: they see why the rate differs
+        detail += texts.SETTLE_LINE_PART_COST.format(cost=money(cost[1], currency),
+                                                     markup=plain_number(Decimal(cost[2])))
     text = texts.SETTLE_LINE.format(n=n, name=name, detail=detail, amount=money(amount, currency))
     return text + texts.SETTLE_LINE_SHARE.format(share=percent(ln["share"])) if share else text
+
+
+# A parts line's note, as handlers/settlement/engine/charges.py writes it: "<name>: cost <c> + <m>%"
+_PART_COST = re.compile(r": cost ([0-9.]+) \+ ([0-9.]+)%$")
 
 
 def _lines(st: Mapping[str, Any], *, share: bool) -> list[str]:

@@ -133,7 +133,9 @@ async def test_a_completed_repair_is_itemised_for_the_customer_and_the_technicia
     tech_text = stack.said(f"app:{TECH}")[-1]
     assert "计价依据：价目表 cn-home 第2版，规则 coffee-repair-cn" in tech_text
     assert "2. 维修工时 1.5小时 × ¥120.00：¥180.00（占56.69%）" in tech_text
-    assert "4. 配件（压缩机电容） 1件 × ¥42.00：¥42.00（占13.23%）" in tech_text
+    # the part at the book's markup over the price they reported (the customer is not told)
+    assert "4. 配件（压缩机电容） 1件 × ¥42.00（成本价¥35.00，加价20%）：¥42.00（占13.23%）" \
+        in tech_text
     assert "服务净额（不含税）：¥317.50" in tech_text
     assert "您的分成：¥158.75（占50.00%）" in tech_text
     assert "确认账单 GD20261125-0001" in tech_text  # how to answer without the card

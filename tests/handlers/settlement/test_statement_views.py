@@ -53,7 +53,9 @@ def test_the_customer_reads_lines_subtotal_vat_and_total_but_no_book_and_no_shar
     # the technician keeps them
     tech = technician_text("GD20261125-0001", st)
     assert "计价依据：价目表 cn-home 第2版，规则 coffee-repair-cn" in tech
-    assert "4. 配件（压缩机电容） 1件 × ¥42.00：¥42.00（占13.23%）" in tech
+    # the part at the book's markup over the price they reported (the customer is not told)
+    assert "4. 配件（压缩机电容） 1件 × ¥42.00（成本价¥35.00，加价20%）：¥42.00（占13.23%）" \
+        in tech
     assert "您的分成：¥158.75（占50.00%）" in tech
 
 
