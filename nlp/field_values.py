@@ -23,6 +23,14 @@ _FAULT_CODE: Final = re.compile(r"(?<![A-Za-z0-9])([A-Za-z]{1,3}\s?-?\d{1,4}[A-Z
 _LINK: Final = re.compile(r"https?://\S+")
 _NUMBER: Final = re.compile(r"[0-9]+(?:\.[0-9]+)?|[零一二两三四五六七八九十百千万]+")
 SKIPPED: Final = "无"
+# A store named in an answer to "哪家门店": 3号店, 二号门店, 南京东路店, 徐家汇分店 — not 店里 / 店长.
+_NUMBERED_STORE: Final = r"(?:\d{1,4}|[一二两三四五六七八九十百]{1,4})号门?店"
+_STORE: Final = re.compile(rf"({_NUMBERED_STORE}|[\u4e00-\u9fffA-Za-z0-9]{{2,10}}?(?:分店|门店|旗舰店|店))"
+                           r"(?![长员里内面铺主家])")
+_NUMBERED: Final = re.compile(rf"(?<![\d一二两三四五六七八九十百])({_NUMBERED_STORE})(?![长员里内面铺主家])")
+_STORE_LEAD: Final = re.compile(r"^(?:就是|我们是|我们|这里是|这边是|是在|是|在)")
+# a store of no particular name: 实体店, 其他店, 这家店, 网店, 维修店 …
+_NOT_A_STORE: Final = re.compile(r"(?:实体|其他|其它|每家|这家|那家|哪家|维修|本|我|这|那|网|商|饭)店$")
 
 
 @dataclass(frozen=True)
@@ -74,3 +82,16 @@ def _choice(text: str, options: tuple[str, ...]) -> FieldValue:
     if got is not None and got[1] >= 80:
         return FieldValue(True, got[0])
     return FieldValue(False)
+
+
+def store_name(text: str, *, numbered: bool = False) -> str | None:
+    """The store a person names when asked which store (``就是3号店啊`` → ``3号店``), or None.
+    For a store the configured catalogue does not know (nlp/catalog.py finds those it knows).
+    ``numbered``: only a numbered store (3号店), which free text names without ambiguity (in a
+    whole report, "去实体店" or "联系了店家" are no store)."""
+    if numbered:
+        m = _NUMBERED.search(text)
+        return m.group(1) if m else None
+    m = _STORE.search(text)
+    name = _STORE_LEAD.sub("", m.group(1)) if m else ""
+    return name if len(name) >= 2 and not _NOT_A_STORE.search(name) else None

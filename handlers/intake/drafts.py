@@ -27,6 +27,7 @@ from models.ticketing import (DONE_STATUSES, OPEN_STATUSES, add_phone, create_ti
                               customer_phone, draft_messages_to_ticket, open_drafts, site_named,
                               tickets_of)
 from models.tickets import Attachment, Draft, Ticket, TicketCreate, TicketEvent
+from nlp.field_values import store_name
 from nlp.region_codes import region_codes
 
 #: draft fields a ticket keeps in its structured ``fields``
@@ -275,7 +276,13 @@ class Drafts(IntakeBase):
         if e.phones:
             self.customer = await add_phone(self.session, self.customer, e.phones[0], self.now)
         slot = draft.pending_slot
-        problem_info = bool(e.device or a.faults or a.intent == "create")
+        # "就是3号店啊" answers "哪家门店" even where the catalogue does not know the store (and
+        # the intent model reads a bare store name as a report)
+        named = store_name(text) if slot == "place" and not (e.store or e.address) else None
+        if slot == "place" and e.address and not f.get("store") and (
+                said := store_name(draft.description, numbered=True)):
+            f["store"] = said  # the address of the store the report named: both are kept
+        problem_info = bool(e.device or a.faults or (a.intent == "create" and not named))
         answered = slot is not None and filled(f, slot) and not filled(before, slot)
         if slot and is_custom(slot) and not answered:
             got = answer_custom(self.ctx, f, slot, text)
@@ -289,6 +296,8 @@ class Drafts(IntakeBase):
                 return False
             if slot == "time":
                 f["time_text"] = text
+            elif slot == "place" and named:
+                f["store"] = named
             elif slot == "place":
                 f["address"] = text
             else:
@@ -322,7 +331,10 @@ class Drafts(IntakeBase):
                    if not filled(draft.fields, s)]
         if missing:
             draft.status, draft.pending_slot = "collecting", missing[0]
+            named = (store_name(draft.description, numbered=True) if missing[0] == "place"
+                     else None)
             self.say(say(ask_for(self.ctx, draft.fields, missing[0]) if is_custom(missing[0])
+                         else texts.ASK_STORE_ADDRESS.format(store=named) if named
                          else texts.ASK[missing[0]]))
             return
         draft.status, draft.pending_slot = "confirming", None

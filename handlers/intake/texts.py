@@ -12,6 +12,8 @@ ASK = {
     "time": "希望什么时间上门？（如：明天下午、周六上午，或回复“尽快”）",
     "order": "请提供订单号。",
 }
+# a store the report named that the bot has no address for
+ASK_STORE_ADDRESS = "请问{store}的详细地址是？（例如：上海市黄浦区南京东路100号）"
 BAD_PHONE = "这个号码好像不完整，请发一个11位手机号或带区号的座机号。"
 DRAFT_STARTED = "收到您的{category}：{text}\n{question}"
 DRAFT_ADDED = "已补充：{text}\n{question}"

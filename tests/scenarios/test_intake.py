@@ -3,6 +3,7 @@ ticket rows out. The sandbox clock starts at 2026-11-25 10:00 in Shanghai."""
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
 from handlers.intake import texts
@@ -10,6 +11,7 @@ from handlers import voice
 from handlers.lifecycle import transition
 from models.ticketing import ticket_by_number
 from models.tickets import (Attachment, Draft, Staff, Ticket, TicketEvent, TicketMessage)
+from tests.scenarios.journey_transcript import CHANNELS, Journey
 
 GROUP = "wrSTORE3group"
 
@@ -342,3 +344,23 @@ async def test_braces_in_what_people_write_are_just_characters(stack):
     await stack.settle()
     assert "还有{漏水}" in stack.said("app:zhangsan")[-1]
     assert {e.status for e in await stack.inbox()} == {"done"}
+
+
+@pytest.mark.parametrize("channel", list(CHANNELS))
+@pytest.mark.parametrize("answer", ["就是3号店啊", "上海市黄浦区南京东路100号"])
+async def test_a_store_the_bot_does_not_know_is_asked_for_by_its_address_once(stack, channel,
+                                                                              answer):
+    """The brief's own example: 3号店 is no store of the sandbox's. The bot asks for its address
+    by name, once; the store's name again, or its address, answers it (never the same question
+    again), on every channel."""
+    j = Journey(stack, channel)
+    s = await j.customer("报修", "3号店咖啡机坏了，今天能来修吗 13812345678")
+    assert s.text().endswith("请问3号店的详细地址是？（例如：上海市黄浦区南京东路100号）")
+    s = await j.customer("门店", answer)
+    seen = "\n".join(x.text for x in s.seen)
+    assert "详细地址" not in seen and "哪家门店" not in seen
+    assert "3号店" in seen  # the confirmation names the store
+    await j.customer("确认", "确认")
+    [t] = await stack.rows(Ticket)
+    assert t.store == "3号店"
+    assert t.address == (None if answer.startswith("就是") else answer)
