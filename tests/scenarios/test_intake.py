@@ -4,7 +4,6 @@ ticket rows out. The sandbox clock starts at 2026-11-25 10:00 in Shanghai."""
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select
 
 from handlers.intake import texts
 from handlers import voice
