@@ -69,7 +69,8 @@ async def fill(sm, dialect: str, setup, n: int) -> None:
 
         async with sm() as s, s.begin():
             for table in ("customer", "ticket"):
-                await s.execute(text(f"SELECT setval('{table}_id_seq', (SELECT max(id) FROM {table}))"))
+                await s.execute(text(
+                    f"SELECT setval('{table}_id_seq', (SELECT max(id) FROM {table}))"))
 
 
 async def one_by_one(s, acc, start, end):

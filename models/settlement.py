@@ -253,10 +253,10 @@ async def satisfaction_completed_between(session: AsyncSession, start: datetime,
                                          end: datetime) -> dict[int, int]:
     """{ticket id: satisfaction} of the tickets rated (after completion) among those of
     ``statements_completed_between``: one query, not one per statement."""
-    rows = await session.execute(
-        select(Ticket.id, Ticket.satisfaction).where(Ticket.satisfaction.is_not(None), Ticket.id.in_(
-            select(SettlementStatement.ticket_id).where(SettlementStatement.completed_at >= start,
-                                                        SettlementStatement.completed_at < end))))
+    completed = select(SettlementStatement.ticket_id).where(
+        SettlementStatement.completed_at >= start, SettlementStatement.completed_at < end)
+    rows = await session.execute(select(Ticket.id, Ticket.satisfaction).where(
+        Ticket.satisfaction.is_not(None), Ticket.id.in_(completed)))
     return {tid: sat for tid, sat in rows}
 
 
