@@ -215,17 +215,19 @@ class Drafts(IntakeBase):
         """Added to an open ticket of the same problem; else a new draft, linked to a ticket
         of the same problem resolved within ``repeat_days``."""
         e = a.entities
+        store = e.store or store_name(text, numbered=True)  # 3号店, though the catalogue lacks it
         for t in await tickets_of(self.session, self.customer.id, OPEN_STATUSES, store=e.store):
             # A 回访 (follow-up) is ours to the customer, not their problem: never merged into.
             if t.category != "followup" and same_problem(text, e.device, e.address, t,
-                                                         self.cfg.duplicate_score):
+                                                         self.cfg.duplicate_score, store):
                 self.add_to_ticket(t, text)
                 return
         since = self.now - timedelta(days=self.cfg.repeat_days)
         repeat = next((t for t in await tickets_of(self.session, self.customer.id, DONE_STATUSES,
                                                    since=since, store=e.store)
                        if t.category != "followup"
-                       and same_problem(text, e.device, e.address, t, self.cfg.duplicate_score)),
+                       and same_problem(text, e.device, e.address, t, self.cfg.duplicate_score,
+                                        store)),
                       None)
         category = draft_category(a, self.cfg.slots)
         first = pick_template(self.ctx, category, text)

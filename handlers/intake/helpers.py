@@ -36,8 +36,11 @@ def _norm(text: str) -> str:
 
 
 def same_problem(text: str, device: str | None, address: str | None, ticket: Ticket,
-                 threshold: int) -> bool:
-    """Whether a report describes ``ticket``'s problem (rapidfuzz over text, device, address)."""
+                 threshold: int, store: str | None = None) -> bool:
+    """Whether a report describes ``ticket``'s problem (rapidfuzz over text, device, address);
+    never when the two name different stores (5号店's coffee machine is not 3号店's)."""
+    if store and ticket.store and store != ticket.store:
+        return False
     if device and ticket.device:
         if device != ticket.device:
             return False

@@ -363,3 +363,15 @@ async def test_a_store_the_bot_does_not_know_is_asked_for_by_its_address_once(st
     [t] = await stack.rows(Ticket)
     assert t.store == "3号店"
     assert t.address == (None if answer.startswith("就是") else answer)
+
+
+@pytest.mark.parametrize("channel", list(CHANNELS))
+async def test_another_stores_report_is_not_folded_into_this_stores_ticket(stack, channel):
+    """The same person, the same kind of machine, another store: a new report, not 已在工单…中."""
+    j = Journey(stack, channel)
+    await j.customer("报修", "3号店咖啡机坏了，今天能来修吗 13812345678")
+    await j.customer("地址", "上海市黄浦区南京东路100号")
+    await j.customer("确认", "确认")
+    s = await j.customer("另一家店", "5号店咖啡机也坏了")
+    assert "不再重复建单" not in s.text()
+    assert s.text().endswith("请问5号店的详细地址是？（例如：上海市黄浦区南京东路100号）")
