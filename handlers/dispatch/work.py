@@ -56,7 +56,7 @@ class Work(DispatchBase):
                 ticket.departed_at = self.now
                 km = await self.distance_now(tech, ticket, offer)
                 told = await tell_customer(ctx, ticket, texts.CUSTOMER_DEPARTED.format(
-                    number=ticket.number, name=name, eta=self.eta_text(ticket, km)),
+                    number=ticket.number, name=name, eta=self.eta_text(ticket, km, now=True)),
                     progress=True)
                 ctx.reply((texts.DEPARTED_OK if told else texts.DEPARTED_NOT_TOLD).format(
                     number=ticket.number))
@@ -156,8 +156,9 @@ class Work(DispatchBase):
 
     # -- how far, how soon, how to reach them --------------------------------------------------
 
-    def eta_text(self, ticket: Ticket, km: float | None) -> str:
-        if ticket.appointment_start and ticket.appointment_start > self.now:
+    def eta_text(self, ticket: Ticket, km: float | None, *, now: bool = False) -> str:
+        """When they will be there: at the appointment; ``now`` (they set off), by distance."""
+        if not now and ticket.appointment_start and ticket.appointment_start > self.now:
             return texts.CUSTOMER_ETA_APPOINTMENT.format(time=appointment(ticket))
         if km is None:
             return texts.CUSTOMER_ETA_UNKNOWN

@@ -252,6 +252,10 @@ async def test_a_visit_day_without_an_hour_is_never_promised_at_an_hour(st):
     told = st.said(ROBOT)[-1]
     assert "李师傅已接单，将按您预约的时间 11月26日 上门" in told, told
     assert not re.search(r"11月26日 \d\d:\d\d", told)
+    # setting off (early) is not "at the appointment": they are on their way now
+    await click(st, "lishifu", st.cards("lishifu")[-1], "depart")
+    told = st.said(ROBOT)[-1]
+    assert "李师傅已出发" in told and "预约" not in told, told
 
     await st.sandbox.aibot_says("zhangsan", f"{t.number} 时间改成明天下午3点", chat_id=GROUP)
     await st.settle()
