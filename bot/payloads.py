@@ -141,22 +141,27 @@ class _Tree:
 
     def end(self, _tag: str) -> None:
         tag, children, parts = self.stack.pop()
-        if children:
-            value: Any = children
-        else:
-            text = "".join(parts)
-            value = text.strip() if text.strip() else text
+        value: Any = children if children else _leaf("".join(parts))
         if not self.stack:
             self.root = (tag, value)
             return
-        out = self.stack[-1][1]
-        prev = out.get(tag)
-        if prev is None:
-            out[tag] = value
-        elif isinstance(prev, list):
-            prev.append(value)  # in place: n repeated elements cost n, not n² (prev + [value])
-        else:
-            out[tag] = [prev, value]
+        _put(self.stack[-1][1], tag, value)
+
+
+def _leaf(text: str) -> str:
+    """A leaf's value: its text, stripped unless it is all blank."""
+    return text.strip() if text.strip() else text
+
+
+def _put(out: dict[str, Any], tag: str, value: Any) -> None:
+    """One child into its parent's dict: a repeated tag becomes a list."""
+    prev = out.get(tag)
+    if prev is None:
+        out[tag] = value
+    elif isinstance(prev, list):
+        prev.append(value)  # in place: n repeated elements cost n, not n² (prev + [value])
+    else:
+        out[tag] = [prev, value]
 
 
 def _forbid(what: str) -> Any:
@@ -200,15 +205,7 @@ def _parse_flat(text: str | bytes) -> dict[str, Any] | None:
         if leaves > MAX_XML_ELEMENTS:
             return None  # expat's path refuses it
         tag, cdata, plain = m.groups()
-        value = cdata if cdata is not None else plain
-        value = value.strip() if value.strip() else value  # as _Tree.end
-        prev = out.get(tag)
-        if prev is None:
-            out[tag] = value
-        elif isinstance(prev, list):
-            prev.append(value)
-        else:
-            out[tag] = [prev, value]
+        _put(out, tag, _leaf(cdata if cdata is not None else plain))
         pos = m.end()
     return out if _FLAT_END.match(text, pos) is not None else None
 
