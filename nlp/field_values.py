@@ -24,10 +24,11 @@ _LINK: Final = re.compile(r"https?://\S+")
 _NUMBER: Final = re.compile(r"[0-9]+(?:\.[0-9]+)?|[零一二两三四五六七八九十百千万]+")
 SKIPPED: Final = "无"
 # A store named in an answer to "哪家门店": 3号店, 二号门店, 南京东路店, 徐家汇分店 — not 店里 / 店长.
-_NUMBERED_STORE: Final = r"(?:\d{1,4}|[一二两三四五六七八九十百]{1,4})号门?店"
+_STORE_DIGIT: Final = r"\d一二两三四五六七八九十百"
+_NUMBERED_STORE: Final = rf"[{_STORE_DIGIT}]{{1,4}}号门?店"
 _STORE: Final = re.compile(rf"({_NUMBERED_STORE}|[\u4e00-\u9fffA-Za-z0-9]{{2,10}}?(?:分店|门店|旗舰店|店))"
                            r"(?![长员里内面铺主家])")
-_NUMBERED: Final = re.compile(rf"(?<![\d一二两三四五六七八九十百])({_NUMBERED_STORE})(?![长员里内面铺主家])")
+_NUMBERED: Final = re.compile(rf"(?<![{_STORE_DIGIT}])({_NUMBERED_STORE})(?![长员里内面铺主家])")
 _STORE_LEAD: Final = re.compile(r"^(?:就是|我们是|我们|这里是|这边是|是在|是|在)")
 # a store of no particular name: 实体店, 其他店, 这家店, 网店, 维修店 …
 _NOT_A_STORE: Final = re.compile(r"(?:实体|其他|其它|每家|这家|那家|哪家|维修|本|我|这|那|网|商|饭)店$")
