@@ -237,36 +237,6 @@ async def test_a_grab_nobody_takes_reads_the_pool_before_its_transaction(st, mon
     assert set(labels) == {"派给李师傅", "派给王师傅"}
 
 
-async def test_a_visit_day_without_an_hour_is_never_promised_at_an_hour(st):
-    """"明天" keeps a default hour for ranking and shifts, but nobody chose it: the technician's
-    card and the group are told the day only; an hour the customer names later is shown."""
-    for said in (REPORT, "明天", "确认"):
-        await st.sandbox.aibot_says("zhangsan", said, chat_id=GROUP)
-        await st.settle()
-    [t] = await st.rows(Ticket)
-    assert t.fields["precision"] == "date"
-    [text, card] = lines(st, "lishifu")
-    rows = {r["keyname"]: r["value"] for r in card.content["horizontal_content_list"]}
-    assert rows["时间"] == "11月26日"
-    await click(st, "lishifu", card, "accept")
-    told = st.said(ROBOT)[-1]
-    assert "李师傅已接单，将按您预约的时间 11月26日 上门" in told, told
-    assert not re.search(r"11月26日 \d\d:\d\d", told)
-    # setting off (early) is not "at the appointment": they are on their way now
-    await click(st, "lishifu", st.cards("lishifu")[-1], "depart")
-    told = st.said(ROBOT)[-1]
-    assert "李师傅已出发" in told and "预约" not in told, told
-
-    await st.sandbox.aibot_says("zhangsan", f"{t.number} 时间改成明天下午3点", chat_id=GROUP)
-    await st.settle()
-    assert "11月26日 15:00" in st.said(f"aibot:g:{GROUP}")[-1]
-    [t] = await st.rows(Ticket)
-    assert t.fields["precision"] == "minute"
-    await st.sandbox.aibot_says("zhangsan", f"{t.number} 进度", chat_id=GROUP)
-    await st.settle()
-    assert "11月26日 15:00" in st.said(f"aibot:g:{GROUP}")[-1]
-
-
 async def test_a_decline_moves_the_offer_to_the_next_candidate(st):
     t = await report(st)
     first = st.cards("lishifu")[-1]

@@ -24,7 +24,7 @@ from handlers.intake import texts as intake_texts
 from handlers.settlement import texts
 from models.settlement import SettlementReview, SettlementStatement, StatementAck
 from models.tickets import Ticket
-from tests.scenarios.journey_transcript import (CHANNELS, FINANCE, PHONE, TECH, Journey,
+from tests.scenarios.journey_transcript import (CHANNELS, FINANCE, PHONE, REPORT, TECH, Journey,
                                                 close_stack, journey_a, journey_b, open_stack,
                                                 up_to_the_statement)
 
@@ -292,3 +292,27 @@ async def test_a_kf_arrival_kept_back_is_not_claimed_as_told_to_the_technician(s
                if ln.kind == "text" and "已记录到达" in ln.content]
     assert arrived and "已通知客户" not in arrived[0]  # … so the technician must not hear so
     assert "客户这次不会收到通知" in arrived[0]
+
+
+@pytest.mark.parametrize("channel", list(CHANNELS))
+async def test_a_visit_day_without_an_hour_is_promised_as_that_day(stack, channel):
+    """"明天" keeps a default hour for shifts and ranking, but nobody chose it: the technician's
+    card and the customer hear the day alone; once he sets off he is on his way now (not "at
+    the appointment"); an hour the customer names later is shown with it. On every channel."""
+    j = Journey(stack, channel)
+    for name, said in (("报修", REPORT), ("留电话", PHONE), ("上门时间", "明天"), ("确认工单", "确认")):
+        await j.customer(name, said)
+    [t] = await stack.rows(Ticket)
+    assert t.fields["precision"] == "date"
+    offer = stack.cards(TECH)[-1]
+    assert {r["keyname"]: r["value"] for r in offer.content["horizontal_content_list"]}[
+        "时间"] == "11月26日"
+    s = await j.technician_clicks("接单", "accept", offer)
+    assert "李师傅已接单，将按您预约的时间 11月26日 上门" in s.text(), s.text()
+    assert not re.search(r"11月26日 \d\d:\d\d", s.text())
+    s = await j.technician_clicks("出发", "depart", stack.cards(TECH)[-1])
+    assert "李师傅已出发" in s.text() and "预约" not in s.text(), s.text()
+    s = await j.customer("改时间", f"{t.number} 时间改成明天下午3点")
+    assert "11月26日 15:00" in s.text(), s.text()
+    [t] = await stack.rows(Ticket)
+    assert t.fields["precision"] == "minute"
