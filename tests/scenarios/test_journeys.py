@@ -113,6 +113,11 @@ def chats(step) -> list[str]:
     return [s.chat.id for s in step.seen if s.kind != "card_update"]
 
 
+def shown(step) -> list[tuple[str, str, str]]:
+    """What the step showed, for a failing assertion's message: (chat, kind, text)."""
+    return [(s.chat.id, s.kind, s.text) for s in step.seen]
+
+
 def updates(step) -> list[tuple[str, str]]:
     """The customer's cards that changed in place at this step: (chat, what replaced them)."""
     return [(s.chat.id, s.text.rsplit("〔", 1)[1].rstrip("〕")) for s in step.seen
@@ -126,34 +131,34 @@ def check_up_to_the_statement(j: Journey) -> None:
 
     # Slot filling: the bot asks for what is missing, one thing at a time, and shows the draft.
     s = j.step("报修")
-    assert chats(s) == [reply]
+    assert chats(s) == [reply], shown(s)
     assert s.text() == "收到您的报修：人民广场店咖啡机坏了\n请留一个联系电话，方便师傅联系您。"
     s = j.step("留电话")
-    assert chats(s) == [reply]
+    assert chats(s) == [reply], shown(s)
     assert s.text() == f"已补充：{phone}\n希望什么时间上门？（如：明天下午、周六上午，或回复“尽快”）"
     s = j.step("上门时间")
     summary = ["类型：报修", "设备：咖啡机", "地点：人民广场店", f"电话：{phone}", "时间：尽快",
                "描述：人民广场店咖啡机坏了"]
     assert s.texts[0].split("\n")[:8] == ["已补充：尽快", "请核对工单信息：", *summary]
     if ch == "app":  # app members also get a confirmation card
-        assert chats(s) == [reply, reply]
+        assert chats(s) == [reply, reply], shown(s)
         assert [b["text"] for b in s.cards[0]["button_list"]] == ["确认", "修改", "取消"]
     else:
-        assert chats(s) == [reply]
+        assert chats(s) == [reply], shown(s)
         assert s.texts[0].endswith("信息无误请回复“确认”，需要修改请回复“修改”，不需要了请回复“取消”。")
     s = j.step("确认工单")
-    assert chats(s) == [reply]
+    assert chats(s) == [reply], shown(s)
     assert s.text().split("\n") == [f"已为您创建工单 {N}", *summary,
                                     "我们会尽快安排，回复“进度”可随时查询。"]
 
     # 接单: who is coming, roughly when, and the hotline with his extension.
     s = j.step("接单")
-    assert chats(s) == [news]
+    assert chats(s) == [news], shown(s)
     assert s.text() == dispatch_texts.CUSTOMER_ACCEPTED.format(
         number=N, name="李师傅", eta="预计约12分钟到达（按距离估算）",
         contact="400-800-1234 转 8001")
     s = j.step("出发")
-    assert chats(s) == [news]
+    assert chats(s) == [news], shown(s)
     assert s.text() == f"工单 {N}：李师傅已出发，预计约12分钟到达（按距离估算）。"
     s = j.step("到达")
     if ch == "kf":
@@ -161,7 +166,7 @@ def check_up_to_the_statement(j: Journey) -> None:
         # created, 接单, 出发, 完工, the statement. 到达 gives way (README, "Channels").
         assert s.seen == []
     else:
-        assert chats(s) == [news]
+        assert chats(s) == [news], shown(s)
         assert s.text() == f"工单 {N}：李师傅已到达现场。"
 
     # 完工 with two parts, one without a price: the customer hears of both parts (no prices)
@@ -183,9 +188,9 @@ def check_up_to_the_statement(j: Journey) -> None:
         texts.SETTLE_HOW_TEXT if ch == "kf" else texts.SETTLE_HOW_CARD]
     check_statement_adds_up(statement)
     if ch == "kf":  # WeChat shows no cards
-        assert chats(s) == [private]
+        assert chats(s) == [private], shown(s)
     else:
-        assert chats(s) == [private, private]
+        assert chats(s) == [private, private], shown(s)
         [card] = s.cards
         assert card["main_title"] == {"title": f"工单 {N} 结算单",
                                       "desc": "咖啡机维修，合计 ¥552.57，请确认"}
@@ -252,7 +257,7 @@ async def test_journey_b_dispute_review_correction(stack, channel):
     deltas = [money(d) for d in re.findall(r"（([-+]¥[\d,.]+)）", s.texts[0])]
     assert sum(deltas) == Decimal("484.77") - Decimal("552.57")
     if channel == "kf":
-        assert chats(s) == [PRIVATE[channel]]
+        assert chats(s) == [PRIVATE[channel]], shown(s)
     else:  # a new card asks again; the old one says it was corrected
         [card] = s.cards
         assert card["main_title"]["desc"] == "咖啡机维修，合计 ¥484.77，请确认"
