@@ -50,7 +50,7 @@ Accept = tuple[datetime, float, bool]  # answered_at, seconds to accept, counts 
 
 class PoolCache:
     def __init__(self, engine: AsyncEngine) -> None:
-        self.engine = engine
+        self.bind(engine)
         self.lock = asyncio.Lock()
         self.version = -1  # nothing read yet
         self.rows: dict[str, Any] = {}  # staff rows by userid
@@ -94,6 +94,19 @@ class PoolCache:
                         self.version = feed[0]
             self._advance(now)
             return self._pool()
+
+    def bind(self, engine: AsyncEngine) -> None:
+        """Read through ``engine``, held weakly: the process's registry (``cache_for``) is
+        keyed weakly on the engine, and a strong reference from its value would keep every
+        engine a process ever opened (with its compiled statements) alive for good."""
+        self._engine = weakref.ref(engine)
+
+    @property
+    def engine(self) -> AsyncEngine:
+        engine = self._engine()
+        if engine is None:
+            raise RuntimeError("the pool cache's database engine is gone")
+        return engine
 
     def _pool(self) -> Pool:
         assert self.index is not None
@@ -264,6 +277,8 @@ def cache_for(engine: AsyncEngine) -> PoolCache:
     cache = _caches.get(key)
     if cache is None:
         cache = _caches[key] = PoolCache(engine)
+    elif cache._engine() is not engine:
+        cache.bind(engine)  # another handle on the same database
     return cache
 
 

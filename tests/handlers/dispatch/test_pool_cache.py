@@ -160,3 +160,26 @@ async def test_a_large_pool_is_frozen_out_of_the_collector_once_read(db, monkeyp
         await accepted(s, customer, "li", NOW - timedelta(hours=1), 90)
     await assert_same(cache, sm, NOW)
     assert frozen == [1] and cache.full_reads == 1 and cache.refreshed == 1
+
+
+async def test_a_closed_database_is_not_kept_alive_by_its_pool(db_url):
+    """The process's caches are keyed weakly on the engine; the cache must not hold its engine
+    strongly, or every engine a process opened (with its compiled statements and its pool)
+    would live for good."""
+    import gc
+    import weakref
+
+    from handlers.dispatch.pool_cache import _caches, cache_for
+
+    engine = make_engine(db_url)
+    sm = make_sessionmaker(engine)
+    await seed(sm, WriteGate.for_url(db_url))
+    cache = cache_for(engine)
+    assert cache_for(engine) is cache  # one per engine
+    assert (await cache.current(NOW)).index.rank(JOB, load_scoring_config(), NOW
+                                                 ).chosen.tech_id == "li"
+    await engine.dispose()
+    gone, kept = weakref.ref(engine.sync_engine), len(_caches)
+    del engine, sm, cache
+    gc.collect()
+    assert gone() is None and len(_caches) == kept - 1
