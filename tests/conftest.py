@@ -60,6 +60,23 @@ def _loopback_only(monkeypatch):
     monkeypatch.setattr(socket.socket, "connect_ex", connect_ex)
 
 
+
+@pytest.fixture(autouse=True)
+def _drop_aiohttp_handler_cache():
+    """aiohttp keeps the middleware chain of up to 1,024 (handler, apps) pairs in a
+    module-level LRU cache (``web_app._cached_build_middleware``, aiohttp PR #9158). One bot per
+    process never notices; here every test's bot stays reachable through it (its engines,
+    compiled statements, pools: 5.5 million objects by the end of the suite), and the
+    collector's full passes over them stalled the event loop 2-4 s, longer than the sandbox
+    client's timeout: a 微信客服 send answered after it was sent again (at least once), and a
+    journey saw the 接单 notice twice. Emptied after each test."""
+    yield
+    from aiohttp import web_app
+
+    cache = getattr(web_app, "_cached_build_middleware", None)
+    if cache is not None:
+        cache.cache_clear()
+
 # -- databases ------------------------------------------------------------------------------
 
 
@@ -246,7 +263,9 @@ async def start_stack(db_url: str, *, loops: bool = False, spool: bool = False,
     base = await sandbox.start()
     settings = make_settings(db_url, WECOM_API_BASE=base, **settings_over)
     bot = BotRuntime(settings, clock=clock, run_worker=loops, run_sender=loops,
-                     client_kwargs={"sleep": no_sleep, "timeout": 2.0},
+                     # the client's own 10 s timeout, as deployed; a test about timeouts
+                     # sets a shorter one itself (tests/reliability/test_delivery.py)
+                     client_kwargs={"sleep": no_sleep},
                      analyzer=shared_analyzer(), spool=spool)
     await bot.start()
     sandbox.bot_url = bot.url

@@ -80,7 +80,7 @@ async def sla_stack(db_url: str, tmp_path, config: str, smtp: MailServer):
                              SMTP_HOST="127.0.0.1", SMTP_PORT=smtp.port, SMTP_TLS=False,
                              SMTP_FROM="bot@example.test", **sms_settings(base))
     bot = BotRuntime(settings, clock=clock, run_worker=False, run_sender=False,
-                     client_kwargs={"sleep": no_sleep, "timeout": 2.0},
+                     client_kwargs={"sleep": no_sleep},
                      analyzer=shared_analyzer())
     await bot.start()
     sandbox.bot_url = bot.url
