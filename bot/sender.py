@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
@@ -82,15 +82,19 @@ class OutboxSender(WakeableLoop):
                 return 0
         async with write_session(self.sm, self.gate) as session:
             rows = await outbox_claim(session, now, self.batch, self.lease)
+        # The round's heads are one per recipient: their windows are read together.
+        waits = await self.pace.until([(r.api, r.pace_key) for r in rows], self.clock.now())
         # Every call of the round ends (and its mark is written) before the round does, even
         # when one of them failed: the first failure is raised after that.
-        results = await asyncio.gather(*(self._send(r) for r in rows), return_exceptions=True)
+        results = await asyncio.gather(*(self._send(r, waits.get(r.pace_key)) for r in rows),
+                                       return_exceptions=True)
         failed = [r for r in results if isinstance(r, BaseException)]
         if failed:
             raise failed[0]
         return sum(results)  # type: ignore[arg-type]
 
-    async def _send(self, row: OutboxMessage) -> int:
+    async def _send(self, row: OutboxMessage, until: datetime | None) -> int:
+        """``until``: the recipient's window is full until then (the round read it)."""
         token = event_id_var.set(f"out{row.id}")
         try:
             # The last attempt's outcome is unknown: a sender died mid-call (its lease ran out)
@@ -99,7 +103,6 @@ class OutboxSender(WakeableLoop):
             if uncertain and not await self._may_resend(row, row.last_error or "the sender "
                                                         "stopped during the call"):
                 return 0
-            until = await self.pace.until(row.api, row.pace_key, self.clock.now())
             if until is not None:
                 self.metrics.outbox_deferred.labels(row.api).inc()
                 async with write_session(self.sm, self.gate) as session:

@@ -181,28 +181,38 @@ _REPEATS = (select(OutboxMessage.dup_key, func.count())
             .group_by(OutboxMessage.dup_key))
 
 
-async def outbox_sent_since(session: AsyncSession, pace_key: str, since: datetime) -> tuple[int, datetime | None]:
-    """How many messages to ``pace_key`` WeCom accepted since ``since``, and the oldest of them."""
-    row = (await session.execute(
-        select(func.count(), func.min(OutboxMessage.sent_at)).where(
-            OutboxMessage.pace_key == pace_key, OutboxMessage.status == SENT,
-            OutboxMessage.sent_at > since))).one()
-    return int(row[0]), row[1]
-
-
-async def outbox_sent_in_windows(session: AsyncSession, pace_key: str, since: Sequence[datetime]
-                                 ) -> list[tuple[int, datetime | None]]:
-    """``outbox_sent_since`` for several windows in one statement (a minute and an hour: one
-    aggregate per send instead of two), in the order of ``since``."""
-    if not since:
-        return []
-    stmt = select(*(agg for s in since for agg in (
+async def outbox_sent_in_windows(session: AsyncSession, pace_keys: Iterable[str],
+                                 since: Sequence[datetime]
+                                 ) -> dict[str, list[tuple[int, datetime | None]]]:
+    """For each of ``pace_keys``: how many messages WeCom accepted after each of ``since``, and
+    the oldest of them (in the order of ``since``), in one statement for a sender's whole round
+    (every recipient, a minute and an hour). A key sent nothing in any window is absent."""
+    keys = list(set(pace_keys))
+    if not since or not keys:
+        return {}
+    stmt = select(OutboxMessage.pace_key, *(agg for s in since for agg in (
         func.count().filter(OutboxMessage.sent_at > s),
         func.min(OutboxMessage.sent_at).filter(OutboxMessage.sent_at > s)))).where(
-        OutboxMessage.pace_key == pace_key, OutboxMessage.status == SENT,
-        OutboxMessage.sent_at > min(since))
-    row = (await session.execute(stmt)).one()
-    return [(int(row[2 * i] or 0), row[2 * i + 1]) for i in range(len(since))]
+        OutboxMessage.pace_key.in_(keys), OutboxMessage.status == SENT,
+        OutboxMessage.sent_at > min(since)).group_by(OutboxMessage.pace_key)
+    return {row[0]: [(int(row[1 + 2 * i] or 0), row[2 + 2 * i]) for i in range(len(since))]
+            for row in (await session.execute(stmt)).all()}
+
+
+async def outbox_send_times(session: AsyncSession, pace_keys: Iterable[str],
+                            since: datetime) -> dict[str, list[datetime]]:
+    """When WeCom accepted each message to each of ``pace_keys`` after ``since``, oldest first
+    (every key present)."""
+    keys = list(set(pace_keys))
+    times: dict[str, list[datetime]] = {k: [] for k in keys}
+    if keys:
+        rows = await session.execute(
+            select(OutboxMessage.pace_key, OutboxMessage.sent_at).where(
+                OutboxMessage.pace_key.in_(keys), OutboxMessage.status == SENT,
+                OutboxMessage.sent_at > since).order_by(OutboxMessage.sent_at))
+        for key, at in rows.all():
+            times[key].append(at)
+    return times
 
 
 async def outbox_mark_sent(session: AsyncSession, msg_id: int, now: datetime,

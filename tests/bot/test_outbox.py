@@ -77,9 +77,35 @@ async def test_one_sqlite_sender_reads_a_recipients_history_once(stack, db_url):
     finally:
         event.remove(engine, "before_cursor_execute", listener)
     assert len(stack.sandbox.delivered("app:lishifu")) == 20
-    reads = [s for s in statements if s.startswith("SELECT outbox.sent_at")
-             or "count(*) FILTER (WHERE outbox.sent_at" in s]
+    reads = [s for s in statements if "FROM outbox" in s and "sent_at >" in s]
     assert len(reads) == (1 if db_url.startswith("sqlite") else 20)
+
+
+async def test_a_round_reads_every_recipients_windows_at_once(stack, db_url):
+    """One pacing read for a whole round, on both databases (PostgreSQL made one per send, each
+    on a connection of its own); a full window still holds only its own recipient."""
+    from sqlalchemy import event
+
+    await enqueue(stack, "lishifu", 30)
+    await stack.settle()  # his minute is full
+    users = [f"member{i:02d}" for i in range(12)]
+    for user in users:
+        await enqueue(stack, user, 1)
+    await enqueue(stack, "lishifu", 1, start=30)
+    statements: list[str] = []
+    engine = stack.bot.engine.sync_engine
+    listener = lambda *a: statements.append(a[2])  # noqa: E731
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        await stack.bot.sender.run_once()
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    reads = [s for s in statements if "FROM outbox" in s and "sent_at >" in s]
+    assert len(reads) == 1, reads
+    assert all(len(stack.sandbox.delivered(f"app:{u}")) == 1 for u in users)
+    assert len(stack.sandbox.delivered("app:lishifu")) == 30 and stack.sandbox.state.dropped == []
+    [held] = [o for o in await stack.outbox() if o.status == "pending"]
+    assert held.pace_key.endswith("lishifu") and held.next_attempt_at > stack.clock.now()
 
 
 async def test_hourly_limit_is_honoured(stack, monkeypatch):
