@@ -199,8 +199,8 @@ class OutboxSender(WakeableLoop):
                             ) -> None:
         now = self.clock.now()
         async with write_session(self.sm, self.gate) as session:
+            await outbox_mark_sent(session, [(row.id, result) for row, result, _ in marks], now)
             for row, result, _ in marks:
-                await outbox_mark_sent(session, row.id, now, result)
                 if row.api == "message/send":  # a card's code can update it later, once
                     await remember_send_code(session, row.payload, result, now)
         for row, _, done in marks:

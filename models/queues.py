@@ -215,11 +215,20 @@ async def outbox_send_times(session: AsyncSession, pace_keys: Iterable[str],
     return times
 
 
-async def outbox_mark_sent(session: AsyncSession, msg_id: int, now: datetime,
-                           result: dict[str, Any]) -> None:
-    await session.execute(update(OutboxMessage).where(OutboxMessage.id == msg_id).values(
-        status=SENT, sent_at=now, result=result, last_error=None, lease_until=None,
-        attempts=OutboxMessage.attempts + 1))
+async def outbox_mark_sent(session: AsyncSession, marks: Sequence[tuple[int, dict[str, Any]]],
+                           now: datetime) -> None:
+    """Rows sent, each with WeCom's answer: one statement executed for every row (psycopg
+    pipelines it: one round trip for a round's marks instead of one each)."""
+    if marks:
+        await session.execute(_MARK_SENT, [{"b_id": i, "b_result": r, "b_now": now}
+                                           for i, r in marks])
+
+
+_OUTBOX = OutboxMessage.__table__
+_MARK_SENT = (update(_OUTBOX).where(_OUTBOX.c.id == bindparam("b_id")).values(
+    status=SENT, sent_at=bindparam("b_now", type_=_OUTBOX.c.sent_at.type),
+    result=bindparam("b_result", type_=_OUTBOX.c.result.type), last_error=None,
+    lease_until=None, attempts=_OUTBOX.c.attempts + 1))
 
 
 async def outbox_defer(session: AsyncSession, msg_id: int, until: datetime, *,

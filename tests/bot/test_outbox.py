@@ -236,10 +236,10 @@ async def test_a_mark_that_cannot_be_written_does_not_undo_the_others(stack, mon
 
     real = bot.sender.outbox_mark_sent
 
-    async def refusing(session, msg_id, now, result):
-        if msg_id == 3:
+    async def refusing(session, marks, now):
+        if any(msg_id == 3 for msg_id, _ in marks):
             raise RuntimeError("disk said no")
-        await real(session, msg_id, now, result)
+        await real(session, marks, now)
 
     monkeypatch.setattr(bot.sender, "outbox_mark_sent", refusing)
     for u in ("a", "b", "c", "d", "e"):
