@@ -37,7 +37,7 @@ from bot.pacing import PaceWindows
 from models.cards import remember_send_code
 from models.db import WriteGate, write_session
 from models.queues import (backoff, outbox_claim, outbox_defer, outbox_due, outbox_mark_sent,
-                           outbox_record_failure)
+                           outbox_record_failure, outbox_release)
 from models.tables import OutboxMessage
 from scheduler.clock import Clock
 
@@ -83,7 +83,11 @@ class OutboxSender(WakeableLoop):
         async with write_session(self.sm, self.gate) as session:
             rows = await outbox_claim(session, now, self.batch, self.lease)
         # The round's heads are one per recipient: their windows are read together.
-        waits = await self.pace.until([(r.api, r.pace_key) for r in rows], self.clock.now())
+        try:
+            waits = await self.pace.until([(r.api, r.pace_key) for r in rows], self.clock.now())
+        except Exception:
+            await self._release(rows)
+            raise
         # Every call of the round ends (and its mark is written) before the round does, even
         # when one of them failed: the first failure is raised after that.
         results = await asyncio.gather(*(self._send(r, waits.get(r.pace_key)) for r in rows),
@@ -92,6 +96,17 @@ class OutboxSender(WakeableLoop):
         if failed:
             raise failed[0]
         return sum(results)  # type: ignore[arg-type]
+
+    async def _release(self, rows: list[OutboxMessage]) -> None:
+        """Nothing of the round was attempted: its rows go back unclaimed, instead of coming
+        back after the lease as sends whose outcome is unknown (an at-most-once notice would
+        be parked, never sent). A row that was already unknown stays so."""
+        try:
+            async with write_session(self.sm, self.gate) as session:
+                await outbox_release(session, [r.id for r in rows if r.lease_until is None])
+        except Exception:
+            log.warning("could not hand back %d claimed outbox rows; they are taken again "
+                        "when their lease runs out", len(rows), exc_info=True)
 
     async def _send(self, row: OutboxMessage, until: datetime | None) -> int:
         """``until``: the recipient's window is full until then (the round read it)."""

@@ -231,6 +231,14 @@ _MARK_SENT = (update(_OUTBOX).where(_OUTBOX.c.id == bindparam("b_id")).values(
     lease_until=None, attempts=_OUTBOX.c.attempts + 1))
 
 
+async def outbox_release(session: AsyncSession, ids: Sequence[int]) -> None:
+    """Claimed rows handed back unattempted: free for the next round, not "outcome unknown"."""
+    if ids:
+        await session.execute(update(OutboxMessage).where(OutboxMessage.id.in_(list(ids)))
+                              .values(lease_until=None)
+                              .execution_options(synchronize_session=False))
+
+
 async def outbox_defer(session: AsyncSession, msg_id: int, until: datetime, *,
                        unknown_since: datetime | None = None) -> None:
     """Not a failure and not an attempt: the recipient's rate window is full. A row whose last

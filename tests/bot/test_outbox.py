@@ -249,3 +249,33 @@ async def test_a_mark_that_cannot_be_written_does_not_undo_the_others(stack, mon
     rows = {r.id: r for r in await stack.rows(OutboxMessage)}
     assert [i for i, r in rows.items() if r.status == "sent"] == [1, 2, 4, 5]
     assert rows[3].status != "sent" and rows[3].lease_until is not None  # taken again later
+
+
+async def test_a_round_whose_pacing_read_fails_hands_its_rows_back_unattempted(stack,
+                                                                               monkeypatch):
+    """A database error in the round's pacing read: nothing was attempted, so nothing comes
+    back as "outcome unknown" after the lease — an at-most-once 微信客服 notice goes at the next
+    round instead of being parked."""
+    from models.db import write_session
+
+    stack.sandbox.kf_customer_wrote("wmCUSTOMER")
+    ev = Event("internal", "event", "x", "", "ticket:1", "test:kf", {}, 1)
+    rows = reply_rows(ev, [Outgoing(text="师傅已出发", to_kf=("wkKF", "wmCUSTOMER"),
+                                    at_most_once=True)], agent_id=218, now=stack.clock.now())
+    async with write_session(stack.bot.sm, None) as s:
+        await outbox_add(s, rows)
+    await enqueue(stack, "lishifu", 1)
+
+    async def failing(*_args):
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(stack.bot.sender.pace, "until", failing)
+    with pytest.raises(RuntimeError):
+        await stack.bot.sender.run_once()
+    assert [o.lease_until for o in await stack.outbox()] == [None, None]
+    monkeypatch.undo()
+    stack.clock.advance(seconds=120)  # past a lease, had one been left
+    await stack.settle()
+    assert stack.sandbox.delivered("kf:wmCUSTOMER")[0].content == "师傅已出发"
+    assert len(stack.sandbox.delivered("app:lishifu")) == 1
+    assert [o.status for o in await stack.outbox()] == ["sent", "sent"]
