@@ -20,6 +20,19 @@ async def enqueue(stack, user: str, n: int, start: int = 0) -> None:
         await outbox_add(s, rows)
 
 
+async def queue_kf_progress(stack, text: str, customer: str = "wmCUSTOMER") -> None:
+    """A 微信客服 progress notice (出发 / 到达: at most once) queued for ``customer``, who has
+    just written (so WeCom allows replies)."""
+    from models.db import write_session
+
+    stack.sandbox.kf_customer_wrote(customer)
+    ev = Event("internal", "event", "x", "", "ticket:1", "test:kf", {}, 1)
+    rows = reply_rows(ev, [Outgoing(text=text, to_kf=("wkKF", customer), at_most_once=True)],
+                      agent_id=218, now=stack.clock.now())
+    async with write_session(stack.bot.sm, None) as s:
+        await outbox_add(s, rows)
+
+
 async def test_control_unpaced_sends_are_silently_dropped_by_wecom(stack):
     """Why pacing matters: straight through the client, WeCom drops the 31st message."""
     for i in range(35):
@@ -256,14 +269,7 @@ async def test_a_round_whose_pacing_read_fails_hands_its_rows_back_unattempted(s
     """A database error in the round's pacing read: nothing was attempted, so nothing comes
     back as "outcome unknown" after the lease — an at-most-once 微信客服 notice goes at the next
     round instead of being parked."""
-    from models.db import write_session
-
-    stack.sandbox.kf_customer_wrote("wmCUSTOMER")
-    ev = Event("internal", "event", "x", "", "ticket:1", "test:kf", {}, 1)
-    rows = reply_rows(ev, [Outgoing(text="师傅已出发", to_kf=("wkKF", "wmCUSTOMER"),
-                                    at_most_once=True)], agent_id=218, now=stack.clock.now())
-    async with write_session(stack.bot.sm, None) as s:
-        await outbox_add(s, rows)
+    await queue_kf_progress(stack, "师傅已出发")
     await enqueue(stack, "lishifu", 1)
 
     async def failing(*_args):

@@ -241,19 +241,12 @@ async def test_a_late_response_url_answer_is_not_repeated_and_counts_as_sent(db_
 async def test_an_at_most_once_notice_whose_outcome_is_unknown_is_parked_not_resent(db_url):
     """微信客服 progress notices (出发/到达) are at most once: after a timed-out send they are
     parked for a person instead of risking a second copy."""
-    from bot.outbox import reply_rows
-    from models.messages import Event, Outgoing
-    from models.db import write_session
-    from models.queues import outbox_add, list_parked
+    from models.queues import list_parked
+    from tests.bot.test_outbox import queue_kf_progress
 
     st = await _late_stack(db_url)
     try:
-        st.sandbox.kf_customer_wrote("wmCUSTOMER")
-        ev = Event("internal", "event", "x", "", "ticket:1", "test:kf", {}, 1)
-        rows = reply_rows(ev, [Outgoing(text="师傅已出发", to_kf=("wkKF", "wmCUSTOMER"),
-                                        at_most_once=True)], agent_id=218, now=st.clock.now())
-        async with write_session(st.bot.sm, None) as s:
-            await outbox_add(s, rows)
+        await queue_kf_progress(st, "师傅已出发")
         st.sandbox.fail("kf/send_msg", answer_after=0.4)
         await st.settle()
         assert len(st.sandbox.delivered("kf:wmCUSTOMER")) == 1
