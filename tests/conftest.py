@@ -60,7 +60,6 @@ def _loopback_only(monkeypatch):
     monkeypatch.setattr(socket.socket, "connect_ex", connect_ex)
 
 
-
 @pytest.fixture(autouse=True)
 def _drop_aiohttp_handler_cache():
     """aiohttp keeps the middleware chain of up to 1,024 (handler, apps) pairs in a
@@ -76,6 +75,7 @@ def _drop_aiohttp_handler_cache():
     cache = getattr(web_app, "_cached_build_middleware", None)
     if cache is not None:
         cache.cache_clear()
+
 
 # -- databases ------------------------------------------------------------------------------
 
