@@ -169,7 +169,7 @@ async def test_a_closed_database_is_not_kept_alive_by_its_pool(db_url):
     import gc
     import weakref
 
-    from handlers.dispatch.pool_cache import _caches, cache_for
+    from handlers.dispatch.pool_cache import cache_for
 
     engine = make_engine(db_url)
     sm = make_sessionmaker(engine)
@@ -179,7 +179,9 @@ async def test_a_closed_database_is_not_kept_alive_by_its_pool(db_url):
     assert (await cache.current(NOW)).index.rank(JOB, load_scoring_config(), NOW
                                                  ).chosen.tech_id == "li"
     await engine.dispose()
-    gone, kept = weakref.ref(engine.sync_engine), len(_caches)
+    gone = weakref.ref(engine.sync_engine)
     del engine, sm, cache
     gc.collect()
-    assert gone() is None and len(_caches) == kept - 1
+    # Freed, and with it its entry in the registry (keyed weakly on it). Other tests' entries
+    # may go in the same collection, so the registry's size says nothing here.
+    assert gone() is None
