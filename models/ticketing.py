@@ -75,33 +75,28 @@ async def customer_for(session: AsyncSession, kind: str, value: str, now: dateti
 
 async def add_phone(session: AsyncSession, customer: Customer, phone: str,
                     now: datetime) -> Customer:
-    """Record ``phone`` for ``customer``. One person, one customer: if the phone already belongs
-    to another customer, ``customer`` is merged into that one (identities, drafts and tickets
-    move over) and the survivor is returned."""
+    """Record ``phone`` for ``customer``: as their ``phone`` identity when nobody holds it, else
+    only as their contact phone. A number typed in a chat proves nothing about who typed it (a
+    store's number, a relative's, a typo): merging the writer into the customer who holds it
+    let one customer see and cancel another's tickets. The history staff see still links the
+    two by phone (models.customers.linked_customer_ids). Returns ``customer``."""
     ident = (await session.execute(select(CustomerIdentity).where(
         CustomerIdentity.kind == "phone", CustomerIdentity.value == phone))).scalar_one_or_none()
     if ident is None:
         session.add(CustomerIdentity(customer_id=customer.id, kind="phone", value=phone,
                                      created_at=now))
-        customer.phone = customer.phone or phone
-        await session.flush()
-        return customer
-    owner = await _survivor(session, await session.get(Customer, ident.customer_id))  # type: ignore[arg-type]
-    if owner.id == customer.id:
-        return customer
-    for table in (CustomerIdentity, Draft, Ticket):
-        await session.execute(update(table).where(table.customer_id == customer.id)
-                              .values(customer_id=owner.id)
-                              .execution_options(synchronize_session="fetch"))
-    customer.merged_into_id = owner.id
-    owner.phone = owner.phone or phone
-    owner.name = owner.name or customer.name
+    customer.phone = customer.phone or phone
     await session.flush()
-    return owner
+    return customer
 
 
 async def customer_phone(session: AsyncSession, customer_id: int) -> str | None:
-    return (await session.execute(_PHONE, {"customer_id": customer_id})).scalar_one_or_none()
+    """The phone a new draft of theirs starts with: their newest phone identity, else the
+    contact phone they gave (a number another customer holds stays a contact, ``add_phone``)."""
+    found = (await session.execute(_PHONE, {"customer_id": customer_id})).scalar_one_or_none()
+    if found is None and (me := await session.get(Customer, customer_id)) is not None:
+        found = me.phone
+    return found
 
 
 _PHONE = (select(CustomerIdentity.value)

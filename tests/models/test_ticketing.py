@@ -1,4 +1,4 @@
-"""Ticket numbers, customer identities and merges, on SQLite and PostgreSQL."""
+"""Ticket numbers and customer identities, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -80,33 +80,44 @@ async def test_the_same_identity_is_the_same_customer(db):
             await customer_for(s, "email", "x@example.com", NOW)
 
 
-async def test_a_phone_given_on_another_channel_merges_the_customers(db):
+async def test_a_phone_typed_on_another_channel_links_the_history_but_merges_no_one(db):
+    """A number typed in a chat proves nothing about who typed it: 陈女士 typing 张三's number
+    must not make her 张三 (she could see and cancel his tickets). Staff still see the two
+    linked in the customer history, and her next draft starts with the number she gave."""
+    from models.customers import linked_customer_ids
+    from models.ticketing import customer_phone
+
     sm, gate = db
     async with write_session(sm, gate) as s:
         app = await customer_for(s, "wecom_userid", "zhangsan", NOW)
         app = await add_phone(s, app, "13812345678", NOW)
-        ticket = await create_ticket(s, TicketCreate(customer_id=app.id), actor="t", now=NOW)
+        ticket = await create_ticket(s, TicketCreate(customer_id=app.id, phone="13812345678"),
+                                     actor="t", now=NOW)
     async with write_session(sm, gate) as s:
-        kf = await customer_for(s, "external_userid", "wmZHANG", NOW)
-        s.add(Draft(conversation_key="kf:x:wmZHANG", sender="wmZHANG", channel="kf",
+        kf = await customer_for(s, "external_userid", "wmCHEN", NOW)
+        s.add(Draft(conversation_key="kf:x:wmCHEN", sender="wmCHEN", channel="kf",
                     customer_id=kf.id, created_at=NOW, updated_at=NOW))
         await s.flush()
-        survivor = await add_phone(s, kf, "13812345678", NOW)
-        assert survivor.id == app.id
+        still = await add_phone(s, kf, "13812345678", NOW)
+        assert still.id == kf.id != app.id
     async with write_session(sm, gate) as s:
-        # From now on the WeChat identity resolves to the one customer.
-        again = await customer_for(s, "external_userid", "wmZHANG", NOW)
-        idents = (await s.execute(select(CustomerIdentity.kind, CustomerIdentity.value).where(
-            CustomerIdentity.customer_id == app.id).order_by(CustomerIdentity.id))).all()
+        again = await customer_for(s, "external_userid", "wmCHEN", NOW)
+        by_phone = await customer_for(s, "phone", "13812345678", NOW)
+        idents = (await s.execute(select(CustomerIdentity.customer_id, CustomerIdentity.kind,
+                                         CustomerIdentity.value)
+                                  .order_by(CustomerIdentity.id))).all()
         drafts = (await s.execute(select(Draft.customer_id))).scalars().all()
-        merged = await s.get(Customer, kf.id)
         t = await s.get(Ticket, ticket.id)
         n_customers = (await s.execute(select(func.count()).select_from(Customer).where(
             Customer.merged_into_id.is_(None)))).scalar_one()
-    assert again.id == app.id and merged.merged_into_id == app.id
-    assert sorted(idents) == [("external_userid", "wmZHANG"), ("phone", "13812345678"),
-                              ("wecom_userid", "zhangsan")]
-    assert drafts == [app.id] and t.customer_id == app.id and n_customers == 1
+        linked = await linked_customer_ids(s, t)
+        prefill = await customer_phone(s, kf.id)
+    assert again.id == kf.id and by_phone.id == app.id  # the number's holder stays 张三
+    assert idents == [(app.id, "wecom_userid", "zhangsan"), (app.id, "phone", "13812345678"),
+                      (kf.id, "external_userid", "wmCHEN")]
+    assert drafts == [kf.id] and t.customer_id == app.id and n_customers == 2
+    assert linked == {app.id, kf.id}  # the history beside 张三's ticket shows her too
+    assert prefill == "13812345678"
 
 
 async def test_people_are_found_by_what_their_lists_hold_without_reading_everyone(db):
