@@ -101,6 +101,16 @@ class Followups(IntakeBase):
         self.say(template.format(number=t.number, priority=texts.PRIORITY_NAMES[raised]))
 
     async def cancel(self, text: str) -> None:
+        if not TICKET_NO.search(text):  # a bare 取消: never a guess between open tickets
+            open_ = await tickets_of(self.session, self.customer.id, OPEN_STATUSES, limit=5)
+            if len(open_) > 1:
+                self.say(texts.CANCEL_WHICH.format(
+                    count=len(open_), number=open_[0].number, tickets="\n".join(
+                        texts.CANCEL_WHICH_LINE.format(
+                            number=t.number, title=t.title,
+                            status=texts.STATUS_NAMES.get(t.status, t.status))
+                        for t in open_)))
+                return
         t = await self.target(text, (*OPEN_STATUSES, *DONE_STATUSES))
         if t is None:
             self.say(texts.NO_TICKET)
