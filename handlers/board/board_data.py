@@ -16,10 +16,12 @@ from typing import Any
 from sqlalchemy import or_, select
 
 from handlers import voice
+from handlers.intake.helpers import mask_phones
 from handlers.sla.engine import RED, YELLOW, RegionLight, colour
 from models.settlement import SettlementStatement
 from models.sla import DONE, STOPPED, SlaClock
 from models.ticketing import OPEN_STATUSES, staff_names
+from models.types import LOCAL_TZ
 from models.tickets import Attachment, Staff, Ticket, TicketEvent, TicketMessage
 
 CENTROIDS = Path(__file__).parent / "data" / "centroids.csv"
@@ -104,6 +106,11 @@ def mask(phone: str | None) -> str:
     return f"{phone[:3]}****{phone[-4:]}" if phone and len(phone) >= 8 else (phone or "")
 
 
+def local(t: datetime) -> str:
+    """A moment for the page, in Shanghai time (ISO, so the page cuts it to the minute)."""
+    return t.astimezone(LOCAL_TZ).isoformat()
+
+
 async def lights(session: Any, ticket_ids: list[int], now: datetime) -> dict[int, str]:
     """Each ticket's worst light over its clocks that still run (none: no SLA clock)."""
     out: dict[int, str] = {}
@@ -180,8 +187,6 @@ async def ticket_page(session: Any, scope: Scope, number: str, now: datetime
     if t is None:
         return None
     names = await staff_names(session, [t.assignee] if t.assignee else [])
-    events = (await session.execute(select(TicketEvent).where(TicketEvent.ticket_id == t.id)
-                                    .order_by(TicketEvent.id))).scalars()
     messages = (await session.execute(select(TicketMessage).where(
         TicketMessage.ticket_id == t.id).order_by(TicketMessage.id))).scalars()
     photos = (await session.execute(select(Attachment).where(
@@ -191,30 +196,43 @@ async def ticket_page(session: Any, scope: Scope, number: str, now: datetime
         SettlementStatement.ticket_id == t.id).order_by(SettlementStatement.revision.desc())
         .limit(1))).scalar_one_or_none()
     nodes: list[dict[str, Any]] = []
+    audit: list[dict[str, Any]] = []
     try:
+        from handlers.workflow.texts import NODE_STATUS
+        from handlers.workflow.trail import trail_entries
         from models.workflow import WorkflowNode
 
-        nodes = [{"name": n.name, "status": n.status, "owners": n.owners}
+        nodes = [{"name": n.name, "status": NODE_STATUS.get(n.status, n.status),
+                  "owners": n.owners}
                  for n in (await session.execute(select(WorkflowNode).where(
                      WorkflowNode.ticket_id == t.id).order_by(WorkflowNode.stage,
                                                              WorkflowNode.id))).scalars()]
+        # the trail in words, as 记录 GD… shows it in chat: who by name, what in Chinese
+        audit = [{"at": local(e.at), "actor": e.who,
+                  "action": e.what + (f"：{mask_phones(e.detail)}" if e.detail else "")}
+                 for e in await trail_entries(session, t)]
     except ImportError:  # pragma: no cover - the workflow room is optional
-        pass
+        audit = [{"at": local(e.at), "actor": e.actor, "action": e.action}
+                 for e in (await session.execute(select(TicketEvent).where(
+                     TicketEvent.ticket_id == t.id).order_by(TicketEvent.id))).scalars()]
     lit = await lights(session, [t.id], now)
     return {
         "number": t.number, "title": t.title, "status": t.status,
         "status_name": voice.STATUS_NAMES.get(t.status, t.status), "light": lit.get(t.id),
-        "fields": {"类别": t.category, "优先级": t.priority, "门店": t.store or "",
+        "fields": {"类别": voice.CATEGORY_NAMES.get(t.category, t.category),
+                   "优先级": voice.PRIORITY_NAMES.get(t.priority, t.priority),
+                   "门店": t.store or "",
                    "地址": " ".join(x for x in (t.province, t.city, t.district, t.address) if x),
                    "设备": t.device or "", "电话": mask(t.phone),
                    "负责人": names.get(t.assignee or "", t.assignee or "未分派"),
-                   "预约": t.appointment_start.isoformat() if t.appointment_start else "",
-                   "创建": t.created_at.isoformat()},
-        "description": t.description,
+                   "预约": voice.local_when(t.appointment_start, t.fields.get("precision"))
+                   if t.appointment_start else "",
+                   "创建": voice.local_when(t.created_at)},
+        # staff see a masked phone unless their role needs it (the 电话 field above too)
+        "description": mask_phones(t.description or ""),
         "workflow": nodes,
-        "audit": [{"at": e.at.isoformat(), "actor": e.actor, "action": e.action,
-                   "reason": e.reason} for e in events],
-        "messages": [{"at": m.at.isoformat(), "text": m.text} for m in messages],
+        "audit": audit,
+        "messages": [{"at": local(m.at), "text": mask_phones(m.text or "")} for m in messages],
         "photos": [p.url for p in photos if p.url],
         "statement": None if statement is None else {
             "id": statement.statement_id, "gross": statement.gross, "tax": statement.tax,

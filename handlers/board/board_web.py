@@ -32,7 +32,7 @@ from handlers.board import board_data as D
 from handlers.dispatch.base import DISPATCHERS
 from models.keys import app_conversation
 from models.messages import Event
-from models.ticketing import staff_names
+from models.ticketing import staff_with_role
 from models.tickets import Staff
 
 log = logging.getLogger("handlers.board.web")
@@ -149,13 +149,14 @@ class BoardWeb:
         now = self.clock.now()
         async with self.sm() as s:
             rows = await D.open_tickets(s, scope, now, filters)
-            names = await staff_names(s) if whole else {}
+            # whom a ticket can be assigned to (and the page's technician filter): technicians
+            techs = await staff_with_role(s, "technician") if whole else []
         if not whole:
             return {"version": D.version(rows)}
         view = {"me": {"name": scope.name, "scope": scope.label, "roles": list(scope.roles),
                        "can_assign": bool(set(scope.roles) & set(ASSIGNERS))},
                 "tickets": rows, "bubbles": D.bubbles(rows),
-                "technicians": sorted(names.items())}
+                "technicians": sorted((p.userid, p.name or p.userid) for p in techs)}
         view["version"] = D.version(rows)
         return view
 

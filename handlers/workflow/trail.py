@@ -3,7 +3,8 @@ in chat (staff) and ``python main.py ticket show GD…`` (operators)."""
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import datetime
+from typing import Any, NamedTuple
 
 from sqlalchemy import select
 
@@ -17,7 +18,7 @@ from models.workflow import nodes_of
 
 CHAT_LIMIT = 15
 
-ACTIONS = {"created": "创建", "linked_report": "客户补充", "append": "客户补充",
+ACTIONS = {"create": "创建", "linked_report": "客户补充", "append": "客户补充",
            "workflow:start": "流程开始", "workflow:node_start": "环节开始",
            "workflow:node_done": "环节完成", "workflow:node_insert": "插入环节",
            "workflow:node_transfer": "环节转交", "approval:request": "提交审批",
@@ -28,6 +29,7 @@ ACTIONS = {"created": "创建", "linked_report": "客户补充", "append": "客�
            "quote:declined": "客户拒绝报价", "priority": "优先级变更", "urge": "客户催单",
            "rate": "客户评分", "note": "备注", "assign": "指派", "attach:photo": "照片",
            "dispatch:offer": "派单", "dispatch:assign": "指派师傅", "dispatch:transfer": "转派",
+           "dispatch:declined": "师傅拒单", "dispatch:transferred": "师傅转派",
            "dispatch:escalate": "转调度", "dispatch:timed_out": "派单超时",
            "dispatch:grab_expired": "抢单超时", "dispatch:closed": "派单结束",
            "report:depart": "师傅出发", "report:arrive": "师傅到达", "report:done": "师傅完工",
@@ -35,13 +37,31 @@ ACTIONS = {"created": "创建", "linked_report": "客户补充", "append": "客�
            "settlement:part_prices": "补报配件单价", "settlement:prices_to_finance": "转财务核价",
            "sla:pause": "时效暂停", "sla:resume": "时效恢复", "sla:priority": "时效升级优先级",
            "sla:reassign": "超时转派", "sla:upgrade": "升级高级工单"}
+#: ``change:<field>`` (a customer's change on their ticket) and ``attach:<kind>``
+CHANGED = {"time": "修改时间", "phone": "修改电话", "place": "修改地点", "description": "修改描述",
+           "order": "修改订单号"}
 SYSTEM = "系统"
+#: actors that are the bot itself (a timer's dispatch, the SLA clocks, a sandbox seed)
+BOT_ACTORS = ("system", "dispatch", "sla", "sandbox")
+
+
+class Entry(NamedTuple):
+    """One line of a ticket's history, in words: when, what, who (a name, 客户 or 系统), and
+    the detail (a reason, an amount, whom it went to)."""
+    at: datetime
+    what: str
+    who: str
+    detail: str
 
 
 def _what(e: TicketEvent) -> str:
-    if e.action.startswith("status:"):
-        to = e.action.split(":", 1)[1]
-        return f"状态→{STATUS_NAMES.get(to, to)}"
+    kind, _, rest = e.action.partition(":")
+    if kind == "status":
+        return f"状态→{STATUS_NAMES.get(rest, rest)}"
+    if kind == "change":
+        return CHANGED.get(rest, "修改")
+    if kind == "attach" and e.action not in ACTIONS:
+        return "附件"
     return ACTIONS.get(e.action, "其他操作")
 
 
@@ -68,19 +88,24 @@ async def _names(session: Any, events: list[TicketEvent]) -> dict[str, str]:
     return await staff_names(session, who)
 
 
-async def trail_lines(session: Any, ticket: Ticket) -> list[str]:
+async def trail_entries(session: Any, ticket: Ticket) -> list[Entry]:
+    """The ticket's audit trail in words, oldest first: what ``记录 GD…``, ``python main.py
+    ticket show`` and the board's 操作记录 show."""
     rows = list((await session.execute(select(TicketEvent).where(
         TicketEvent.ticket_id == ticket.id).order_by(TicketEvent.at, TicketEvent.id))).scalars())
     names = await _names(session, rows)
     out = []
     for e in rows:
-        when = e.at.astimezone(LOCAL_TZ).strftime("%m-%d %H:%M")
         who = e.actor.split(":", 1)[-1]
-        who = SYSTEM if who == "system" else names.get(who, "客户" if e.actor.startswith(
+        who = SYSTEM if who in BOT_ACTORS else names.get(who, "客户" if e.actor.startswith(
             ("kf:", "aibot:")) or who == ticket.reporter else who)
-        detail = _detail(e, names)
-        out.append(f"{when} {_what(e)}（{who}）" + (f"：{detail}" if detail else ""))
+        out.append(Entry(e.at, _what(e), who, _detail(e, names)))
     return out
+
+
+async def trail_lines(session: Any, ticket: Ticket) -> list[str]:
+    return [f"{e.at.astimezone(LOCAL_TZ):%m-%d %H:%M} {e.what}（{e.who}）"
+            + (f"：{e.detail}" if e.detail else "") for e in await trail_entries(session, ticket)]
 
 
 async def flow_line(session: Any, ticket: Ticket) -> str:

@@ -99,6 +99,8 @@ async def test_a_complaint_in_a_group_reaches_the_stores_duty_manager_at_once(st
     assert "店长处理[已完成]" in trail and "已致电顾客道歉并退菜" in trail
     # people by name: who acted, and whom a step went to
     assert "环节完成（陈店长）" in trail and "客服复核 林客服" in trail
+    # every entry in words: how it began, and nothing left as "其他操作" or an internal name
+    assert "创建（" in trail and "其他操作" not in trail and "（dispatch）" not in trail
 
 
 async def test_a_product_problem_goes_to_qc_and_purchasing_in_parallel(st):

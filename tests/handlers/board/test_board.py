@@ -4,6 +4,7 @@ map's bubbles, a ticket's page, and 指派 reaching the technician in chat."""
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import aiohttp
@@ -12,6 +13,7 @@ import pytest
 from handlers.staff.fileformat import import_staff, read_staff_file
 from handlers.staff.seed import seed_sandbox
 from models.sla import SlaClock
+from models.tickets import Staff
 from tests.conftest import start_stack
 from tests.handlers.board.conftest import ALL, make_key
 
@@ -19,7 +21,7 @@ MANAGERS = """
 - {userid: shmgr, name: 上海经理, roles: [manager], regions: ["310000"]}
 - {userid: hzmgr, name: 杭州经理, roles: [manager], regions: ["330100"]}
 """
-SHANGHAI = {"category": "repair", "description": "咖啡机不出水", "phone": "13800138000",
+SHANGHAI = {"category": "repair", "description": "咖啡机不出水，电话13800138000", "phone": "13800138000",
             "address": "上海市黄浦区南京东路1号", "device": "咖啡机"}
 HANGZHOU = {"category": "repair", "description": "冰箱不制冷", "phone": "13800138001",
             "address": "浙江省杭州市西湖区文三路1号", "device": "冰箱"}
@@ -90,8 +92,20 @@ async def test_a_manager_sees_their_regions_and_lights_follow_the_clock(world):
         assert later["version"] != view["version"]  # what live updates compare
         async with http.get(f"{stack.bot.url}/board/t/{sh}") as r:
             page = await r.json()
-        assert page["number"] == sh and page["audit"][0]["action"] == "create"
+        # A manager reads it in Chinese, in Shanghai time, the phone masked everywhere.
+        assert page["number"] == sh and page["audit"][0]["action"] == "创建"
+        assert page["audit"][0]["at"].startswith("2026-11-25T10:00")  # 02:00 UTC
         assert page["fields"]["电话"] == "138****8000"
+        assert (page["fields"]["类别"], page["fields"]["优先级"]) == ("报修", "普通")
+        assert page["fields"]["创建"] == "11月25日 10:00"
+        assert page["description"] == "咖啡机不出水，电话138****8000"
+        assert "13800138000" not in json.dumps(page, ensure_ascii=False)
+        assert {w["status"] for w in page["workflow"]} <= {"待开始", "进行中", "已完成", "已跳过"}
+        # 指派 offers technicians only (not the manager, finance or purchasing)
+        async with stack.bot.sm() as s:
+            techs = {p.userid for p in (await s.execute(__import__("sqlalchemy").select(
+                Staff))).scalars() if "technician" in (p.roles or [])}
+        assert techs and {u for u, _ in view["technicians"]} == techs
         async with http.get(f"{stack.bot.url}/board/t/{hz}") as r:
             assert r.status == 404  # Hangzhou is not theirs
     async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
