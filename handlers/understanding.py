@@ -41,6 +41,9 @@ class Turn:
     ticket_no: str | None  # a ticket number named in the text (upper case)
     analysis: Analysis | None  # intent, category, urgency, entities (None: nothing to analyse)
     edit: Edit | None = None  # a change asked for in words: "时间改成今天下午3点"
+    # a new time read from the edit's own words: in "今天不方便了，能改到明天上午10点吗" the
+    # whole message's first time is 今天, the new one 明天上午10点
+    edit_analysis: Analysis | None = None
     flow: FlowCommand | None = None  # a workflow command: 完成 GD…, 同意 GD…, 报价 …, 接受报价
     owner: str | None = None  # the feature a short reply belongs to (arbitration.py)
     awaiting: Any = None  # the ``models.conversation.Awaiting`` entry that decided it
@@ -90,8 +93,12 @@ async def understand(event: Event, services: Services, clock: Clock) -> Turn | N
     analysis = None
     if text and len(text) <= MAX_TEXT and has_words(text):
         analysis = services[Analyzer].analyze(text, clock.now())
+    edit = parse_edit(text)
+    edit_analysis = (services[Analyzer].analyze(edit.value, clock.now())
+                     if analysis is not None and edit is not None and edit.slot == "time"
+                     and edit.value != text else None)
     return Turn(raw=raw, text=text, group=group, addressed=addressed,
                 word=reply_word(text, cfg), bill=bill_answer(text),
                 command=parse_staff_command(text) if event.channel == "app" else None,
                 ticket_no=m.group(0).upper() if m else None, analysis=analysis,
-                edit=parse_edit(text), flow=parse_flow_command(text))
+                edit=edit, edit_analysis=edit_analysis, flow=parse_flow_command(text))

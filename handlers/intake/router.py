@@ -70,9 +70,9 @@ async def on_text(ctx: Context, cfg: IntakeConfig) -> None:
     word, a = turn.word, turn.analysis
     if turn.edit is not None:  # "时间改成今天下午3点": the field changes, on the draft or ticket
         if draft is not None:
-            await drafts.change(draft, text, turn.edit, a)
+            await drafts.change(draft, text, turn.edit, turn.edit_analysis or a)
         else:
-            await Followups(ctx, cfg, customer).change(text, turn.edit, a)
+            await Followups(ctx, cfg, customer).change(text, turn.edit, turn.edit_analysis or a)
         return
     if draft is not None and draft.status == "confirming" and word is not None:
         if word == "confirm":

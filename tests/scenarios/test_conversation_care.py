@@ -106,6 +106,9 @@ async def test_a_change_in_words_changes_the_field_not_the_description(stack):
     # After the ticket exists, the time still changes on it (audited) …
     moved = await say(stack, "kf", "时间改到明天下午", KF_USER)
     assert moved.startswith(f"已把工单 {t.number} 的时间改为：11月26日 14:00")
+    # … and said the way people say it, without the word 时间 (was read as 确认)
+    moved = await say(stack, "kf", "今天不方便了，能改到明天上午10点吗", KF_USER)
+    assert moved.startswith(f"已把工单 {t.number} 的时间改为：11月26日 10:00"), moved
     # … but the device would need a new placement: said so, nothing changed.
     refused = await say(stack, "kf", "设备改成冰箱", KF_USER)
     assert refused == texts.CHANGE_NOT_ON_TICKET.format(number=t.number, field="设备")
