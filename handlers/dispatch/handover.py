@@ -154,5 +154,4 @@ class Handover(Answers):
         else:
             await ctx.update_card(label, task_id=assign_task(job.id), user=ctx.event.sender)
         await self.assign(ticket, offer, tech.userid, by=me.name or me.userid)
-        ctx.reply(texts.ASSIGNED_BY.format(dispatcher=me.name or me.userid,
-                                           number=ticket.number, name=tech.name or tech.userid))
+        ctx.reply(texts.ASSIGNED_BY.format(number=ticket.number, name=tech.name or tech.userid))

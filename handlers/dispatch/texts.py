@@ -107,7 +107,7 @@ ESCALATE_REASONS = {"nobody": "没有符合条件的师傅（{detail}）",
                     "no_region": "工单地址不完整，无法确定服务区域",
                     "declined_all": "符合条件的师傅均已拒单或超时"}
 ASSIGN_LABEL = "派给{name}"
-ASSIGNED_BY = "{dispatcher}已将工单 {number} 指派给{name}。"
+ASSIGNED_BY = "已将工单 {number} 指派给{name}。"  # to the dispatcher who did it
 ASSIGNED_DONE = "已指派给{name}"
 ASSIGN_NOT_DISPATCHER = "只有调度员可以指派工单。"
 ASSIGN_ALREADY = "工单 {number} 已由{name}接单，无需再指派。"

@@ -279,6 +279,8 @@ async def test_no_answer_moves_on_then_the_dispatcher_on_duty_assigns_by_hand(st
     assert labels[:2] == ["派给李师傅", "派给钱师傅"] and "派给冯师傅" in labels
     await click(st, "wangjingli", card, "assign")  # the first button: 李师傅
     assert card_state(st, card.task_id)["replaced"] == "已指派给李师傅"
+    texts_to_him = [ln.content for ln in lines(st, "wangjingli") if ln.kind == "text"]
+    assert texts_to_him[-1] == f"已将工单 {t.number} 指派给李师傅。"  # to him, not of him
     [after] = await st.rows(Ticket)
     assert (after.status, after.assignee) == ("accepted", "lishifu")
     assert any("王经理把工单" in ln.content for ln in lines(st, "lishifu"))
