@@ -75,28 +75,26 @@ async def customer_for(session: AsyncSession, kind: str, value: str, now: dateti
 
 async def add_phone(session: AsyncSession, customer: Customer, phone: str,
                     now: datetime) -> Customer:
-    """Record ``phone`` for ``customer``: as their ``phone`` identity when nobody holds it, else
-    only as their contact phone. A number typed in a chat proves nothing about who typed it (a
-    store's number, a relative's, a typo): merging the writer into the customer who holds it
-    let one customer see and cancel another's tickets. The history staff see still links the
-    two by phone (models.customers.linked_customer_ids). Returns ``customer``."""
+    """Record ``phone`` for ``customer`` (their ``phone`` identity and contact phone) when
+    nobody holds it yet. A number another customer holds stays on the draft or ticket it was
+    given for: typed in a chat, it proves nothing about who typed it (a store's number, a
+    relative's, a typo). Merging the writer into its holder let one customer see and cancel
+    another's tickets; keeping it as their phone tied a stranger's history to theirs for staff
+    (models.customers.linked_customer_ids links customers by phone, and by the phone on a
+    ticket: a ticket filed with the number still does). Returns ``customer``."""
     ident = (await session.execute(select(CustomerIdentity).where(
         CustomerIdentity.kind == "phone", CustomerIdentity.value == phone))).scalar_one_or_none()
     if ident is None:
         session.add(CustomerIdentity(customer_id=customer.id, kind="phone", value=phone,
                                      created_at=now))
-    customer.phone = customer.phone or phone
-    await session.flush()
+        customer.phone = customer.phone or phone
+        await session.flush()
     return customer
 
 
 async def customer_phone(session: AsyncSession, customer_id: int) -> str | None:
-    """The phone a new draft of theirs starts with: their newest phone identity, else the
-    contact phone they gave (a number another customer holds stays a contact, ``add_phone``)."""
-    found = (await session.execute(_PHONE, {"customer_id": customer_id})).scalar_one_or_none()
-    if found is None and (me := await session.get(Customer, customer_id)) is not None:
-        found = me.phone
-    return found
+    """The phone a new draft of theirs starts with: their newest phone identity."""
+    return (await session.execute(_PHONE, {"customer_id": customer_id})).scalar_one_or_none()
 
 
 _PHONE = (select(CustomerIdentity.value)

@@ -80,10 +80,10 @@ async def test_the_same_identity_is_the_same_customer(db):
             await customer_for(s, "email", "x@example.com", NOW)
 
 
-async def test_a_phone_typed_on_another_channel_links_the_history_but_merges_no_one(db):
+async def test_a_phone_someone_else_holds_merges_no_one_and_links_no_history(db):
     """A number typed in a chat proves nothing about who typed it: 陈女士 typing 张三's number
-    must not make her 张三 (she could see and cancel his tickets). Staff still see the two
-    linked in the customer history, and her next draft starts with the number she gave."""
+    must not make her 张三 (she could see and cancel his tickets), nor put his tickets into
+    the history staff see beside hers (a sandbox walk: "报修11次" for a newcomer)."""
     from models.customers import linked_customer_ids
     from models.ticketing import customer_phone
 
@@ -116,8 +116,14 @@ async def test_a_phone_typed_on_another_channel_links_the_history_but_merges_no_
     assert idents == [(app.id, "wecom_userid", "zhangsan"), (app.id, "phone", "13812345678"),
                       (kf.id, "external_userid", "wmCHEN")]
     assert drafts == [kf.id] and t.customer_id == app.id and n_customers == 2
-    assert linked == {app.id, kf.id}  # the history beside 张三's ticket shows her too
-    assert prefill == "13812345678"
+    assert linked == {app.id} and again.phone is None and prefill is None
+    # A ticket she files with the number does link them: it is a contact made through it.
+    async with write_session(sm, gate) as s:
+        hers = await create_ticket(s, TicketCreate(customer_id=kf.id, phone="13812345678"),
+                                   actor="t", now=NOW)
+        t = await s.get(Ticket, ticket.id)
+        assert await linked_customer_ids(s, t) == {app.id, kf.id}
+        assert await linked_customer_ids(s, hers) == {app.id, kf.id}
 
 
 async def test_people_are_found_by_what_their_lists_hold_without_reading_everyone(db):
