@@ -100,17 +100,26 @@ class Followups(IntakeBase):
         template = texts.URGED if level < len(PRIORITIES) - 1 else texts.URGED_MAX
         self.say(template.format(number=t.number, priority=texts.PRIORITY_NAMES[raised]))
 
+    async def named_or_only(self, text: str, action: str, example: str) -> bool:
+        """True when ``text`` names a ticket or the customer has at most one open; else asks
+        which (``action``: 取消 / 修改; ``example``: the message again with ``{number}``) and
+        is False: a bare 取消 or 改到… never guesses between open tickets."""
+        if TICKET_NO.search(text):
+            return True
+        open_ = await tickets_of(self.session, self.customer.id, OPEN_STATUSES, limit=5)
+        if len(open_) <= 1:
+            return True
+        self.say(texts.WHICH_TICKET.format(
+            count=len(open_), action=action,
+            example=example.replace("{number}", open_[0].number), tickets="\n".join(
+                texts.WHICH_TICKET_LINE.format(number=t.number, title=t.title,
+                                               status=texts.STATUS_NAMES.get(t.status, t.status))
+                for t in open_)))
+        return False
+
     async def cancel(self, text: str) -> None:
-        if not TICKET_NO.search(text):  # a bare 取消: never a guess between open tickets
-            open_ = await tickets_of(self.session, self.customer.id, OPEN_STATUSES, limit=5)
-            if len(open_) > 1:
-                self.say(texts.CANCEL_WHICH.format(
-                    count=len(open_), number=open_[0].number, tickets="\n".join(
-                        texts.CANCEL_WHICH_LINE.format(
-                            number=t.number, title=t.title,
-                            status=texts.STATUS_NAMES.get(t.status, t.status))
-                        for t in open_)))
-                return
+        if not await self.named_or_only(text, "取消", "取消 {number}"):
+            return
         t = await self.target(text, (*OPEN_STATUSES, *DONE_STATUSES))
         if t is None:
             self.say(texts.NO_TICKET)
@@ -168,6 +177,10 @@ class Followups(IntakeBase):
     async def change(self, text: str, edit: Any, a: Any) -> None:
         """A change asked for after the ticket was created: time, place and phone change on the
         ticket (audited; the technician is told); device or store would need a new placement."""
+        said = " ".join(text.split())  # their own words again, with the number in front
+        if not await self.named_or_only(text, "修改", "{number} " + (
+                said if len(said) <= 30 else texts.CHANGE_EXAMPLES[edit.slot])):
+            return
         t = await self.target(text, OPEN_STATUSES)
         if t is None or t.status not in OPEN_STATUSES:
             self.say(texts.NO_TICKET)

@@ -44,9 +44,9 @@ URGED = "已为您催促：工单 {number} 优先级已提升为“{priority}”
 URGED_MAX = "已为您催促：工单 {number} 已是最高优先级，主管已收到提醒，会尽快跟进。"
 URGE_TO_SUPERVISOR = "催单提醒：工单 {number}（{title}）客户第 {count} 次催促，优先级：{priority}，状态：{status}。"
 CANCELLED = "工单 {number} 已取消。"
-# a bare 取消 with several tickets open: which one (nothing is cancelled until they say)
-CANCEL_WHICH = "您有{count}张未完成的工单，要取消哪一张？\n{tickets}\n请回复“取消 工单号”，例如“取消 {number}”。"
-CANCEL_WHICH_LINE = "{number}（{title}，{status}）"
+# a bare 取消 / 改到… with several tickets open: which one (nothing changes until they say)
+WHICH_TICKET = "您有{count}张未完成的工单，要{action}哪一张？\n{tickets}\n请带上工单号再发一次，例如“{example}”。"
+WHICH_TICKET_LINE = "{number}（{title}，{status}）"
 CONFIRMED_CLOSED = "感谢确认，工单 {number} 已关闭。欢迎对本次服务打分（1-5分）。"
 NOTHING_TO_CONFIRM = "目前没有等待您确认的工单。"
 NO_RATABLE = "没有找到可以评价的工单，谢谢您的反馈。"

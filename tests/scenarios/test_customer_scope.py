@@ -1,5 +1,6 @@
-"""Whose tickets a customer may see and cancel (a sandbox walk, 2026-12-02): a phone number
-typed in a chat is not proof of who typed it, and a bare 取消 never guesses between tickets.
+"""Whose tickets a customer may see, change and cancel (sandbox walks, 2026-12-02): a phone
+number typed in a chat is not proof of who typed it, and a bare 取消 or 改到… never guesses
+between open tickets.
 Every 1:1 channel a customer can use, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
@@ -63,3 +64,21 @@ async def test_a_bare_cancel_with_two_open_tickets_asks_which(stack, channel, us
     assert statuses == {first.number: "cancelled", second.number: before[second.number]}
     # One left open: a bare 取消 now means that one, as before.
     assert await say(stack, channel, "取消", user) == texts.CANCELLED.format(number=second.number)
+
+
+@pytest.mark.parametrize("channel,user", OTHERS)
+async def test_a_new_time_with_two_open_tickets_asks_which(stack, channel, user):
+    await say(stack, channel, f"人民广场店咖啡机坏了 {PHONE} 明天上午", user)
+    await say(stack, channel, "确认", user)
+    await say(stack, channel, "静安店空调不制冷 明天下午", user)
+    await say(stack, channel, "确认", user)
+    first, second = sorted(await stack.rows(Ticket), key=lambda t: t.id)
+    when = {t.number: t.appointment_start for t in (first, second)}
+    asked = await say(stack, channel, "改到后天下午3点吧", user)
+    assert asked.startswith("您有2张未完成的工单，要修改哪一张？"), asked
+    assert first.number in asked and f"例如“{second.number} 改到后天下午3点吧”" in asked
+    assert {t.number: t.appointment_start for t in await stack.rows(Ticket)} == when
+    moved = await say(stack, channel, f"{second.number} 改到后天下午3点吧", user)
+    assert moved.startswith(f"已把工单 {second.number} 的时间改为：11月27日 15:00"), moved
+    after = {t.number: t.appointment_start for t in await stack.rows(Ticket)}
+    assert after[first.number] == when[first.number] != after[second.number]
