@@ -41,17 +41,22 @@ async def test_a_number_someone_else_gave_opens_none_of_their_tickets(stack, cha
     customers = await stack.rows(Customer)
     assert len(customers) == 2 and all(c.merged_into_id is None for c in customers)
     await say(stack, "app", "另外门口的灯也不亮了", "zhangsan")
-    drafts = [d for d in await stack.rows(Draft) if d.sender == "zhangsan" and d.status == "collecting"]
+    drafts = [d for d in await stack.rows(Draft)
+              if d.sender == "zhangsan" and d.status == "collecting"]
     assert [d.fields.get("phone") for d in drafts] == [PHONE]
+
+
+async def two_open_tickets(stack, channel: str, user: str) -> tuple[Ticket, Ticket]:
+    for report in (f"人民广场店咖啡机坏了 {PHONE} 明天上午", "静安店空调不制冷 明天下午"):
+        await say(stack, channel, report, user)
+        await say(stack, channel, "确认", user)
+    first, second = sorted(await stack.rows(Ticket), key=lambda t: t.id)
+    return first, second
 
 
 @pytest.mark.parametrize("channel,user", OTHERS)
 async def test_a_bare_cancel_with_two_open_tickets_asks_which(stack, channel, user):
-    await say(stack, channel, f"人民广场店咖啡机坏了 {PHONE} 明天上午", user)
-    await say(stack, channel, "确认", user)
-    await say(stack, channel, "静安店空调不制冷 明天下午", user)
-    await say(stack, channel, "确认", user)
-    first, second = sorted(await stack.rows(Ticket), key=lambda t: t.id)
+    first, second = await two_open_tickets(stack, channel, user)
     before = {t.number: t.status for t in (first, second)}
     assert "cancelled" not in before.values()
     asked = await say(stack, channel, "取消", user)
@@ -68,11 +73,7 @@ async def test_a_bare_cancel_with_two_open_tickets_asks_which(stack, channel, us
 
 @pytest.mark.parametrize("channel,user", OTHERS)
 async def test_a_new_time_with_two_open_tickets_asks_which(stack, channel, user):
-    await say(stack, channel, f"人民广场店咖啡机坏了 {PHONE} 明天上午", user)
-    await say(stack, channel, "确认", user)
-    await say(stack, channel, "静安店空调不制冷 明天下午", user)
-    await say(stack, channel, "确认", user)
-    first, second = sorted(await stack.rows(Ticket), key=lambda t: t.id)
+    first, second = await two_open_tickets(stack, channel, user)
     when = {t.number: t.appointment_start for t in (first, second)}
     asked = await say(stack, channel, "改到后天下午3点吧", user)
     assert asked.startswith("您有2张未完成的工单，要修改哪一张？"), asked
