@@ -20,6 +20,7 @@ from nlp.edits import Edit, parse_edit
     ("改到明天上午10点", Edit("time", "明天上午10点")),
     ("改约到周五下午", Edit("time", "周五下午")),
     ("能不能推迟到下午4点", Edit("time", "下午4点")),
+    ("改到3号上午", Edit("time", "3号上午")),
 ])
 def test_changes_are_read(text, expected):
     assert parse_edit(text) == expected
@@ -28,6 +29,6 @@ def test_changes_are_read(text, expected):
 @pytest.mark.parametrize("text", ["咖啡机坏了", "时间", "修改", "改成", "今天下午3点能来吗",
                                   "时间改成", "改一下", "改天再说吧", "换个师傅", "改成冰箱",
                                   "明天下午3点可以吗", "我想换到别的店",
-                                  "修改上午说的地址", "灯泡换上午刚买的"])
+                                  "修改上午说的地址", "灯泡换上午刚买的", "改到3号店"])
 def test_other_messages_are_not_changes(text):
     assert parse_edit(text) is None
