@@ -198,7 +198,7 @@ async def ticket_page(session: Any, scope: Scope, number: str, now: datetime
     nodes: list[dict[str, Any]] = []
     audit: list[dict[str, Any]] = []
     try:
-        from handlers.workflow.texts import NODE_STATUS
+        from handlers.workflow.texts import NODE_STATUS, TRAIL_DETAIL
         from handlers.workflow.trail import trail_entries
         from models.workflow import WorkflowNode
 
@@ -209,7 +209,8 @@ async def ticket_page(session: Any, scope: Scope, number: str, now: datetime
                                                              WorkflowNode.id))).scalars()]
         # the trail in words, as 记录 GD… shows it in chat: who by name, what in Chinese
         audit = [{"at": local(e.at), "actor": e.who,
-                  "action": e.what + (f"：{mask_phones(e.detail)}" if e.detail else "")}
+                  "action": e.what + (TRAIL_DETAIL.format(detail=mask_phones(e.detail))
+                                      if e.detail else "")}
                  for e in await trail_entries(session, t)]
     except ImportError:  # pragma: no cover - the workflow room is optional
         audit = [{"at": local(e.at), "actor": e.actor, "action": e.action}

@@ -102,8 +102,8 @@ class Followups(IntakeBase):
 
     async def named_or_only(self, text: str, action: str, example: str) -> bool:
         """True when ``text`` names a ticket or the customer has at most one open; else asks
-        which (``action``: 取消 / 修改; ``example``: the message again with ``{number}``) and
-        is False: a bare 取消 or 改到… never guesses between open tickets."""
+        which (``action``: texts.WHICH_CANCEL / WHICH_CHANGE; ``example``: the message again
+        with ``{number}``) and is False: a bare 取消 or 改到… never guesses between tickets."""
         if TICKET_NO.search(text):
             return True
         open_ = await tickets_of(self.session, self.customer.id, OPEN_STATUSES, limit=5)
@@ -118,7 +118,7 @@ class Followups(IntakeBase):
         return False
 
     async def cancel(self, text: str) -> None:
-        if not await self.named_or_only(text, "取消", "取消 {number}"):
+        if not await self.named_or_only(text, texts.WHICH_CANCEL, texts.WHICH_CANCEL_EXAMPLE):
             return
         t = await self.target(text, (*OPEN_STATUSES, *DONE_STATUSES))
         if t is None:
@@ -178,7 +178,7 @@ class Followups(IntakeBase):
         """A change asked for after the ticket was created: time, place and phone change on the
         ticket (audited; the technician is told); device or store would need a new placement."""
         said = " ".join(text.split())  # their own words again, with the number in front
-        if not await self.named_or_only(text, "修改", "{number} " + (
+        if not await self.named_or_only(text, texts.WHICH_CHANGE, "{number} " + (
                 said if len(said) <= 30 else texts.CHANGE_EXAMPLES[edit.slot])):
             return
         t = await self.target(text, OPEN_STATUSES)

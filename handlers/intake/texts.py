@@ -47,6 +47,7 @@ CANCELLED = "工单 {number} 已取消。"
 # a bare 取消 / 改到… with several tickets open: which one (nothing changes until they say)
 WHICH_TICKET = "您有{count}张未完成的工单，要{action}哪一张？\n{tickets}\n请带上工单号再发一次，例如“{example}”。"
 WHICH_TICKET_LINE = "{number}（{title}，{status}）"
+WHICH_CANCEL, WHICH_CANCEL_EXAMPLE, WHICH_CHANGE = "取消", "取消 {number}", "修改"
 CONFIRMED_CLOSED = "感谢确认，工单 {number} 已关闭。欢迎对本次服务打分（1-5分）。"
 NOTHING_TO_CONFIRM = "目前没有等待您确认的工单。"
 NO_RATABLE = "没有找到可以评价的工单，谢谢您的反馈。"

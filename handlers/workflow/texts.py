@@ -102,3 +102,35 @@ QUOTE_ANSWER_LABELS = {"accept": "已接受报价", "decline": "已拒绝报价"
 ENDED_NAMES = {"resolved": "完工", "closed": "关闭", "cancelled": "取消"}
 QUOTE_APPROVAL_SUMMARY = "报价第{version}版 ¥{total}\n{lines}"
 WECOM_APPROVERS = "企业微信审批"
+
+#: a ticket's audit trail in words (trail.py: 记录 GD…, ticket show, the board's 操作记录)
+TRAIL_ACTIONS = {"create": "创建", "linked_report": "客户补充", "append": "客户补充",
+                 "workflow:start": "流程开始", "workflow:node_start": "环节开始",
+                 "workflow:node_done": "环节完成", "workflow:node_insert": "插入环节",
+                 "workflow:node_transfer": "环节转交", "approval:request": "提交审批",
+                 "approval:approved": "审批同意", "approval:rejected": "审批驳回",
+                 "approval:transfer": "审批转交", "approval:wecom_submitted": "已提交企业微信审批",
+                 "approval:wecom_failed": "企业微信审批提交失败", "approval:wecom_change": "企业微信审批更新",
+                 "quote:new": "新报价", "quote:sent": "报价发给客户", "quote:accepted": "客户接受报价",
+                 "quote:declined": "客户拒绝报价", "priority": "优先级变更", "urge": "客户催单",
+                 "rate": "客户评分", "note": "备注", "assign": "指派", "attach:photo": "照片",
+                 "dispatch:offer": "派单", "dispatch:assign": "指派师傅", "dispatch:transfer": "转派",
+                 "dispatch:declined": "师傅拒单", "dispatch:transferred": "师傅转派",
+                 "dispatch:escalate": "转调度", "dispatch:timed_out": "派单超时",
+                 "dispatch:grab_expired": "抢单超时", "dispatch:closed": "派单结束",
+                 "report:depart": "师傅出发", "report:arrive": "师傅到达", "report:done": "师傅完工",
+                 "settlement:unpriced": "待人工核价", "settlement:ask_prices": "询问配件单价",
+                 "settlement:part_prices": "补报配件单价", "settlement:prices_to_finance": "转财务核价",
+                 "sla:pause": "时效暂停", "sla:resume": "时效恢复", "sla:priority": "时效升级优先级",
+                 "sla:reassign": "超时转派", "sla:upgrade": "升级高级工单"}
+#: ``change:<field>`` (a customer's change on their ticket) and ``attach:<kind>``
+TRAIL_CHANGED = {"time": "修改时间", "phone": "修改电话", "place": "修改地点", "description": "修改描述",
+                 "order": "修改订单号"}
+TRAIL_CHANGED_OTHER = "修改"
+TRAIL_ATTACHMENT = "附件"
+TRAIL_OTHER = "其他操作"
+TRAIL_STATUS = "状态→{status}"
+TRAIL_SYSTEM = "系统"  # the bot itself
+TRAIL_CUSTOMER = "客户"
+TRAIL_LINE = "{when} {what}（{who}）"
+TRAIL_DETAIL = "：{detail}"

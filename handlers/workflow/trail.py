@@ -18,35 +18,13 @@ from models.workflow import nodes_of
 
 CHAT_LIMIT = 15
 
-ACTIONS = {"create": "创建", "linked_report": "客户补充", "append": "客户补充",
-           "workflow:start": "流程开始", "workflow:node_start": "环节开始",
-           "workflow:node_done": "环节完成", "workflow:node_insert": "插入环节",
-           "workflow:node_transfer": "环节转交", "approval:request": "提交审批",
-           "approval:approved": "审批同意", "approval:rejected": "审批驳回",
-           "approval:transfer": "审批转交", "approval:wecom_submitted": "已提交企业微信审批",
-           "approval:wecom_failed": "企业微信审批提交失败", "approval:wecom_change": "企业微信审批更新",
-           "quote:new": "新报价", "quote:sent": "报价发给客户", "quote:accepted": "客户接受报价",
-           "quote:declined": "客户拒绝报价", "priority": "优先级变更", "urge": "客户催单",
-           "rate": "客户评分", "note": "备注", "assign": "指派", "attach:photo": "照片",
-           "dispatch:offer": "派单", "dispatch:assign": "指派师傅", "dispatch:transfer": "转派",
-           "dispatch:declined": "师傅拒单", "dispatch:transferred": "师傅转派",
-           "dispatch:escalate": "转调度", "dispatch:timed_out": "派单超时",
-           "dispatch:grab_expired": "抢单超时", "dispatch:closed": "派单结束",
-           "report:depart": "师傅出发", "report:arrive": "师傅到达", "report:done": "师傅完工",
-           "settlement:unpriced": "待人工核价", "settlement:ask_prices": "询问配件单价",
-           "settlement:part_prices": "补报配件单价", "settlement:prices_to_finance": "转财务核价",
-           "sla:pause": "时效暂停", "sla:resume": "时效恢复", "sla:priority": "时效升级优先级",
-           "sla:reassign": "超时转派", "sla:upgrade": "升级高级工单"}
-#: ``change:<field>`` (a customer's change on their ticket) and ``attach:<kind>``
-CHANGED = {"time": "修改时间", "phone": "修改电话", "place": "修改地点", "description": "修改描述",
-           "order": "修改订单号"}
-SYSTEM = "系统"
 #: actors that are the bot itself (a timer's dispatch, the SLA clocks, a sandbox seed)
 BOT_ACTORS = ("system", "dispatch", "sla", "sandbox")
 
 
 class Entry(NamedTuple):
-    """One line of a ticket's history, in words: when, what, who (a name, 客户 or 系统), and
+    """One line of a ticket's history, in words: when, what, who (a name, the customer or the
+    bot), and
     the detail (a reason, an amount, whom it went to)."""
     at: datetime
     what: str
@@ -57,12 +35,12 @@ class Entry(NamedTuple):
 def _what(e: TicketEvent) -> str:
     kind, _, rest = e.action.partition(":")
     if kind == "status":
-        return f"状态→{STATUS_NAMES.get(rest, rest)}"
+        return texts.TRAIL_STATUS.format(status=STATUS_NAMES.get(rest, rest))
     if kind == "change":
-        return CHANGED.get(rest, "修改")
-    if kind == "attach" and e.action not in ACTIONS:
-        return "附件"
-    return ACTIONS.get(e.action, "其他操作")
+        return texts.TRAIL_CHANGED.get(rest, texts.TRAIL_CHANGED_OTHER)
+    if kind == "attach" and e.action not in texts.TRAIL_ACTIONS:
+        return texts.TRAIL_ATTACHMENT
+    return texts.TRAIL_ACTIONS.get(e.action, texts.TRAIL_OTHER)
 
 
 def _detail(e: TicketEvent, names: dict[str, str]) -> str:
@@ -97,15 +75,18 @@ async def trail_entries(session: Any, ticket: Ticket) -> list[Entry]:
     out = []
     for e in rows:
         who = e.actor.split(":", 1)[-1]
-        who = SYSTEM if who in BOT_ACTORS else names.get(who, "客户" if e.actor.startswith(
+        who = texts.TRAIL_SYSTEM if who in BOT_ACTORS else names.get(
+            who, texts.TRAIL_CUSTOMER if e.actor.startswith(
             ("kf:", "aibot:")) or who == ticket.reporter else who)
         out.append(Entry(e.at, _what(e), who, _detail(e, names)))
     return out
 
 
 async def trail_lines(session: Any, ticket: Ticket) -> list[str]:
-    return [f"{e.at.astimezone(LOCAL_TZ):%m-%d %H:%M} {e.what}（{e.who}）"
-            + (f"：{e.detail}" if e.detail else "") for e in await trail_entries(session, ticket)]
+    return [texts.TRAIL_LINE.format(when=f"{e.at.astimezone(LOCAL_TZ):%m-%d %H:%M}",
+                                    what=e.what, who=e.who)
+            + (texts.TRAIL_DETAIL.format(detail=e.detail) if e.detail else "")
+            for e in await trail_entries(session, ticket)]
 
 
 async def flow_line(session: Any, ticket: Ticket) -> str:
