@@ -13,8 +13,9 @@ from models.tickets import Customer, Draft, Ticket
 from tests.scenarios.test_conversation_care import KF_USER, say
 
 PHONE = "13812345678"
-#: the customer who types someone else's number: on 微信客服, the AI bot 1:1, the app 1:1
-OTHERS = [("kf", KF_USER), ("aibot", "chennvshi"), ("app", "chennvshi")]
+#: the customer who types someone else's number, or has two tickets open: on 微信客服, the AI
+#: bot 1:1, the app 1:1, and as a store employee in the store's group (@工单助手)
+EVERY = [("kf", KF_USER), ("aibot", "chennvshi"), ("app", "chennvshi"), ("group", "chennvshi")]
 
 
 async def zhangsan_reports(stack) -> Ticket:
@@ -25,7 +26,7 @@ async def zhangsan_reports(stack) -> Ticket:
     return t
 
 
-@pytest.mark.parametrize("channel,user", OTHERS)
+@pytest.mark.parametrize("channel,user", EVERY)
 async def test_a_number_someone_else_gave_opens_none_of_their_tickets(stack, channel, user):
     theirs = await zhangsan_reports(stack)
     # 陈女士 reports something of her own with 张三's number, then drops it.
@@ -54,7 +55,7 @@ async def two_open_tickets(stack, channel: str, user: str) -> tuple[Ticket, Tick
     return first, second
 
 
-@pytest.mark.parametrize("channel,user", OTHERS)
+@pytest.mark.parametrize("channel,user", EVERY)
 async def test_a_bare_cancel_with_two_open_tickets_asks_which(stack, channel, user):
     first, second = await two_open_tickets(stack, channel, user)
     before = {t.number: t.status for t in (first, second)}
@@ -71,7 +72,7 @@ async def test_a_bare_cancel_with_two_open_tickets_asks_which(stack, channel, us
     assert await say(stack, channel, "取消", user) == texts.CANCELLED.format(number=second.number)
 
 
-@pytest.mark.parametrize("channel,user", OTHERS)
+@pytest.mark.parametrize("channel,user", EVERY)
 async def test_a_new_time_with_two_open_tickets_asks_which(stack, channel, user):
     first, second = await two_open_tickets(stack, channel, user)
     when = {t.number: t.appointment_start for t in (first, second)}
